@@ -1,0 +1,59 @@
+// Hashing, encoding and Ed25519 primitives. libsodium and OpenSSL are used
+// here and nowhere else. All functions are thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.h"
+
+namespace helm::crypto {
+
+// Must be called once before any other function (idempotent).
+void Init();
+
+std::array<uint8_t, 32> Sha256(std::string_view data);
+std::string Sha256Hex(std::string_view data);           // 64 lowercase hex chars
+std::string Sha256Tagged(std::string_view data);        // "sha256:" + hex
+
+// Incremental SHA-256 (OpenSSL) for streamed bodies.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  std::string FinishTagged();  // "sha256:" + hex; the object is spent afterwards
+
+ private:
+  void* ctx_;
+};
+
+std::string HexEncode(std::string_view bytes);
+Result<std::string> HexDecode(std::string_view hex);
+std::string Base64UrlEncode(std::string_view bytes);  // no padding
+Result<std::string> Base64UrlDecode(std::string_view text);
+
+std::string RandomBytes(size_t n);
+// Constant-time comparison of two secrets.
+bool SecretEquals(std::string_view a, std::string_view b);
+
+inline constexpr size_t kPublicKeyBytes = 32;
+inline constexpr size_t kSecretKeyBytes = 64;
+inline constexpr size_t kSignatureBytes = 64;
+
+struct KeyPair {
+  std::string public_key;  // 32 raw bytes
+  std::string secret_key;  // 64 raw bytes (libsodium layout: seed || public)
+};
+
+KeyPair GenerateKeyPair();
+// key_id: first 16 hex chars of SHA-256 of the raw public key.
+std::string KeyId(std::string_view public_key);
+std::string Sign(std::string_view message, std::string_view secret_key);  // 64 raw bytes
+bool Verify(std::string_view message, std::string_view signature, std::string_view public_key);
+
+}  // namespace helm::crypto

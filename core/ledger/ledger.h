@@ -1,0 +1,78 @@
+// The append-only, hash-chained receipt ledger (DESIGN §6, layout in
+// docs/ledger.md). One RocksDB database at <data-dir>/ledger with column
+// families receipts (8-byte big-endian seq -> stored receipt), by_id
+// (receipt id -> seq), by_agent (agent 0x00 seq -> empty) and meta (head
+// seq, head hash, ledger id).
+//
+// Thread safety: every method is safe to call from any thread. Appends are
+// ordered by one writer thread that signs and group-commits a batch with one
+// WriteBatch and (sync = always) one fsync; Append returns only once its
+// receipt is durable. The type has no delete or overwrite: append and reads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/ids.h"
+#include "core/common/json.h"
+#include "core/crypto/crypto.h"
+
+namespace helm {
+
+struct LedgerOptions {
+  std::string path;                        // <data-dir>/ledger
+  bool sync = true;                        // ledger.sync = "always" (true) | "none"
+  uint64_t checkpoint_every = 1000;        // a checkpoint after this many receipts (0 = never)
+  int64_t checkpoint_interval_seconds = 60;  // ... or after this long with new receipts (0 = never)
+  size_t max_batch = 512;                  // receipts per group commit at most
+  const Clock* clock = &SystemClock();
+};
+
+struct Appended {
+  uint64_t seq = 0;
+  std::string receipt_id;
+  std::string stored;  // the stored bytes (JCS with signature)
+};
+
+class Ledger {
+ public:
+  // Opens or creates the ledger, verifies the chain tail (the last receipts
+  // and the head hash in meta); a broken tail is kCorruption naming the seq.
+  static Result<std::unique_ptr<Ledger>> Open(const LedgerOptions& options,
+                                              const crypto::KeyPair& signing_key);
+  // Read-only view of a stopped ledger (verify, export). Append fails.
+  static Result<std::unique_ptr<Ledger>> OpenReadOnly(const std::string& path);
+  virtual ~Ledger() = default;
+
+  // Fills v, ledger_id, seq, prev_hash, time, signer and signature (and
+  // receipt_id when absent), signs, writes, and returns once durable.
+  // kUnavailable when the database cannot be written (the caller must refuse
+  // the request), kInvalidArgument when the receipt cannot be canonicalised.
+  virtual Result<Appended> Append(Json receipt) = 0;
+  // Writes a checkpoint receipt {kind: checkpoint, checkpoint: {seq, head_hash}} now.
+  virtual Result<Appended> Checkpoint() = 0;
+
+  virtual std::optional<std::string> Get(uint64_t seq) const = 0;
+  virtual std::optional<std::string> GetById(std::string_view receipt_id) const = 0;
+  // Receipts with seq >= from_seq in ascending order, at most `limit`; agent
+  // non-empty filters on principal.agent.
+  virtual std::vector<Appended> List(uint64_t from_seq, size_t limit,
+                                     std::string_view agent) const = 0;
+  // Calls fn for each receipt with from_seq <= seq <= to_seq in order until fn returns false.
+  virtual void ForEach(uint64_t from_seq, uint64_t to_seq,
+                       const std::function<bool(uint64_t, std::string_view)>& fn) const = 0;
+
+  virtual uint64_t HeadSeq() const = 0;
+  virtual std::string HeadHash() const = 0;
+  virtual const std::string& ledger_id() const = 0;
+  // Blocks until HeadSeq() > after_seq or the timeout passes; returns HeadSeq().
+  virtual uint64_t WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout) const = 0;
+};
+
+}  // namespace helm

@@ -1,0 +1,16 @@
+// RFC 8785 JSON Canonicalization Scheme. Object members sorted by their names'
+// UTF-16 code units, strings escaped minimally as the RFC prescribes, numbers
+// in ECMAScript shortest form. Receipts contain integers and strings only, but
+// the serializer implements the whole RFC so it can be tested against it.
+#pragma once
+
+#include <string>
+
+#include "core/common/json.h"
+
+namespace helm {
+
+// Fails (kInvalidArgument) on non-finite numbers or invalid UTF-8 in strings.
+Result<std::string> Canonicalize(const Json& value);
+
+}  // namespace helm

@@ -1,0 +1,76 @@
+// Upstream: one way to send a request to an LLM provider and stream the answer
+// back. Implementations: HTTP(S) with a keep-alive connection pool per
+// upstream (http_upstream.cpp, the only file here that includes httplib.h)
+// and the built-in deterministic mock (mock_upstream.cpp, `mock://`).
+//
+// Thread safety: Send may be called from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/common/result.h"
+
+namespace helm {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct UpstreamRequest {
+  std::string method = "POST";
+  std::string path;    // e.g. "/v1/chat/completions", query included
+  HeaderList headers;  // extra headers (auth, content type); never raw client-controlled values
+  std::string body;
+};
+
+struct UpstreamHead {
+  int status = 0;
+  HeaderList headers;  // lower-case names
+};
+
+// Why Send ended without a complete response.
+enum class UpstreamFault {
+  kNone,
+  kConnect,           // could not connect (refused, DNS, TLS)
+  kFirstByteTimeout,  // no response head within first_byte_timeout
+  kIdleTimeout,       // the body stalled longer than idle_timeout
+  kBroken,            // the connection closed or failed mid-body
+  kCancelled,         // on_head or on_data returned false (client went away)
+};
+const char* UpstreamFaultName(UpstreamFault f);
+
+struct UpstreamResult {
+  UpstreamFault fault = UpstreamFault::kNone;
+  std::string detail;
+  int64_t first_byte_us = 0;  // time to the response head
+};
+
+struct UpstreamOptions {
+  int64_t connect_timeout_ms = 5000;
+  int64_t first_byte_timeout_ms = 60000;
+  int64_t idle_timeout_ms = 60000;
+  size_t max_idle_connections = 64;
+};
+
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  // Sends the request. on_head is called once with the status and headers
+  // (before any on_data); on_data with each body chunk as it arrives. Either
+  // returning false cancels the request (fault kCancelled).
+  virtual UpstreamResult Send(const UpstreamRequest& request,
+                              const std::function<bool(const UpstreamHead&)>& on_head,
+                              const std::function<bool(std::string_view)>& on_data) = 0;
+  virtual const std::string& url() const = 0;
+};
+
+// "http://host:port[/base]", "https://...", or "mock://" (any suffix is
+// ignored). kConfig on anything else.
+Result<std::unique_ptr<Upstream>> MakeUpstream(const std::string& url,
+                                               const UpstreamOptions& options);
+
+}  // namespace helm

@@ -136,3 +136,7 @@ bool Verify(std::string_view message, std::string_view signature, std::string_vi
 }
 
 }  // namespace helm::crypto
+
+namespace helm::crypto {
+const char* SodiumVersion() { return sodium_version_string(); }
+}  // namespace helm::crypto

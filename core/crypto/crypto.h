@@ -57,3 +57,8 @@ std::string Sign(std::string_view message, std::string_view secret_key);  // 64 
 bool Verify(std::string_view message, std::string_view signature, std::string_view public_key);
 
 }  // namespace helm::crypto
+
+namespace helm::crypto {
+// libsodium's version string.
+const char* SodiumVersion();
+}  // namespace helm::crypto

@@ -1,0 +1,69 @@
+// helm serve, approvals, keys, policy.
+#include "cli/cli.h"
+
+namespace helm::cli {
+
+void AddServe(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("serve", "the boundary server: decisions, ledger, receipts");
+  static app::ServeOptions o;
+  cmd->add_option("--policy", o.boundary.policy_path, "policy file (TOML)")->required();
+  cmd->add_option("--bind", o.bind, "listen address")->capture_default_str();
+  cmd->add_option("--port", o.port, "listen port (0: any free port)")->capture_default_str();
+  AddBoundaryOptions(cmd, &o.boundary);
+  cmd->callback([exit_code] { *exit_code = app::RunServe(o); });
+}
+
+void AddApprovals(CLI::App& app, int* exit_code) {
+  auto* group = app.add_subcommand("approvals", "the ESCALATE workflow")->require_subcommand(1);
+  static app::ClientOptions o;
+  static std::string status, id;
+  auto* list = group->add_subcommand("list", "list approvals");
+  AddClientOptions(list, &o);
+  list->add_option("--status", status, "pending, approved, denied, used or expired");
+  list->callback([exit_code] { *exit_code = app::RunApprovalsList(o, status); });
+  for (bool approve : {true, false}) {
+    auto* cmd = group->add_subcommand(approve ? "approve" : "deny",
+                                      approve ? "approve a pending request" : "deny it");
+    AddClientOptions(cmd, &o);
+    cmd->add_option("ID", id, "approval id")->required();
+    cmd->callback([exit_code, approve] { *exit_code = app::RunApprovalsDecide(o, id, approve); });
+  }
+}
+
+void AddKeys(CLI::App& app, int* exit_code) {
+  auto* group = app.add_subcommand("keys", "API keys for clients")->require_subcommand(1);
+  static app::ClientOptions o;
+  static std::string agent, id;
+  auto* create = group->add_subcommand("create", "create a key (the secret is printed once)");
+  AddClientOptions(create, &o);
+  create->add_option("--agent", agent, "agent id the key authenticates as")->required();
+  create->callback([exit_code] { *exit_code = app::RunKeysCreate(o, agent); });
+  auto* list = group->add_subcommand("list", "list keys (never their secrets)");
+  AddClientOptions(list, &o);
+  list->callback([exit_code] { *exit_code = app::RunKeysList(o); });
+  auto* revoke = group->add_subcommand("revoke", "revoke a key");
+  AddClientOptions(revoke, &o);
+  revoke->add_option("ID", id, "key id")->required();
+  revoke->callback([exit_code] { *exit_code = app::RunKeysRevoke(o, id); });
+}
+
+void AddPolicy(CLI::App& app, int* exit_code) {
+  auto* group = app.add_subcommand("policy", "validate and test policies")->require_subcommand(1);
+  static std::string file, vectors;
+  static app::Format format = app::Format::kText;
+  auto* check = group->add_subcommand("check", "validate a policy file");
+  check->add_option("FILE", file, "policy file")->required();
+  AddFormatOption(check, &format);
+  check->callback([exit_code] { *exit_code = app::RunPolicyCheck(file, format); });
+  auto* test = group->add_subcommand("test", "run decision vectors against a policy");
+  test->add_option("FILE", file, "policy file")->required();
+  test->add_option("--vectors", vectors, "directory of decision vectors")->required();
+  AddFormatOption(test, &format);
+  test->callback([exit_code] { *exit_code = app::RunPolicyTest(file, vectors, format); });
+  static app::ClientOptions client;
+  auto* reload = group->add_subcommand("reload", "reload the running boundary's policy file");
+  AddClientOptions(reload, &client);
+  reload->callback([exit_code] { *exit_code = app::RunPolicyReload(client); });
+}
+
+}  // namespace helm::cli

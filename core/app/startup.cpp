@@ -1,0 +1,81 @@
+#include "core/app/startup.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "core/crypto/crypto.h"
+
+namespace helm::app {
+namespace {
+
+sigset_t ServerSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);  // internal: wakes the watcher for shutdown
+  return set;
+}
+
+}  // namespace
+
+void BlockServerSignals() {
+  sigset_t set = ServerSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::unique_ptr<LocalBoundary> OpenBoundaryOrReport(const BoundaryOptions& options) {
+  auto boundary = LocalBoundary::Open(options);
+  if (!boundary.ok()) {
+    std::cerr << "helm: refusing to start: " << boundary.error().message << "\n";
+    return nullptr;
+  }
+  LocalBoundary& b = **boundary;
+  const DataDir& dir = b.data_dir();
+  auto policy = b.policy();
+  std::cerr << "helm: public key " << crypto::HexEncode(dir.signing_key.public_key) << " (key_id "
+            << crypto::KeyId(dir.signing_key.public_key) << ")\n"
+            << "helm: ledger " << b.ledger().ledger_id() << " at " << dir.LedgerPath()
+            << ", head seq " << b.ledger().HeadSeq() << "\n"
+            << "helm: policy " << policy->id() << " v" << policy->version() << " "
+            << policy->hash() << " (" << policy->rule_count() << " rules)\n";
+  if (dir.created_bootstrap_key) {
+    std::cerr << "helm: bootstrap API key for agent root (shown once, also in "
+              << dir.KeysPath() << "/bootstrap.key): " << dir.bootstrap_key << "\n";
+  }
+  if (!options.ledger.sync) {
+    std::cerr << "helm: WARNING: ledger.sync = none: acknowledged receipts can be lost on power "
+                 "failure. Use only for benchmarks.\n";
+  }
+  return std::move(boundary.value());
+}
+
+SignalWatcher::SignalWatcher(LocalBoundary* boundary, std::function<void()> on_stop) {
+  thread_ = std::thread([boundary, on_stop = std::move(on_stop)] {
+    sigset_t set = ServerSignals();
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        Status st = boundary->ReloadPolicy();
+        std::cerr << (st.ok() ? "helm: policy reloaded\n"
+                              : "helm: policy reload rejected, keeping the last good policy: " +
+                                    st.error().message + "\n");
+        continue;
+      }
+      if (sig != SIGUSR1) on_stop();
+      return;
+    }
+  });
+}
+
+SignalWatcher::~SignalWatcher() {
+  pthread_kill(thread_.native_handle(), SIGUSR1);
+  thread_.join();
+}
+
+}  // namespace helm::app

@@ -1,0 +1,110 @@
+#include "core/boundary/approvals.h"
+
+namespace helm {
+namespace {
+
+constexpr char kPrefix[] = "approval/";
+
+}  // namespace
+
+Result<Json> Approvals::LoadLocked(const std::string& id) const {
+  auto value = store_->Get(kPrefix + id);
+  if (!value) return MakeError(ErrorCode::kNotFound, "no approval " + id);
+  auto record = ParseStrictJson(*value);
+  if (!record.ok()) return MakeError(ErrorCode::kCorruption, "malformed approval record " + id);
+  return record;
+}
+
+Status Approvals::SaveLocked(const Json& record) {
+  return store_->Put(kPrefix + record["id"].get<std::string>(), DumpJson(record));
+}
+
+std::string Approvals::EffectiveStatus(const Json& record) const {
+  std::string status = record.value("status", "");
+  if ((status == "pending" || status == "approved") &&
+      clock_->NowMicros() > record.value("expires_us", int64_t{0})) {
+    return "expired";
+  }
+  return status;
+}
+
+Result<std::string> Approvals::Create(const std::string& agent, const std::string& request_hash,
+                                      const std::string& decision_id,
+                                      const std::string& reason_code, const std::string& rule_id) {
+  int64_t now = clock_->NowMicros();
+  Json record{{"id", NewId("apr_")},     {"agent", agent},
+              {"request_hash", request_hash}, {"decision_id", decision_id},
+              {"reason_code", reason_code},   {"rule_id", rule_id},
+              {"status", "pending"},          {"created_us", now},
+              {"expires_us", now + ttl_us_}};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = SaveLocked(record); !s.ok()) return s.error();
+  return record["id"].get<std::string>();
+}
+
+Status Approvals::Decide(const std::string& id, bool approve, const std::string& by) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = LoadLocked(id);
+  if (!record.ok()) return record.error();
+  std::string status = EffectiveStatus(*record);
+  if (status != "pending") {
+    return MakeError(ErrorCode::kConflict, "approval " + id + " is " + status + ", not pending");
+  }
+  (*record)["status"] = approve ? "approved" : "denied";
+  (*record)["decided_by"] = by;
+  (*record)["decided_us"] = clock_->NowMicros();
+  return SaveLocked(*record);
+}
+
+Status Approvals::Consume(const std::string& id, const std::string& agent,
+                          const std::string& request_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = LoadLocked(id);
+  if (!record.ok()) return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_NOT_FOUND");
+  if (record->value("agent", "") != agent || record->value("request_hash", "") != request_hash) {
+    return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_MISMATCH");
+  }
+  std::string status = EffectiveStatus(*record);
+  if (status == "pending") return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_PENDING");
+  if (status == "denied") return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_DENIED");
+  if (status == "expired") return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_EXPIRED");
+  if (status != "approved") return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_USED");
+  (*record)["status"] = "used";
+  (*record)["used_us"] = clock_->NowMicros();
+  if (Status s = SaveLocked(*record); !s.ok()) {
+    return MakeError(ErrorCode::kUnavailable, "state store: " + s.error().message);
+  }
+  return Status::Ok();
+}
+
+void Approvals::Restore(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = LoadLocked(id);
+  if (!record.ok() || record->value("status", "") != "used") return;
+  (*record)["status"] = "approved";
+  record->erase("used_us");
+  (void)SaveLocked(*record);
+}
+
+std::vector<Json> Approvals::List(const std::string& status_filter) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Json> out;
+  for (const auto& [key, value] : store_->Scan(kPrefix)) {
+    auto record = ParseStrictJson(value);
+    if (!record.ok()) continue;
+    (*record)["status"] = EffectiveStatus(*record);
+    if (status_filter.empty() || (*record)["status"] == status_filter) {
+      out.push_back(std::move(record.value()));
+    }
+  }
+  return out;
+}
+
+Result<Json> Approvals::Get(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto record = LoadLocked(id);
+  if (record.ok()) (*record)["status"] = EffectiveStatus(*record);
+  return record;
+}
+
+}  // namespace helm

@@ -1,0 +1,78 @@
+// The Boundary decides and records. One interface, two implementations:
+// LocalBoundary (in-process: policy + ledger + approvals, local_boundary.h)
+// and RemoteBoundary (HTTP client of `helm serve`, in core/http). The proxy
+// only ever sees this interface.
+//
+// Contract (I1, I2): Evaluate returns only after the decision receipt is
+// durable; any failure to decide or record is an error, never an ALLOW.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/boundary/api_keys.h"
+#include "core/common/json.h"
+#include "core/policy/policy.h"
+
+namespace helm {
+
+struct EvaluateInput {
+  Principal principal;
+  std::string protocol;        // kOpenAiChat, ...
+  std::string endpoint;        // the client path, e.g. "/v1/chat/completions"
+  Json body;                   // the parsed client body (object)
+  std::string request_hash;    // "sha256:<hex>" of the body bytes as received
+  int64_t body_bytes = 0;
+  std::optional<std::string> path_model;  // Gemini: the model comes from the path
+  std::optional<bool> path_stream;        // Gemini: streaming comes from the method
+  std::string approval_id;     // X-Helm-Approval
+  std::string correlation_id;
+  std::map<std::string, std::string> headers;  // lower-case names, for `when.headers`
+  std::string invalid_reason;  // non-empty: the request is malformed → DENY REQUEST_INVALID
+};
+
+struct Decision {
+  std::string decision_id;
+  std::string receipt_id;
+  Verdict verdict = Verdict::kDeny;
+  std::string reason_code;
+  std::string rule_id;
+  Obligations obligations;
+  std::string approval_id;        // ESCALATE: the new pending approval; ALLOW: the one consumed
+  int redactions = 0;
+  std::optional<Json> rewritten_body;  // set when obligations changed the body to dispatch
+
+  Json ToJson() const;            // the /api/v1/evaluate response
+  static Result<Decision> FromJson(const Json& j);
+};
+
+struct Outcome {
+  std::string decision_id;
+  std::string decision_receipt_id;  // becomes `parent`
+  Principal principal;
+  std::string correlation_id;
+  std::string status;               // completed | upstream_error | client_disconnected | truncated | rejected
+  int http_status = 0;
+  Json route = Json::object();
+  std::optional<Json> usage;        // {input, output, cached}; absent when unknown
+  int64_t cost_micros = 0;
+  std::string output_hash;          // "sha256:<hex>"
+  int64_t latency_us = 0;
+
+  Json ToJson() const;              // the /api/v1/seal request
+  static Result<Outcome> FromJson(const Json& j);
+};
+
+class Boundary {
+ public:
+  virtual ~Boundary() = default;
+  // kUnavailable: the ledger (or the remote boundary) cannot record → refuse, 503.
+  virtual Result<Decision> Evaluate(const EvaluateInput& input) = 0;
+  // Appends the outcome receipt; returns its receipt id.
+  virtual Result<std::string> Seal(const Outcome& outcome) = 0;
+};
+
+}  // namespace helm

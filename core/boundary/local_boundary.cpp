@@ -1,0 +1,188 @@
+#include "core/boundary/local_boundary.h"
+
+#include "core/common/ids.h"
+#include "core/common/metrics.h"
+
+namespace helm {
+
+Result<std::unique_ptr<LocalBoundary>> LocalBoundary::Open(const BoundaryOptions& options) {
+  std::unique_ptr<LocalBoundary> b(new LocalBoundary);
+  b->options_ = options;
+  auto policy = Policy::LoadFile(options.policy_path);
+  if (!policy.ok()) return policy.error();
+  b->policy_ = std::move(policy.value());
+
+  auto dir = OpenDataDir(options.data_dir);
+  if (!dir.ok()) return dir.error();
+  b->data_dir_ = std::move(dir.value());
+
+  auto state = StateStore::Open(b->data_dir_.StatePath());
+  if (!state.ok()) return state.error();
+  b->state_ = std::move(state.value());
+
+  LedgerOptions ledger_options = options.ledger;
+  ledger_options.path = b->data_dir_.LedgerPath();
+  auto ledger = Ledger::Open(ledger_options, b->data_dir_.signing_key);
+  if (!ledger.ok()) return ledger.error();
+  b->ledger_ = std::move(ledger.value());
+
+  auto keys = ApiKeys::Load(b->state_.get());
+  if (!keys.ok()) return keys.error();
+  b->api_keys_ = std::move(keys.value());
+  if (Status s = b->api_keys_->EnsureBootstrap(b->data_dir_.bootstrap_key); !s.ok()) {
+    return s.error();
+  }
+  b->approvals_ = std::make_unique<Approvals>(b->state_.get(), ledger_options.clock,
+                                              options.limits.approval_ttl_seconds);
+  return b;
+}
+
+std::shared_ptr<const Policy> LocalBoundary::policy() const {
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  return policy_;
+}
+
+Status LocalBoundary::ReloadPolicy() {
+  auto loaded = Policy::LoadFile(options_.policy_path);
+  if (!loaded.ok()) {
+    GetCounter("helm_policy_reloads_total", R"(result="rejected")").Add();
+    return loaded.error();
+  }
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  policy_ = std::move(loaded.value());
+  GetCounter("helm_policy_reloads_total", R"(result="ok")").Add();
+  return Status::Ok();
+}
+
+Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
+                               RequestFacts* facts) {
+  Decision d;
+  d.decision_id = NewId("dec_");
+  d.receipt_id = NewId("rcpt_");
+  if (!input.invalid_reason.empty()) {
+    d.verdict = Verdict::kDeny;
+    d.reason_code = "REQUEST_INVALID";
+    return d;
+  }
+  auto extracted = ExtractFacts(input.protocol, input.body);
+  if (!extracted.ok()) {
+    d.verdict = Verdict::kDeny;
+    d.reason_code = "REQUEST_INVALID";
+    return d;
+  }
+  *facts = std::move(extracted.value());
+  facts->agent = input.principal.agent;
+  facts->body_bytes = input.body_bytes;
+  facts->headers = input.headers;
+  if (input.path_model) facts->model = *input.path_model;
+  if (input.path_stream) facts->stream = *input.path_stream;
+
+  PolicyDecision pd = policy.Evaluate(*facts);
+  d.verdict = pd.verdict;
+  d.reason_code = pd.reason_code;
+  d.rule_id = pd.rule_id;
+  d.obligations = pd.obligations;
+
+  if (d.verdict == Verdict::kEscalate && !input.approval_id.empty()) {
+    Status consumed =
+        approvals_->Consume(input.approval_id, input.principal.agent, input.request_hash);
+    if (consumed.ok()) {
+      d.verdict = Verdict::kAllow;
+      d.reason_code = "APPROVED";
+      d.approval_id = input.approval_id;
+    } else {
+      d.verdict = Verdict::kDeny;
+      d.reason_code = consumed.error().code == ErrorCode::kPermissionDenied
+                          ? consumed.error().message
+                          : "APPROVAL_UNAVAILABLE";
+    }
+  }
+  if (d.verdict == Verdict::kAllow && pd.obligations.has_redaction) {
+    Json body = input.body;
+    d.redactions = policy.Redact(pd, input.protocol, body);
+    if (d.redactions > 0) d.rewritten_body = std::move(body);
+  }
+  return d;
+}
+
+Json LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
+                                    const RequestFacts& facts, const Decision& d) const {
+  Json request{{"protocol", input.protocol},
+               {"endpoint", input.endpoint},
+               {"model", facts.model},
+               {"stream", facts.stream},
+               {"hash", input.request_hash}};
+  Json r{{"kind", "decision"},
+         {"receipt_id", d.receipt_id},
+         {"decision_id", d.decision_id},
+         {"correlation_id", input.correlation_id},
+         {"principal", {{"agent", input.principal.agent}, {"api_key_id", input.principal.api_key_id}}},
+         {"verdict", VerdictName(d.verdict)},
+         {"reason_code", d.reason_code},
+         {"rule_id", d.rule_id},
+         {"policy", {{"id", policy.id()}, {"version", policy.version()}, {"hash", policy.hash()}}},
+         {"request", std::move(request)}};
+  Json obligations = d.obligations.ToJson();
+  if (d.verdict == Verdict::kAllow && obligations.is_object() && !obligations.empty()) {
+    r["obligations"] = std::move(obligations);
+  }
+  if (d.redactions > 0) r["redactions"] = d.redactions;
+  if (!d.approval_id.empty()) r["approval_id"] = d.approval_id;
+  return r;
+}
+
+Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
+  std::shared_ptr<const Policy> current = policy();
+  RequestFacts facts;
+  Decision d = Decide(input, *current, &facts);
+  const bool consumed_approval = d.verdict == Verdict::kAllow && !d.approval_id.empty();
+
+  if (d.verdict == Verdict::kEscalate) {
+    auto approval = approvals_->Create(input.principal.agent, input.request_hash, d.decision_id,
+                                       d.reason_code, d.rule_id);
+    if (!approval.ok()) {
+      return MakeError(ErrorCode::kUnavailable, "state store: " + approval.error().message);
+    }
+    d.approval_id = *approval;
+  }
+  auto appended = ledger_->Append(DecisionReceipt(input, *current, facts, d));
+  if (!appended.ok()) {
+    if (consumed_approval) approvals_->Restore(d.approval_id);
+    GetCounter("helm_ledger_failures_total").Add();
+    return MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message);
+  }
+  GetCounter("helm_decisions_total", std::string("verdict=\"") + VerdictName(d.verdict) + "\"")
+      .Add();
+  return d;
+}
+
+Result<std::string> LocalBoundary::Seal(const Outcome& o) {
+  if (!ledger_->GetById(o.decision_receipt_id)) {
+    return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
+  }
+  Json r{{"kind", "outcome"},
+         {"receipt_id", NewId("rcpt_")},
+         {"decision_id", o.decision_id},
+         {"parent", o.decision_receipt_id},
+         {"correlation_id", o.correlation_id},
+         {"principal", {{"agent", o.principal.agent}, {"api_key_id", o.principal.api_key_id}}},
+         {"status", o.status},
+         {"http_status", o.http_status},
+         {"route", o.route},
+         {"cost_micros", o.cost_micros},
+         {"output_hash", o.output_hash},
+         {"latency_us", o.latency_us}};
+  if (o.usage) r["usage"] = *o.usage;
+  auto appended = ledger_->Append(std::move(r));
+  if (!appended.ok()) {
+    GetCounter("helm_ledger_failures_total").Add();
+    return MakeError(appended.error().code == ErrorCode::kInvalidArgument
+                         ? ErrorCode::kInvalidArgument
+                         : ErrorCode::kUnavailable,
+                     "ledger: " + appended.error().message);
+  }
+  GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"").Add();
+  return appended->receipt_id;
+}
+
+}  // namespace helm

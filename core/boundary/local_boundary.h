@@ -1,0 +1,63 @@
+// LocalBoundary: the in-process boundary. Owns the policy (hot-reloadable),
+// the ledger, the state database, API keys and approvals. `helm serve` and
+// `helm proxy --policy` both run one. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/boundary/approvals.h"
+#include "core/boundary/boundary.h"
+#include "core/boundary/data_dir.h"
+#include "core/common/limits.h"
+#include "core/ledger/ledger.h"
+#include "core/ledger/state_store.h"
+
+namespace helm {
+
+struct BoundaryOptions {
+  std::string policy_path;
+  std::string data_dir = "./helm-data";
+  LedgerOptions ledger;  // path is filled in from data_dir
+  Limits limits;
+};
+
+class LocalBoundary : public Boundary {
+ public:
+  // Refuses to start (kConfig / kCorruption) on an invalid policy, an unusable
+  // data dir or a ledger whose chain does not verify.
+  static Result<std::unique_ptr<LocalBoundary>> Open(const BoundaryOptions& options);
+
+  Result<Decision> Evaluate(const EvaluateInput& input) override;
+  Result<std::string> Seal(const Outcome& outcome) override;
+
+  // Loads the policy file again; an invalid file keeps the current policy.
+  Status ReloadPolicy();
+  std::shared_ptr<const Policy> policy() const;
+
+  Ledger& ledger() { return *ledger_; }
+  Approvals& approvals() { return *approvals_; }
+  ApiKeys& api_keys() { return *api_keys_; }
+  const DataDir& data_dir() const { return data_dir_; }
+  const BoundaryOptions& options() const { return options_; }
+
+ private:
+  LocalBoundary() = default;
+  // Evaluates the policy and settles approvals; no I/O but the state store.
+  Decision Decide(const EvaluateInput& input, const Policy& policy, RequestFacts* facts);
+  Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
+                       const Decision& decision) const;
+
+  BoundaryOptions options_;
+  DataDir data_dir_;
+  std::unique_ptr<StateStore> state_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<ApiKeys> api_keys_;
+  std::unique_ptr<Approvals> approvals_;
+  mutable std::mutex policy_mu_;
+  std::shared_ptr<const Policy> policy_;  // GUARDED_BY(policy_mu_)
+};
+
+}  // namespace helm

@@ -1,0 +1,21 @@
+// Every limit helm enforces, with its default, in one place. Each is
+// documented in docs/limits.md and has an at-the-limit / one-past test pair.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace helm {
+
+struct Limits {
+  size_t max_body_bytes = 4 << 20;            // client request body (413 beyond)
+  int max_json_depth = 64;                    // nesting of client JSON (400 beyond)
+  size_t max_sse_line_bytes = 4 << 20;        // one upstream SSE line
+  size_t max_concurrent_streams = 256;        // open streaming responses (503 beyond)
+  size_t server_threads = 128;                // HTTP worker threads per listener
+  int64_t approval_ttl_seconds = 15 * 60;     // pending/approved approvals expire
+  size_t max_list_limit = 1000;               // receipts per list page
+  int64_t tail_heartbeat_ms = 15000;          // SSE keep-alive comment interval
+};
+
+}  // namespace helm

@@ -1,0 +1,89 @@
+#include "core/http/admin_client.h"
+
+#include "core/http/http_util.h"
+#include "core/provider/sse.h"
+
+namespace helm {
+
+struct AdminClient::Impl {
+  httplib::Client client;
+  std::string token;
+  explicit Impl(const std::string& server) : client(server) {}
+  httplib::Headers Headers() const { return {{"Authorization", "Bearer " + token}}; }
+};
+
+AdminClient::AdminClient(const std::string& server, const std::string& token, int64_t timeout_ms)
+    : impl_(std::make_unique<Impl>(server)) {
+  impl_->token = token;
+  impl_->client.set_tcp_nodelay(true);
+  impl_->client.set_keep_alive(true);
+  impl_->client.set_connection_timeout(std::chrono::milliseconds(timeout_ms));
+  impl_->client.set_read_timeout(std::chrono::milliseconds(timeout_ms));
+  impl_->client.set_write_timeout(std::chrono::milliseconds(timeout_ms));
+}
+
+AdminClient::~AdminClient() = default;
+
+namespace {
+
+Result<AdminClient::Response> Convert(const httplib::Result& r, const std::string& path) {
+  if (!r) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot reach the boundary for " + path + ": " + httplib::to_string(r.error()));
+  }
+  AdminClient::Response out;
+  out.status = r->status;
+  auto parsed = ParseStrictJson(r->body);
+  out.body = parsed.ok() ? std::move(parsed.value()) : Json{{"text", r->body}};
+  return out;
+}
+
+}  // namespace
+
+Result<AdminClient::Response> AdminClient::Get(const std::string& path) {
+  return Convert(impl_->client.Get(path, impl_->Headers()), path);
+}
+
+Result<AdminClient::Response> AdminClient::Post(const std::string& path, const Json& body) {
+  return Convert(impl_->client.Post(path, impl_->Headers(), DumpJson(body), "application/json"),
+                 path);
+}
+
+Status AdminClient::Tail(uint64_t since, bool has_since, const std::string& agent,
+                         const std::function<bool(uint64_t, std::string_view)>& on_receipt) {
+  std::string path = "/api/v1/receipts/tail";
+  std::string query;
+  if (has_since) query += "since=" + std::to_string(since);
+  if (!agent.empty()) query += (query.empty() ? "" : "&") + std::string("agent=") + agent;
+  if (!query.empty()) path += "?" + query;
+  impl_->client.set_read_timeout(std::chrono::hours(24 * 365));
+  SseParser parser;
+  bool stop = false;
+  int status = 0;
+  auto result = impl_->client.Get(
+      path, impl_->Headers(),
+      [&](const httplib::Response& res) {
+        status = res.status;
+        return res.status == 200;
+      },
+      [&](const char* data, size_t len) {
+        std::vector<SseEvent> events;
+        Status fed = parser.Feed(std::string_view(data, len), &events);
+        for (const SseEvent& e : events) {
+          if (stop || e.event != "receipt") continue;
+          stop = !on_receipt(std::strtoull(e.id.c_str(), nullptr, 10), e.data);
+        }
+        return fed.ok() && !stop;
+      });
+  if (stop) return Status::Ok();
+  if (status != 0 && status != 200) {
+    return MakeError(status == 401 ? ErrorCode::kUnauthenticated : ErrorCode::kUnavailable,
+                     "tail: server answered " + std::to_string(status));
+  }
+  if (!result) {
+    return MakeError(ErrorCode::kUnavailable, "tail: " + httplib::to_string(result.error()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace helm

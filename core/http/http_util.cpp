@@ -1,0 +1,44 @@
+#include "core/http/http_util.h"
+
+namespace helm::http {
+
+void ConfigureServer(httplib::Server& server, const Limits& limits) {
+  size_t threads = limits.server_threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(1000000);
+  server.set_keep_alive_timeout(30);
+  server.set_read_timeout(30, 0);
+  server.set_write_timeout(30, 0);
+  server.set_payload_max_length(limits.max_body_bytes);
+}
+
+void SendJson(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(DumpJson(body), "application/json");
+}
+
+void SendAdminError(httplib::Response& res, int status, std::string_view code,
+                    std::string_view message) {
+  SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+std::string ExtractCredential(const httplib::Request& req) {
+  std::string auth = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0) {
+    return auth.substr(kBearer.size());
+  }
+  for (const char* header : {"x-api-key", "x-goog-api-key"}) {
+    std::string value = req.get_header_value(header);
+    if (!value.empty()) return value;
+  }
+  return req.get_param_value("key");
+}
+
+int Bind(httplib::Server& server, const std::string& host, int port) {
+  if (port == 0) return server.bind_to_any_port(host);
+  return server.bind_to_port(host, port) ? port : -1;
+}
+
+}  // namespace helm::http

@@ -1,0 +1,137 @@
+"""Shared harness for integration tests: starts the real helm binary on
+loopback ports with a fresh data dir and talks real HTTP to it."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HELM = os.environ.get("HELM_BIN", "")
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TEST_POLICY = os.path.join(SOURCE_DIR, "policies", "test.toml")
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """Returns (status, headers dict (lower-case), body bytes)."""
+    data = None
+    hdrs = dict(headers or {})
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+class Server:
+    """A running `helm serve` (or `helm proxy`) with its own data dir."""
+
+    def __init__(self, args, data_dir=None, env=None, wait_for=r"listening on http://[\d.]+:(\d+)"):
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="helm-it-")
+        self.args = args
+        self.env = dict(os.environ, **(env or {}))
+        self.wait_for = wait_for
+        self.proc = None
+        self.log = []
+        self.ports = []
+
+    def start(self, timeout=20):
+        cmd = [HELM] + self.args + ["--data-dir", self.data_dir]
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     env=self.env, text=True)
+        deadline = time.time() + timeout
+        pattern = re.compile(self.wait_for)
+        ready = threading.Event()
+
+        def reader():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                m = pattern.search(line)
+                if m:
+                    self.ports.append(int(m.group(1)))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=reader, daemon=True).start()
+        while time.time() < deadline and not ready.is_set():
+            ready.wait(0.05)
+        if not self.ports:
+            self.stop()
+            raise RuntimeError("helm did not start: " + "".join(self.log))
+        self.port = self.ports[0]
+        self.url = "http://127.0.0.1:%d" % self.port
+        return self
+
+    @property
+    def token(self):
+        with open(os.path.join(self.data_dir, "keys", "admin.token")) as f:
+            return f.read().strip()
+
+    @property
+    def bootstrap_key(self):
+        with open(os.path.join(self.data_dir, "keys", "bootstrap.key")) as f:
+            return f.read().strip()
+
+    @property
+    def public_key(self):
+        with open(os.path.join(self.data_dir, "keys", "signing.pub")) as f:
+            return f.read().strip()
+
+    def admin(self, method, path, body=None, token=None, url=None):
+        hdrs = {"Authorization": "Bearer " + (token if token is not None else self.token)}
+        status, headers, raw = http(method, (url or self.url) + path, body, hdrs)
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def run_helm(*args, **kw):
+    return subprocess.run([HELM] + list(args), capture_output=True, text=True, timeout=60, **kw)
+
+
+def chat_body(text, tools=None, model="gpt-4o-mini", stream=False):
+    body = {"model": model, "messages": [{"role": "user", "content": text}]}
+    if stream:
+        body["stream"] = True
+    if tools:
+        body["tools"] = [{"type": "function", "function": {"name": t, "parameters": {"type": "object"}}}
+                         for t in tools]
+    return body
+
+
+def main():
+    """unittest entry point: `python3 test_x.py --helm PATH`."""
+    global HELM
+    import unittest
+    if "--helm" in sys.argv:
+        i = sys.argv.index("--helm")
+        HELM = sys.argv[i + 1]
+        del sys.argv[i:i + 2]
+    os.environ["HELM_BIN"] = HELM
+    unittest.main(verbosity=2)

@@ -1,0 +1,254 @@
+"""`helm serve` end to end: decisions, receipts, approvals, tail, reload, verify."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+import helmtest
+from helmtest import Server, chat_body, http, run_helm
+
+
+def evaluate(srv, body, agent="root", approval_id=None, protocol="openai.chat"):
+    req = {"agent": agent, "protocol": protocol, "body": body}
+    if approval_id:
+        req["approval_id"] = approval_id
+    return srv.admin("POST", "/api/v1/evaluate", req)
+
+
+class BoundaryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.policy_dir = tempfile.mkdtemp(prefix="helm-policy-")
+        cls.policy = os.path.join(cls.policy_dir, "policy.toml")
+        shutil.copy(helmtest.TEST_POLICY, cls.policy)
+        cls.srv = Server(["serve", "--policy", cls.policy, "--port", "0"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+        shutil.rmtree(cls.policy_dir, ignore_errors=True)
+
+    def receipt(self, rid):
+        status, r = self.srv.admin("GET", "/api/v1/receipts/" + rid)
+        self.assertEqual(status, 200)
+        return r
+
+    def test_allow_deny_escalate_each_recorded(self):
+        for body, verdict, reason in [
+            (chat_body("hello"), "ALLOW", ""),
+            (chat_body("this has forbidden-word inside"), "DENY", "FORBIDDEN_CONTENT"),
+            (chat_body("run it", tools=["shell_exec"]), "ESCALATE", "TOOL_REQUIRES_APPROVAL"),
+        ]:
+            status, d = evaluate(self.srv, body)
+            self.assertEqual(status, 200, d)
+            self.assertEqual(d["verdict"], verdict)
+            self.assertEqual(d["reason_code"], reason)
+            r = self.receipt(d["receipt_id"])
+            self.assertEqual(r["kind"], "decision")
+            self.assertEqual(r["verdict"], verdict)
+            self.assertEqual(r["decision_id"], d["decision_id"])
+            self.assertEqual(r["principal"]["agent"], "root")
+            self.assertTrue(r["policy"]["hash"].startswith("sha256:"))
+            self.assertEqual(r["v"], "helm.receipt.v1")
+            if verdict == "ESCALATE":
+                self.assertTrue(d["approval_id"].startswith("apr_"))
+
+    def test_redaction_obligation_rewrites_body_and_counts(self):
+        status, d = evaluate(self.srv, chat_body("my id is REDACT-ME-42 ok"))
+        self.assertEqual(d["verdict"], "ALLOW")
+        self.assertEqual(d["redactions"], 1)
+        self.assertIn("[REDACTED]", json.dumps(d["body"]))
+        self.assertNotIn("REDACT-ME-42", json.dumps(d["body"]))
+        self.assertEqual(self.receipt(d["receipt_id"])["redactions"], 1)
+
+    def test_admin_token_required(self):
+        for token in ["", "wrong-token"]:
+            status, _ = self.srv.admin("GET", "/api/v1/receipts", token=token)
+            self.assertEqual(status, 401)
+        status, _, _ = http("GET", self.srv.url + "/healthz")
+        self.assertEqual(status, 200)
+
+    def test_bad_input_is_400_and_ledger_untouched(self):
+        _, head = self.srv.admin("GET", "/api/v1/checkpoint")
+        auth = {"Authorization": "Bearer " + self.srv.token}
+        for raw in [b"{", b"[]", b'{"agent":"root"}', b'{"agent":"a","agent":"b"}',
+                    b'{"agent":1,"protocol":"openai.chat","body":{}}', b"\xef\xbb\xbf{}"]:
+            status, _, body = http("POST", self.srv.url + "/api/v1/evaluate", raw, auth)
+            self.assertEqual(status, 400, raw)
+            self.assertIn("error", json.loads(body))
+        big = json.dumps({"agent": "root", "protocol": "openai.chat",
+                          "body": chat_body("x" * (5 << 20))}).encode()
+        status, _, _ = http("POST", self.srv.url + "/api/v1/evaluate", big, auth)
+        self.assertEqual(status, 413)
+        _, head2 = self.srv.admin("GET", "/api/v1/checkpoint")
+        self.assertEqual(head["seq"], head2["seq"])
+
+    def test_malformed_client_body_is_deny_request_invalid(self):
+        status, d = evaluate(self.srv, {"model": "x", "messages": "not-a-list"})
+        self.assertEqual(status, 200)
+        self.assertEqual(d["verdict"], "DENY")
+        self.assertEqual(d["reason_code"], "REQUEST_INVALID")
+
+    def test_approval_is_single_use_and_bound(self):
+        body = chat_body("please delete", tools=["delete_everything"])
+        _, d = evaluate(self.srv, body)
+        self.assertEqual(d["verdict"], "ESCALATE")
+        apr = d["approval_id"]
+        # Pending: not yet usable.
+        _, pending = evaluate(self.srv, body, approval_id=apr)
+        self.assertEqual((pending["verdict"], pending["reason_code"]), ("DENY", "APPROVAL_PENDING"))
+        r = run_helm("approvals", "approve", apr, "--server", self.srv.url,
+                     "--data-dir", self.srv.data_dir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Bound to the request: another body cannot use it.
+        _, other = evaluate(self.srv, chat_body("other", tools=["delete_x"]), approval_id=apr)
+        self.assertEqual(other["reason_code"], "APPROVAL_MISMATCH")
+        _, ok = evaluate(self.srv, body, approval_id=apr)
+        self.assertEqual(ok["verdict"], "ALLOW")
+        self.assertEqual(self.receipt(ok["receipt_id"])["approval_id"], apr)
+        _, again = evaluate(self.srv, body, approval_id=apr)
+        self.assertEqual((again["verdict"], again["reason_code"]), ("DENY", "APPROVAL_USED"))
+
+    def test_seal_writes_outcome_with_parent(self):
+        _, d = evaluate(self.srv, chat_body("seal me"))
+        outcome = {"decision_id": d["decision_id"], "parent": d["receipt_id"],
+                   "principal": {"agent": "root", "api_key_id": "key_bootstrap"},
+                   "status": "completed", "http_status": 200, "output_hash": "sha256:" + "ab" * 32,
+                   "usage": {"input": 3, "output": 5, "cached": 0}}
+        status, s = self.srv.admin("POST", "/api/v1/seal", outcome)
+        self.assertEqual(status, 200, s)
+        r = self.receipt(s["receipt_id"])
+        self.assertEqual((r["kind"], r["parent"], r["status"]), ("outcome", d["receipt_id"], "completed"))
+        outcome["parent"] = "rcpt_doesnotexist"
+        status, _ = self.srv.admin("POST", "/api/v1/seal", outcome)
+        self.assertEqual(status, 404)
+
+    def test_tail_pushes_within_100ms(self):
+        url = self.srv.url + "/api/v1/receipts/tail"
+        req = urllib.request.Request(url, headers={"Authorization": "Bearer " + self.srv.token})
+        res = urllib.request.urlopen(req, timeout=10)
+        time.sleep(0.2)  # the subscription is live
+        got = {}
+
+        def read():
+            seq = None
+            for line in res:
+                line = line.decode().rstrip("\n")
+                if line.startswith("id: "):
+                    seq = int(line[4:])
+                if line.startswith("data: "):
+                    got["time"] = time.monotonic()
+                    got["receipt"] = json.loads(line[6:])
+                    got["seq"] = seq
+                    return
+
+        t = threading.Thread(target=read, daemon=True)
+        t.start()
+        start = time.monotonic()
+        _, d = evaluate(self.srv, chat_body("tail me"))
+        acked = time.monotonic()
+        t.join(5)
+        res.close()
+        self.assertIn("receipt", got)
+        self.assertEqual(got["receipt"]["receipt_id"], d["receipt_id"])
+        self.assertLess(got["time"] - acked, 0.1, "pushed %.3fs after the ack" % (got["time"] - acked))
+        self.assertLess(got["time"] - start, 1.0)
+
+    def test_tail_resumes_from_last_event_id_and_filters_agent(self):
+        _, d1 = evaluate(self.srv, chat_body("one"))
+        seq1 = self.receipt(d1["receipt_id"])["seq"]
+        _, d2 = evaluate(self.srv, chat_body("two"), agent="someone-else")
+        r = run_helm("receipts", "tail", "--server", self.srv.url, "--data-dir", self.srv.data_dir,
+                     "--since", str(seq1 - 1), "--max", "2", "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([l["receipt_id"] for l in lines], [d1["receipt_id"], d2["receipt_id"]])
+        r = run_helm("receipts", "tail", "--server", self.srv.url, "--data-dir", self.srv.data_dir,
+                     "--since", str(seq1 - 1), "--max", "1", "--agent", "someone-else",
+                     "--format", "json")
+        self.assertEqual(json.loads(r.stdout)["receipt_id"], d2["receipt_id"])
+
+    def test_policy_reload_keeps_last_good(self):
+        with open(self.policy) as f:
+            good = f.read()
+        try:
+            with open(self.policy, "w") as f:
+                f.write(good + "\n[[rules]]\nid = 'broken'\nverdict = 'MAYBE'\n")
+            status, body = self.srv.admin("POST", "/api/v1/policy/reload")
+            self.assertEqual(status, 422)
+            self.assertIn("verdict", json.dumps(body))
+            _, d = evaluate(self.srv, chat_body("still works"))
+            self.assertEqual(d["verdict"], "ALLOW")
+        finally:
+            with open(self.policy, "w") as f:
+                f.write(good)
+        status, _ = self.srv.admin("POST", "/api/v1/policy/reload")
+        self.assertEqual(status, 200)
+
+
+class OfflineVerifyTest(unittest.TestCase):
+    def test_verify_export_and_independent_verifier(self):
+        srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0",
+                      "--checkpoint-every", "5"]).start()
+        try:
+            for i in range(12):
+                evaluate(srv, chat_body("msg %d" % i))
+        finally:
+            srv.stop()
+        pub = srv.public_key
+        r = run_helm("receipts", "verify", "--data-dir", srv.data_dir, "--trusted-key", pub)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("integrity: OK", r.stdout)
+        export = os.path.join(srv.data_dir, "export.jsonl")
+        r = run_helm("receipts", "export", "--data-dir", srv.data_dir, "--out", export)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = open(export).read().splitlines()
+        self.assertGreaterEqual(len(lines), 14)  # 12 decisions + checkpoints
+        self.assertTrue(any(json.loads(l)["kind"] == "checkpoint" for l in lines))
+        r = run_helm("receipts", "verify", "--file", export, "--trusted-key", pub)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        # The independent verifier agrees.
+        pyverify = [ "/usr/bin/python3", os.path.join(helmtest.SOURCE_DIR, "sdk", "python", "helm_verify.py")]
+        r = subprocess.run(pyverify + ["--file", export, "--trusted-key", pub], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Tampering: one edited byte inside a signed field.
+        tampered = export + ".bad"
+        bad = list(lines)
+        bad[3] = bad[3].replace('"ALLOW"', '"DENY"', 1)
+        open(tampered, "w").write("\n".join(bad) + "\n")
+        r = run_helm("receipts", "verify", "--file", tampered, "--trusted-key", pub)
+        self.assertEqual(r.returncode, 3, r.stdout)
+        self.assertIn("seq 4", r.stdout)
+        r = subprocess.run(pyverify + ["--file", tampered, "--trusted-key", pub], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        # A removed receipt.
+        open(tampered, "w").write("\n".join(lines[:5] + lines[6:]) + "\n")
+        self.assertEqual(run_helm("receipts", "verify", "--file", tampered, "--trusted-key", pub).returncode, 3)
+        # Untrusted signer: integrity holds, trust does not.
+        other = "11" * 32
+        r = run_helm("receipts", "verify", "--file", export, "--trusted-key", other)
+        self.assertEqual(r.returncode, 4, r.stdout)
+        self.assertIn("integrity: OK", r.stdout)
+        r = subprocess.run(pyverify + ["--file", export, "--trusted-key", other], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        srv.cleanup()
+
+    def test_invalid_policy_refuses_to_start_with_exit_2(self):
+        d = tempfile.mkdtemp()
+        bad = os.path.join(d, "bad.toml")
+        open(bad, "w").write("[policy]\nid = 'x'\nunknown_key = 1\n")
+        r = run_helm("serve", "--policy", bad, "--port", "0", "--data-dir", d)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown_key", r.stderr)
+        r = run_helm("policy", "check", bad)
+        self.assertEqual(r.returncode, 2)
+        shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    helmtest.main()

@@ -1,0 +1,178 @@
+#include "core/policy/facts.h"
+
+#include <doctest/doctest.h>
+
+namespace helm {
+namespace {
+
+RequestFacts Facts(std::string_view protocol, const char* body) {
+  auto parsed = ParseStrictJson(body);
+  REQUIRE(parsed.ok());
+  auto facts = ExtractFacts(protocol, *parsed);
+  REQUIRE_MESSAGE(facts.ok(), facts.error().message);
+  return std::move(facts).value();
+}
+
+std::string ShapeError(std::string_view protocol, const char* body) {
+  auto parsed = ParseStrictJson(body);
+  REQUIRE(parsed.ok());
+  auto facts = ExtractFacts(protocol, *parsed);
+  REQUIRE(!facts.ok());
+  CHECK(facts.error().code == ErrorCode::kInvalidArgument);
+  return facts.error().message;
+}
+
+// Upper-cases every visited text; checks RewriteTexts visits what
+// ExtractFacts collected, in the same order.
+void CheckRewriteVisitsTexts(std::string_view protocol, const char* body) {
+  Json json = ParseStrictJson(body).value();
+  RequestFacts facts = Facts(protocol, body);
+  std::vector<std::string> seen;
+  int n = RewriteTexts(protocol, json, [&](std::string& s) {
+    seen.push_back(s);
+    return 1;
+  });
+  CHECK(n == static_cast<int>(facts.texts.size()));
+  CHECK(seen == facts.texts);
+}
+
+TEST_CASE("openai.chat: texts, parts, images, tools, model, stream") {
+  const char* body = R"({"model":"gpt-4o","stream":true,"messages":[
+    {"role":"system","content":"be nice"},
+    {"role":"user","content":[{"type":"text","text":"hello"},
+                              {"type":"image_url","image_url":{"url":"data:x"}}]},
+    {"role":"assistant","content":null,"tool_calls":[
+      {"id":"c1","type":"function","function":{"name":"shell","arguments":"{\"cmd\":\"ls\"}"}}]},
+    {"role":"tool","tool_call_id":"c1","content":"file.txt"}],
+    "tools":[{"type":"function","function":{"name":"shell"}}],
+    "functions":[{"name":"legacy_fn"}]})";
+  RequestFacts f = Facts(kOpenAiChat, body);
+  CHECK(f.model == "gpt-4o");
+  CHECK(f.stream);
+  CHECK(f.has_images);
+  CHECK(f.texts == std::vector<std::string>{"be nice", "hello", "{\"cmd\":\"ls\"}", "file.txt"});
+  CHECK(f.tools == std::vector<std::string>{"shell", "legacy_fn"});
+  CHECK(f.input_tokens == (7 + 5 + 12 + 8 + 3) / 4);
+  CheckRewriteVisitsTexts(kOpenAiChat, body);
+}
+
+TEST_CASE("openai.chat: shape errors name the path") {
+  CHECK(ShapeError(kOpenAiChat, R"({"messages":{}})") == "messages: expected an array");
+  CHECK(ShapeError(kOpenAiChat, R"({"messages":[{"role":"user","content":5}]})") ==
+        "messages[0].content: expected a string, an array of parts or null");
+  CHECK(ShapeError(kOpenAiChat, R"({"messages":[{"role":"user","content":[{"text":"x"}]}]})") ==
+        "messages[0].content[0].type: expected a string");
+  CHECK(ShapeError(kOpenAiChat, R"({"model":3,"messages":[]})") == "model: expected a string");
+  CHECK(ShapeError(kOpenAiChat, R"({"stream":"yes","messages":[]})") ==
+        "stream: expected a boolean");
+  CHECK(ShapeError(kOpenAiChat, R"({"messages":[],"tools":[{"type":"function"}]})") ==
+        "tools[0]: no tool name");
+  CHECK(ShapeError(kOpenAiChat, R"([])") == "body: expected a JSON object");
+  CHECK(ShapeError("nope", R"({})").find("unknown protocol") != std::string::npos);
+}
+
+TEST_CASE("input_tokens is ceil(text bytes / 4)") {
+  CHECK(Facts(kOpenAiCompletions, R"({"prompt":""})").input_tokens == 0);
+  CHECK(Facts(kOpenAiCompletions, R"({"prompt":"a"})").input_tokens == 1);
+  CHECK(Facts(kOpenAiCompletions, R"({"prompt":"abcd"})").input_tokens == 1);
+  CHECK(Facts(kOpenAiCompletions, R"({"prompt":"abcde"})").input_tokens == 2);
+}
+
+TEST_CASE("anthropic.messages: system blocks, tool_result, images, tools") {
+  const char* body = R"({"model":"claude-x","max_tokens":5,
+    "system":[{"type":"text","text":"sys"}],
+    "messages":[
+      {"role":"user","content":"hi"},
+      {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{"a":1}},
+                                      {"type":"thinking","thinking":"hmm","signature":"s"}]},
+      {"role":"user","content":[
+        {"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"res"},
+          {"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA"}}]},
+        {"type":"tool_result","tool_use_id":"t","content":"plain"}]}],
+    "tools":[{"name":"delete_file","input_schema":{}}]})";
+  RequestFacts f = Facts(kAnthropicMessages, body);
+  CHECK(f.texts == std::vector<std::string>{"sys", "hi", "{\"a\":1}", "res", "plain"});
+  CHECK(f.has_images);
+  CHECK(f.tools == std::vector<std::string>{"delete_file"});
+  CHECK(!f.stream);
+  CHECK(Facts(kAnthropicMessages, R"({"system":"s","messages":[]})").texts ==
+        std::vector<std::string>{"s"});
+  CHECK(ShapeError(kAnthropicMessages, R"({"messages":[{"role":"user"}]})") ==
+        "messages[0].content: expected a string or an array of content blocks");
+  CHECK(ShapeError(kAnthropicMessages, R"({"system":1,"messages":[]})") ==
+        "system: expected a string or an array of text blocks");
+  CheckRewriteVisitsTexts(kAnthropicMessages, body);
+}
+
+TEST_CASE("openai.responses: instructions, items, outputs, tools") {
+  const char* body = R"({"model":"gpt-4.1","instructions":"inst","input":[
+      {"role":"user","content":[{"type":"input_text","text":"q"},
+                                {"type":"input_image","image_url":"x"}]},
+      {"type":"message","role":"user","content":"plain"},
+      {"type":"function_call","call_id":"c","name":"f","arguments":"{}"},
+      {"type":"function_call_output","call_id":"c","output":"out"},
+      {"type":"reasoning","summary":[]}],
+    "tools":[{"type":"function","name":"transfer_funds"},{"type":"web_search"}]})";
+  RequestFacts f = Facts(kOpenAiResponses, body);
+  CHECK(f.texts == std::vector<std::string>{"inst", "q", "plain", "{}", "out"});
+  CHECK(f.has_images);
+  CHECK(f.tools == std::vector<std::string>{"transfer_funds", "web_search"});
+  CHECK(Facts(kOpenAiResponses, R"({"input":"just text"})").texts ==
+        std::vector<std::string>{"just text"});
+  CHECK(ShapeError(kOpenAiResponses, R"({"input":5})") ==
+        "input: expected a string or an array of items");
+  CHECK(ShapeError(kOpenAiResponses, R"({"instructions":1,"input":"x"})") ==
+        "instructions: expected a string");
+  CheckRewriteVisitsTexts(kOpenAiResponses, body);
+}
+
+TEST_CASE("gemini.generate: system, parts, media, function responses, tools") {
+  const char* body = R"({"systemInstruction":{"parts":[{"text":"sys"}]},
+    "contents":[{"role":"user","parts":[{"text":"hello"},
+        {"inlineData":{"mimeType":"image/jpeg","data":"AA"}}]},
+      {"role":"model","parts":[{"functionCall":{"name":"f","args":{"x":1}}}]},
+      {"role":"user","parts":[{"functionResponse":{"name":"f","response":{"ok":true}}}]}],
+    "tools":[{"functionDeclarations":[{"name":"shell_exec"}]},{"googleSearch":{}}]})";
+  RequestFacts f = Facts(kGeminiGenerate, body);
+  CHECK(f.texts ==
+        std::vector<std::string>{"sys", "hello", "{\"x\":1}", "{\"ok\":true}"});
+  CHECK(f.has_images);
+  CHECK(f.tools == std::vector<std::string>{"shell_exec", "googleSearch"});
+  // snake_case spellings are read too; both at once is refused.
+  RequestFacts snake = Facts(kGeminiGenerate, R"({"system_instruction":{"parts":[{"text":"s"}]},
+    "contents":[{"parts":[{"file_data":{"mime_type":"application/pdf","file_uri":"u"}}]}]})");
+  CHECK(snake.texts == std::vector<std::string>{"s"});
+  CHECK(!snake.has_images);
+  CHECK(ShapeError(kGeminiGenerate, R"({"systemInstruction":{"parts":[]},
+    "system_instruction":{"parts":[]},"contents":[]})")
+            .find("both") != std::string::npos);
+  CHECK(ShapeError(kGeminiGenerate, R"({"contents":[{"role":"user"}]})") ==
+        "contents[0].parts: expected an array");
+  CheckRewriteVisitsTexts(kGeminiGenerate, body);
+}
+
+TEST_CASE("embeddings and completions") {
+  RequestFacts e = Facts(kOpenAiEmbeddings, R"({"model":"m","input":["a","bb"]})");
+  CHECK(e.texts == std::vector<std::string>{"a", "bb"});
+  CHECK(Facts(kOpenAiCompletions, R"({"prompt":"p","stream":false})").texts ==
+        std::vector<std::string>{"p"});
+  CHECK(ShapeError(kOpenAiEmbeddings, R"({"input":[1,2]})") ==
+        "input[0]: expected a string (token arrays are not supported)");
+  CHECK(ShapeError(kOpenAiCompletions, R"({})") == "prompt: missing");
+}
+
+TEST_CASE("RewriteTexts rewrites in place, structured payloads through their dump") {
+  Json body = ParseStrictJson(R"({"contents":[{"parts":[{"text":"key KEY1"},
+    {"functionResponse":{"name":"f","response":{"v":"KEY2"}}}]}]})").value();
+  int n = RewriteTexts(kGeminiGenerate, body, [](std::string& s) {
+    int count = 0;
+    for (size_t p; (p = s.find("KEY")) != std::string::npos; ++count) s.replace(p, 4, "[R]");
+    return count;
+  });
+  CHECK(n == 2);
+  CHECK(body["contents"][0]["parts"][0]["text"] == "key [R]");
+  CHECK(body["contents"][0]["parts"][1]["functionResponse"]["response"]["v"] == "[R]");
+}
+
+}  // namespace
+}  // namespace helm

@@ -34,6 +34,12 @@ struct Signed {
 // stored form. Fails only if the receipt cannot be canonicalised (a float).
 Result<Signed> Sign(Json receipt, const crypto::KeyPair& key);
 
+// Parses one stored receipt (ledger value or export line): strict JSON, a JSON
+// object, no floating-point number anywhere, and `stored` must be exactly its
+// own RFC 8785 form (one canonical byte string per receipt: no whitespace, no
+// alternative escapes, no reordering). Says nothing about the signature.
+Result<Json> ParseStored(std::string_view stored);
+
 // Checks the signature with the public key embedded in `signer` (integrity);
 // whether that key is trusted is the caller's question. Returns an error naming
 // the failed check.

@@ -2,6 +2,12 @@
 // (export lines, or ledger values in seq order). Integrity (format,
 // signatures, seq contiguity, prev_hash chain, checkpoints) and trust (signer
 // key in the trusted set) are reported separately. Not thread-safe.
+// The rules are listed in docs/receipts.md ("Verification").
+//
+// The input may be a range that starts after seq 1 (a partial export): then
+// the first receipt's prev_hash is taken on trust and every later link is
+// checked. A checkpoint obtained first-hand (AddTrustedCheckpoint) pins the
+// chain: the input must reach the seq it names, with the hash it names.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +17,7 @@
 #include <vector>
 
 #include "core/common/json.h"
+#include "core/common/result.h"
 
 namespace helm::receipt {
 
@@ -35,6 +42,13 @@ class ChainVerifier {
  public:
   // trusted_public_keys: raw 32-byte Ed25519 keys.
   explicit ChainVerifier(std::set<std::string> trusted_public_keys);
+  // Pins the chain with a checkpoint receipt obtained earlier and out of band
+  // (e.g. from a previous export). Must be called before the first Add. Fails,
+  // and pins nothing, if `stored` is not a well-formed checkpoint receipt with
+  // a valid signature by a trusted key. At Finish, an input that ends before
+  // the checkpoint's named seq is "truncated"; a different hash at that seq (or
+  // a different receipt at the checkpoint's own seq) is "checkpoint".
+  Status AddTrustedCheckpoint(std::string_view stored);
   // Feeds the next stored receipt (JCS bytes with signature).
   void Add(std::string_view stored);
   // Ends the input. A checkpoint that names a seq beyond the last receipt
@@ -42,7 +56,19 @@ class ChainVerifier {
   VerifyReport Finish();
 
  private:
+  struct Pin {  // a trusted checkpoint
+    uint64_t own_seq;      // the checkpoint receipt's seq
+    std::string own_hash;  // its stored-form hash
+    uint64_t seq;          // the seq it names
+    std::string head_hash;
+    std::string ledger_id;
+  };
   void Fail(uint64_t seq, const char* check, std::string detail);
+  void CheckChain(const Json& r, uint64_t seq);
+  void CheckCheckpointBody(const Json& r, uint64_t seq);
+  void CheckPins(uint64_t seq, const std::string& hash);
+  void CheckTrust(const Json& r, uint64_t seq);
+  void TrackDecisions(const Json& r);
   std::set<std::string> trusted_;
   VerifyReport report_;
   uint64_t line_ = 0;
@@ -51,6 +77,9 @@ class ChainVerifier {
   uint64_t max_checkpoint_seq_ = 0;
   std::set<std::string> open_decisions_;
   std::vector<std::string> decision_order_;
+  bool seen_any_ = false;
+  uint64_t last_seq_ = 0;
+  std::vector<Pin> pins_;
 };
 
 }  // namespace helm::receipt

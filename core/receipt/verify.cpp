@@ -1,0 +1,214 @@
+// Chain verification; the rules are listed in docs/receipts.md ("Verification").
+#include "core/receipt/verify.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "core/crypto/crypto.h"
+#include "core/receipt/receipt.h"
+
+namespace helm::receipt {
+namespace {
+
+bool IsString(const Json& r, const char* name) {
+  auto it = r.find(name);
+  return it != r.end() && it->is_string();
+}
+
+std::string Str(const Json& r, const char* name) {
+  auto it = r.find(name);
+  return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A positive integer member, or 0 if absent or not one.
+uint64_t PositiveInt(const Json& r, const char* name) {
+  auto it = r.find(name);
+  if (it == r.end() || !it->is_number_unsigned()) return 0;
+  return it->get<uint64_t>();
+}
+
+// The missing or mistyped required member of a receipt, or "" if none is.
+std::string MissingMember(const Json& r) {
+  if (Str(r, "v") != kVersion) return "v (expected \"" + std::string(kVersion) + "\")";
+  for (const char* name : {"kind", "receipt_id", "ledger_id", "prev_hash"}) {
+    if (!IsString(r, name)) return name;
+  }
+  if (PositiveInt(r, "seq") == 0) return "seq";
+  return "";
+}
+
+// The raw signer key; CheckSignature has already validated its shape.
+std::string SignerKey(const Json& r) {
+  auto key = crypto::HexDecode(r["signer"]["public_key"].get<std::string>());
+  return key.ok() ? key.value() : std::string();
+}
+
+}  // namespace
+
+Json VerifyReport::ToJson() const {
+  return Json{{"receipts", receipts},
+              {"checkpoints", checkpoints},
+              {"head_seq", head_seq},
+              {"head_hash", head_hash},
+              {"integrity_ok", integrity_ok},
+              {"first_broken_seq", first_broken_seq},
+              {"first_broken_check", first_broken_check},
+              {"first_broken_detail", first_broken_detail},
+              {"trust_ok", trust_ok},
+              {"first_untrusted_seq", first_untrusted_seq},
+              {"untrusted_key_id", untrusted_key_id},
+              {"decisions_without_outcome", decisions_without_outcome}};
+}
+
+ChainVerifier::ChainVerifier(std::set<std::string> trusted_public_keys)
+    : trusted_(std::move(trusted_public_keys)) {
+  crypto::Init();
+}
+
+void ChainVerifier::Fail(uint64_t seq, const char* check, std::string detail) {
+  if (!report_.integrity_ok) return;  // report the first failure only
+  report_.integrity_ok = false;
+  report_.first_broken_seq = seq;
+  report_.first_broken_check = check;
+  report_.first_broken_detail = std::move(detail);
+}
+
+Status ChainVerifier::AddTrustedCheckpoint(std::string_view stored) {
+  auto bad = [](std::string why) {
+    return MakeError(ErrorCode::kInvalidArgument, "trusted checkpoint: " + std::move(why));
+  };
+  if (line_ > 0) return bad("must be added before the first receipt");
+  auto parsed = ParseStored(stored);
+  if (!parsed.ok()) return bad(parsed.error().message);
+  const Json& r = *parsed;
+  if (std::string missing = MissingMember(r); !missing.empty()) return bad("no valid " + missing);
+  if (Str(r, "kind") != "checkpoint") return bad("kind is not checkpoint");
+  if (Status s = CheckSignature(r); !s.ok()) return bad(s.error().message);
+  if (trusted_.count(SignerKey(r)) == 0) return bad("signed by an untrusted key");
+  auto body = r.find("checkpoint");
+  if (body == r.end() || !body->is_object() || PositiveInt(*body, "seq") == 0 ||
+      !IsString(*body, "head_hash")) {
+    return bad("no valid checkpoint member");
+  }
+  pins_.push_back(Pin{PositiveInt(r, "seq"), crypto::Sha256Tagged(stored),
+                      PositiveInt(*body, "seq"), Str(*body, "head_hash"), Str(r, "ledger_id")});
+  max_checkpoint_seq_ = std::max(max_checkpoint_seq_, pins_.back().seq);
+  return Status::Ok();
+}
+
+void ChainVerifier::Add(std::string_view stored) {
+  ++line_;
+  ++report_.receipts;
+  const std::string hash = crypto::Sha256Tagged(stored);
+  auto parsed = ParseStored(stored);
+  if (!parsed.ok()) {
+    Fail(line_, "format", "line " + std::to_string(line_) + ": " + parsed.error().message);
+    expected_prev_hash_ = hash;  // keep the next link checkable
+    return;
+  }
+  const Json& r = *parsed;
+  if (std::string missing = MissingMember(r); !missing.empty()) {
+    Fail(line_, "format", "line " + std::to_string(line_) + ": missing or invalid " + missing);
+    expected_prev_hash_ = hash;
+    return;
+  }
+  const uint64_t seq = PositiveInt(r, "seq");
+  const bool signature_ok = CheckSignature(r).ok();
+  if (!signature_ok) Fail(seq, "signature", CheckSignature(r).error().message);
+  CheckChain(r, seq);
+  if (Str(r, "kind") == "checkpoint") CheckCheckpointBody(r, seq);
+  CheckPins(seq, hash);
+  if (signature_ok) CheckTrust(r, seq);
+  TrackDecisions(r);
+  seen_any_ = true;
+  last_seq_ = seq;
+  expected_prev_hash_ = hash;
+  report_.head_seq = seq;
+  report_.head_hash = hash;
+}
+
+// ledger_id constant; seq contiguous; prev_hash links to the previous stored
+// line (seq 1 to the genesis value; a range's first link is taken on trust).
+void ChainVerifier::CheckChain(const Json& r, uint64_t seq) {
+  const std::string ledger_id = Str(r, "ledger_id");
+  if (ledger_id_.empty()) ledger_id_ = ledger_id;
+  if (ledger_id != ledger_id_) {
+    Fail(seq, "ledger_id", "ledger_id \"" + ledger_id + "\" in a chain of \"" + ledger_id_ + "\"");
+  }
+  if (!seen_any_) {
+    if (seq == 1) expected_prev_hash_ = kGenesisPrevHash;
+  } else if (seq != last_seq_ + 1) {
+    Fail(seq, "seq", "seq " + std::to_string(seq) + " follows " + std::to_string(last_seq_));
+  }
+  if ((seen_any_ || seq == 1) && Str(r, "prev_hash") != expected_prev_hash_) {
+    Fail(seq, "prev_hash", "prev_hash " + Str(r, "prev_hash") + ", previous receipt hashes to " +
+                               expected_prev_hash_);
+  }
+}
+
+// An in-chain checkpoint describes the receipt right before it.
+void ChainVerifier::CheckCheckpointBody(const Json& r, uint64_t seq) {
+  ++report_.checkpoints;
+  auto body = r.find("checkpoint");
+  if (body == r.end() || !body->is_object()) {
+    Fail(seq, "checkpoint", "checkpoint receipt without a checkpoint object");
+    return;
+  }
+  if (PositiveInt(*body, "seq") != seq - 1 || Str(*body, "head_hash") != Str(r, "prev_hash")) {
+    Fail(seq, "checkpoint", "checkpoint does not describe the receipt before it");
+  }
+}
+
+// Trusted checkpoints: the chain must have the pinned hash at the pinned seq,
+// and the checkpoint itself at its own seq.
+void ChainVerifier::CheckPins(uint64_t seq, const std::string& hash) {
+  for (const Pin& pin : pins_) {
+    if (seq == pin.seq && hash != pin.head_hash) {
+      Fail(seq, "checkpoint", "hash differs from trusted checkpoint seq " +
+                                  std::to_string(pin.own_seq));
+    }
+    if (seq == pin.own_seq && hash != pin.own_hash) {
+      Fail(seq, "checkpoint", "receipt differs from the trusted checkpoint at this seq");
+    }
+  }
+}
+
+void ChainVerifier::CheckTrust(const Json& r, uint64_t seq) {
+  if (trusted_.count(SignerKey(r)) > 0 || !report_.trust_ok) return;
+  report_.trust_ok = false;
+  report_.first_untrusted_seq = seq;
+  report_.untrusted_key_id = r["signer"]["key_id"].get<std::string>();
+}
+
+// ALLOW decisions wait for an outcome naming them as parent. One left open
+// means the process stopped between the two (visible, not an integrity fault).
+void ChainVerifier::TrackDecisions(const Json& r) {
+  const std::string kind = Str(r, "kind");
+  if (kind == "decision" && Str(r, "verdict") == "ALLOW") {
+    const std::string id = Str(r, "receipt_id");
+    if (open_decisions_.insert(id).second) decision_order_.push_back(id);
+  } else if (kind == "outcome") {
+    open_decisions_.erase(Str(r, "parent"));
+  }
+}
+
+VerifyReport ChainVerifier::Finish() {
+  for (const Pin& pin : pins_) {
+    if (!ledger_id_.empty() && pin.ledger_id != ledger_id_) {
+      Fail(pin.own_seq, "ledger_id", "trusted checkpoint is from ledger \"" + pin.ledger_id + "\"");
+    }
+  }
+  if (max_checkpoint_seq_ > report_.head_seq) {
+    Fail(report_.head_seq + 1, "truncated",
+         "input ends at seq " + std::to_string(report_.head_seq) +
+             ", a trusted checkpoint names seq " + std::to_string(max_checkpoint_seq_));
+  }
+  report_.decisions_without_outcome.clear();
+  for (const std::string& id : decision_order_) {
+    if (open_decisions_.count(id) > 0) report_.decisions_without_outcome.push_back(id);
+  }
+  return report_;
+}
+
+}  // namespace helm::receipt

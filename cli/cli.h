@@ -18,5 +18,6 @@ void AddReceipts(CLI::App& app, int* exit_code);
 void AddApprovals(CLI::App& app, int* exit_code);
 void AddKeys(CLI::App& app, int* exit_code);
 void AddPolicy(CLI::App& app, int* exit_code);
+void AddProxy(CLI::App& app, int* exit_code);
 
 }  // namespace helm::cli

@@ -7,21 +7,21 @@
 #include "core/http/admin_client.h"
 
 namespace helm::app {
-namespace {
-
-std::string AdminToken(const ClientOptions& o) {
+std::string AdminToken(const std::string& data_dir) {
   if (const char* env = std::getenv("HELM_ADMIN_TOKEN"); env != nullptr && *env != '\0') return env;
-  auto token = ReadFileToString(o.data_dir + "/keys/admin.token");
+  auto token = ReadFileToString(data_dir + "/keys/admin.token");
   if (!token.ok()) return "";
   std::string t = *token;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
   return t;
 }
 
+namespace {
+
 // Runs one request and prints the answer; returns the exit code.
 int Call(const ClientOptions& o, const std::string& method, const std::string& path,
          const Json& body, void (*print_text)(const Json&)) {
-  AdminClient client(o.server, AdminToken(o));
+  AdminClient client(o.server, AdminToken(o.data_dir));
   auto res = method == "GET" ? client.Get(path) : client.Post(path, body);
   if (!res.ok()) {
     std::cerr << "helm: " << res.error().message << "\n";
@@ -70,7 +70,7 @@ void PrintCreatedKey(const Json& k) {
 }  // namespace
 
 int RunReceiptsTail(const TailOptions& o) {
-  AdminClient client(o.client.server, AdminToken(o.client));
+  AdminClient client(o.client.server, AdminToken(o.client.data_dir));
   int64_t seen = 0;
   Status st = client.Tail(o.since < 0 ? 0 : static_cast<uint64_t>(o.since), o.since >= 0, o.agent,
                           [&](uint64_t, std::string_view stored) {

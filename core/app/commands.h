@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/boundary/local_boundary.h"
+#include "core/provider/upstream.h"
 
 namespace helm::app {
 
@@ -21,6 +22,17 @@ struct ServeOptions {
   int port = 7714;
 };
 int RunServe(const ServeOptions& options);
+
+struct ProxyCommandOptions {
+  std::string upstream;          // URL or mock://
+  std::string bind = "127.0.0.1";
+  int port = 9090;
+  int admin_port = 7714;         // embedded mode: the boundary's admin API
+  std::string boundary_url;      // remote mode: a running `helm serve`
+  BoundaryOptions boundary;      // embedded mode (policy_path set)
+  UpstreamOptions upstream_options;
+};
+int RunProxy(const ProxyCommandOptions& options);
 
 // Commands that talk to a running boundary's admin API.
 struct ClientOptions {
@@ -36,6 +48,8 @@ struct TailOptions {
   int64_t max_events = -1;  // stop after this many (-1: follow forever)
 };
 int RunReceiptsTail(const TailOptions& options);
+// The admin token: HELM_ADMIN_TOKEN, else <data_dir>/keys/admin.token.
+std::string AdminToken(const std::string& data_dir);
 int RunReceiptsShow(const ClientOptions& options, const std::string& id);
 int RunReceiptsList(const ClientOptions& options, const std::string& agent,
                     const std::string& verdict, int64_t limit);

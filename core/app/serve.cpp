@@ -22,7 +22,7 @@ int RunServe(const ServeOptions& o) {
     return kExitConfig;
   }
   std::cerr << "helm serve: boundary listening on http://" << o.bind << ":" << *port << std::endl;
-  SignalWatcher watcher(boundary.get(), [&server] { server.Stop(); });
+  SignalWatcher watcher([&] { ReloadAndReport(boundary.get()); }, [&server] { server.Stop(); });
   server.Serve();
   return kExitOk;
 }

@@ -54,17 +54,21 @@ std::unique_ptr<LocalBoundary> OpenBoundaryOrReport(const BoundaryOptions& optio
   return std::move(boundary.value());
 }
 
-SignalWatcher::SignalWatcher(LocalBoundary* boundary, std::function<void()> on_stop) {
-  thread_ = std::thread([boundary, on_stop = std::move(on_stop)] {
+void ReloadAndReport(LocalBoundary* boundary) {
+  Status st = boundary->ReloadPolicy();
+  std::cerr << (st.ok() ? "helm: policy reloaded\n"
+                        : "helm: policy reload rejected, keeping the last good policy: " +
+                              st.error().message + "\n");
+}
+
+SignalWatcher::SignalWatcher(std::function<void()> on_reload, std::function<void()> on_stop) {
+  thread_ = std::thread([on_reload = std::move(on_reload), on_stop = std::move(on_stop)] {
     sigset_t set = ServerSignals();
     for (;;) {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        Status st = boundary->ReloadPolicy();
-        std::cerr << (st.ok() ? "helm: policy reloaded\n"
-                              : "helm: policy reload rejected, keeping the last good policy: " +
-                                    st.error().message + "\n");
+        on_reload();
         continue;
       }
       if (sig != SIGUSR1) on_stop();

@@ -17,11 +17,14 @@ void BlockServerSignals();
 // prints the public key, the ledger head and, once, the bootstrap key.
 std::unique_ptr<LocalBoundary> OpenBoundaryOrReport(const BoundaryOptions& options);
 
-// A thread that reloads the policy on SIGHUP and calls on_stop on SIGINT or
-// SIGTERM. The destructor ends the thread.
+// Reloads the boundary's policy and logs the result (the SIGHUP action).
+void ReloadAndReport(LocalBoundary* boundary);
+
+// A thread that calls on_reload on SIGHUP and on_stop on SIGINT or SIGTERM.
+// The destructor ends the thread.
 class SignalWatcher {
  public:
-  SignalWatcher(LocalBoundary* boundary, std::function<void()> on_stop);
+  SignalWatcher(std::function<void()> on_reload, std::function<void()> on_stop);
   ~SignalWatcher();
 
  private:

@@ -69,6 +69,9 @@ struct Outcome {
 class Boundary {
  public:
   virtual ~Boundary() = default;
+  // The principal of an API key secret; kUnauthenticated when unknown or
+  // revoked, kUnavailable when the key store cannot be asked.
+  virtual Result<Principal> Authenticate(std::string_view secret) = 0;
   // kUnavailable: the ledger (or the remote boundary) cannot record → refuse, 503.
   virtual Result<Decision> Evaluate(const EvaluateInput& input) = 0;
   // Appends the outcome receipt; returns its receipt id.

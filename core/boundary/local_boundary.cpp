@@ -54,6 +54,12 @@ Status LocalBoundary::ReloadPolicy() {
   return Status::Ok();
 }
 
+Result<Principal> LocalBoundary::Authenticate(std::string_view secret) {
+  std::optional<Principal> p = api_keys_->Authenticate(secret);
+  if (!p) return MakeError(ErrorCode::kUnauthenticated, "invalid API key");
+  return *p;
+}
+
 Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
                                RequestFacts* facts) {
   Decision d;

@@ -30,6 +30,7 @@ class LocalBoundary : public Boundary {
   // data dir or a ledger whose chain does not verify.
   static Result<std::unique_ptr<LocalBoundary>> Open(const BoundaryOptions& options);
 
+  Result<Principal> Authenticate(std::string_view secret) override;
   Result<Decision> Evaluate(const EvaluateInput& input) override;
   Result<std::string> Seal(const Outcome& outcome) override;
 

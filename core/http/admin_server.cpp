@@ -111,6 +111,7 @@ void AdminServer::Impl::Evaluate(const httplib::Request& req, httplib::Response&
   if (body.contains("model") && body["model"].is_string()) in.path_model = body["model"];
   if (body.contains("stream") && body["stream"].is_boolean()) in.path_stream = body["stream"];
   in.approval_id = body.value("approval_id", "");
+  in.invalid_reason = body.value("invalid_reason", "");
   in.correlation_id = body.value("correlation_id", NewId("cor_"));
   if (body.contains("headers") && body["headers"].is_object()) {
     for (const auto& [k, v] : body["headers"].items()) {
@@ -281,6 +282,14 @@ void AdminServer::Impl::Routes() {
   s.Post("/api/v1/evaluate",
          [this](const httplib::Request& q, httplib::Response& r) { Evaluate(q, r); });
   s.Post("/api/v1/seal", [this](const httplib::Request& q, httplib::Response& r) { Seal(q, r); });
+  s.Post("/api/v1/authenticate", [this](const httplib::Request& req, httplib::Response& res) {
+    Json body;
+    if (!ParseBody(req, res, &body)) return;
+    auto p = boundary->Authenticate(body.value("key", ""));
+    if (!p.ok()) return http::SendAdminError(res, 401, "UNAUTHENTICATED", "invalid API key");
+    http::SendJson(res, 200, {{"agent", p->agent}, {"api_key_id", p->api_key_id},
+                              {"may_pin_models", p->may_pin_models}});
+  });
   s.Get("/api/v1/receipts/tail",
         [this](const httplib::Request& q, httplib::Response& r) { Tail(q, r); });
   s.Get("/api/v1/receipts",

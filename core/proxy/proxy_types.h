@@ -1,0 +1,47 @@
+// The proxy's view of one client request and its response, independent of the
+// HTTP library (the adapter in core/http/proxy_server.cpp fills and sends them).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/provider/upstream.h"
+
+namespace helm {
+
+struct ProxyRequest {
+  std::string protocol;  // kOpenAiChat, kOpenAiEmbeddings, ...
+  std::string endpoint;  // the route, e.g. "/v1/chat/completions"
+  std::string upstream_path;  // path to call upstream (same-protocol forwarding)
+  std::string body;      // bytes as received
+  std::string content_type;
+  std::string credential;  // the API key, from whichever header carried it
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::optional<std::string> path_model;  // Gemini
+  std::optional<bool> path_stream;        // Gemini
+};
+
+// Where a streaming response goes; implemented by the HTTP adapter.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  // false when the client has gone away.
+  virtual bool Write(std::string_view bytes) = 0;
+  // false when the client connection is known to be closed.
+  virtual bool Alive() = 0;
+};
+
+struct ProxyResponse {
+  int status = 200;
+  HeaderList headers;
+  std::string content_type = "application/json";
+  std::string body;
+  // Set for a streaming response: called once, after the status and headers
+  // are sent, on the connection's thread; it writes the body and seals.
+  std::function<void(ResponseWriter&)> stream;
+};
+
+}  // namespace helm

@@ -1,0 +1,92 @@
+#include "core/proxy/request_rules.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/common/ids.h"
+#include "core/policy/facts.h"
+
+namespace helm {
+namespace {
+
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+int64_t IntOr0(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
+}
+
+}  // namespace
+
+std::string CorrelationId(const std::map<std::string, std::string>& headers) {
+  if (auto it = headers.find("x-request-id"); it != headers.end()) {
+    const std::string& v = it->second;
+    bool ok = !v.empty() && v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+             c == ':';
+    });
+    if (ok) return v;
+  }
+  if (auto it = headers.find("traceparent"); it != headers.end()) {
+    const std::string& v = it->second;  // 00-<32 hex trace id>-<16 hex parent>-<2 hex flags>
+    if (v.size() == 55 && v[2] == '-' && v[35] == '-' && v[52] == '-') {
+      std::string trace = v.substr(3, 32);
+      if (IsHex(trace) && trace != std::string(32, '0')) return trace;
+    }
+  }
+  return NewId("cor_");
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  std::string lower;
+  for (char c : ct.substr(0, ct.find(';'))) {
+    if (c != ' ') lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return lower == "application/json";
+}
+
+bool ApplyObligations(std::string_view protocol, const Obligations& o, Json& body) {
+  if (!o.max_output_tokens) return false;
+  const int64_t cap = *o.max_output_tokens;
+  auto cap_field = [cap](Json& obj, const char* key, bool set_when_absent) {
+    if (obj.contains(key) && obj[key].is_number_integer() && obj[key].get<int64_t>() <= cap) {
+      return false;
+    }
+    if (!obj.contains(key) && !set_when_absent) return false;
+    obj[key] = cap;
+    return true;
+  };
+  if (protocol == kOpenAiChat) {
+    bool changed = cap_field(body, "max_completion_tokens", false);
+    return cap_field(body, "max_tokens", !body.contains("max_completion_tokens")) || changed;
+  }
+  if (protocol == kAnthropicMessages || protocol == kOpenAiCompletions) {
+    return cap_field(body, "max_tokens", true);
+  }
+  if (protocol == kOpenAiResponses) return cap_field(body, "max_output_tokens", true);
+  if (protocol == kGeminiGenerate) {
+    if (!body.contains("generationConfig") || !body["generationConfig"].is_object()) {
+      body["generationConfig"] = Json::object();
+    }
+    return cap_field(body["generationConfig"], "maxOutputTokens", true);
+  }
+  return false;
+}
+
+std::optional<Json> ExtractUsage(std::string_view protocol, const Json& response) {
+  (void)protocol;  // every OpenAI-shaped door reports usage the same way
+  if (!response.is_object() || !response.contains("usage") || !response["usage"].is_object()) {
+    return std::nullopt;
+  }
+  const Json& u = response["usage"];
+  int64_t cached = 0;
+  if (u.contains("prompt_tokens_details")) cached = IntOr0(u["prompt_tokens_details"], "cached_tokens");
+  return Json{{"input", IntOr0(u, "prompt_tokens")},
+              {"output", IntOr0(u, "completion_tokens")},
+              {"cached", cached}};
+}
+
+}  // namespace helm

@@ -1,0 +1,415 @@
+// HttpUpstream against in-test servers on loopback ports chosen by the kernel:
+// an httplib::Server for well-behaved answers, and a raw socket server for
+// the misbehaviour httplib will not produce (never answering, stalling).
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/provider/upstream.h"
+
+namespace helm {
+namespace {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t MsSince(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - t).count();
+}
+
+// An httplib::Server on 127.0.0.1:<free port>, listening on its own thread.
+class TestServer {
+ public:
+  TestServer() {
+    server_.set_tcp_nodelay(true);
+    server_.set_keep_alive_max_count(1000);
+  }
+  ~TestServer() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  httplib::Server& server() { return server_; }
+  // Call after registering handlers.
+  std::string Start() {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(milliseconds(1));
+    return "http://127.0.0.1:" + std::to_string(port_);
+  }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// A listening socket on 127.0.0.1:<free port>. With `respond` empty it never
+// accepts (the kernel completes the handshake, nobody answers); otherwise it
+// accepts one connection, reads the request, writes `respond`, then stays
+// silent until destroyed.
+class RawServer {
+ public:
+  explicit RawServer(std::string respond) : respond_(std::move(respond)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd_, 16) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    if (!respond_.empty()) thread_ = std::thread([this] { Serve(); });
+  }
+  ~RawServer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    ::shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void Serve() {
+    int conn = ::accept(fd_, nullptr, nullptr);
+    if (conn < 0) return;
+    char buf[4096];
+    (void)::recv(conn, buf, sizeof(buf), 0);
+    (void)::send(conn, respond_.data(), respond_.size(), MSG_NOSIGNAL);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    ::close(conn);
+  }
+
+  std::string respond_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+};
+
+struct Captured {
+  UpstreamResult result;
+  UpstreamHead head;
+  std::vector<std::string> chunks;
+  std::string body() const {
+    std::string b;
+    for (const auto& c : chunks) b += c;
+    return b;
+  }
+  std::string header(const std::string& name) const {
+    for (const auto& [k, v] : head.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+};
+
+UpstreamRequest ChatRequest() {
+  UpstreamRequest req;
+  req.path = "/v1/chat/completions";
+  req.headers = {{"Authorization", "Bearer sk-test"}};
+  req.body = R"({"model":"m","messages":[]})";
+  return req;
+}
+
+Captured Call(Upstream& up, const UpstreamRequest& req = ChatRequest()) {
+  Captured c;
+  c.result = up.Send(
+      req,
+      [&](const UpstreamHead& h) {
+        c.head = h;
+        return true;
+      },
+      [&](std::string_view d) {
+        c.chunks.emplace_back(d);
+        return true;
+      });
+  return c;
+}
+
+std::unique_ptr<Upstream> Make(const std::string& url, UpstreamOptions options = {}) {
+  auto up = MakeUpstream(url, options);
+  REQUIRE_MESSAGE(up.ok(), url);
+  return std::move(up).value();
+}
+
+int FreePort() {
+  RawServer s("");
+  return std::stoi(s.url().substr(s.url().rfind(':') + 1));
+}
+
+TEST_CASE("http upstream: JSON answer, base path, headers both ways") {
+  TestServer ts;
+  std::string seen_auth, seen_encoding, seen_body;
+  ts.server().Post("/base/v1/chat/completions", [&](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    seen_auth = req.get_header_value("Authorization");
+    seen_encoding = req.get_header_value("Accept-Encoding");
+    seen_body = req.body;
+    res.set_header("X-Upstream", "yes");
+    res.set_content(R"({"ok":true})", "application/json");
+  });
+  std::string url = ts.Start();
+  auto up = Make(url + "/base/");
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kNone);
+  CHECK(c.head.status == 200);
+  CHECK(c.header("content-type") == "application/json");
+  CHECK(c.header("x-upstream") == "yes");
+  CHECK(c.header("connection").empty());  // hop-by-hop headers are dropped
+  CHECK(c.body() == R"({"ok":true})");
+  CHECK(seen_auth == "Bearer sk-test");
+  CHECK(seen_encoding == "identity");
+  CHECK(seen_body == ChatRequest().body);
+  CHECK(c.result.first_byte_us > 0);
+  CHECK(up->url() == url + "/base/");
+}
+
+TEST_CASE("http upstream: an error status is delivered, not a fault") {
+  TestServer ts;
+  ts.server().Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 503;
+    res.set_header("Retry-After", "3");
+    res.set_content(R"({"error":{"message":"busy"}})", "application/json");
+  });
+  auto up = Make(ts.Start());
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kNone);
+  CHECK(c.head.status == 503);
+  CHECK(c.header("retry-after") == "3");
+  CHECK(c.body() == R"({"error":{"message":"busy"}})");
+}
+
+// A chunked SSE answer: `count` events, `gap_ms` apart.
+void StreamingHandler(httplib::Server& server, int count, int gap_ms,
+                      std::atomic<int64_t>* finished_ns) {
+  server.Post("/v1/chat/completions", [=](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider(
+        "text/event-stream", [=](size_t, httplib::DataSink& sink) {
+          for (int i = 0; i < count; ++i) {
+            std::string frame = "data: {\"i\":" + std::to_string(i) + "}\n\n";
+            if (!sink.write(frame.data(), frame.size())) return false;
+            std::this_thread::sleep_for(milliseconds(gap_ms));
+          }
+          if (finished_ns) finished_ns->store(SteadyClock::now().time_since_epoch().count());
+          sink.done();
+          return true;
+        });
+  });
+}
+
+TEST_CASE("http upstream: a stream is delivered as it arrives") {
+  TestServer ts;
+  std::atomic<int64_t> finished_ns{0};
+  StreamingHandler(ts.server(), 5, 80, &finished_ns);
+  auto up = Make(ts.Start());
+  int64_t first_chunk_ns = 0;
+  std::string body;
+  int calls = 0;
+  UpstreamResult r = up->Send(
+      ChatRequest(), [](const UpstreamHead& h) { return h.status == 200; },
+      [&](std::string_view d) {
+        if (calls++ == 0) first_chunk_ns = SteadyClock::now().time_since_epoch().count();
+        body.append(d);
+        return true;
+      });
+  CHECK(r.fault == UpstreamFault::kNone);
+  CHECK(calls > 1);
+  REQUIRE(finished_ns.load() != 0);
+  CHECK(first_chunk_ns < finished_ns.load());
+  CHECK(body.find("data: {\"i\":4}\n\n") != std::string::npos);
+}
+
+TEST_CASE("http upstream: connection refused is kConnect") {
+  auto up = Make("http://127.0.0.1:" + std::to_string(FreePort()));
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kConnect);
+  CHECK(c.head.status == 0);
+}
+
+TEST_CASE("http upstream: a server that never answers is kFirstByteTimeout") {
+  RawServer silent("");
+  SUBCASE("equal timeouts (httplib's read timeout)") {
+    UpstreamOptions o;
+    o.first_byte_timeout_ms = 300;
+    o.idle_timeout_ms = 300;
+    auto up = Make(silent.url(), o);
+    auto start = SteadyClock::now();
+    Captured c = Call(*up);
+    CHECK(c.result.fault == UpstreamFault::kFirstByteTimeout);
+    CHECK(MsSince(start) >= 250);
+    CHECK(MsSince(start) < 3000);
+  }
+  SUBCASE("first byte shorter than idle (the watchdog)") {
+    UpstreamOptions o;
+    o.first_byte_timeout_ms = 200;
+    o.idle_timeout_ms = 10000;
+    auto up = Make(silent.url(), o);
+    auto start = SteadyClock::now();
+    Captured c = Call(*up);
+    CHECK(c.result.fault == UpstreamFault::kFirstByteTimeout);
+    CHECK(MsSince(start) >= 190);
+    CHECK(MsSince(start) < 3000);
+  }
+}
+
+const char kHeadThenStall[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "9\r\ndata: x\n\n\r\n";
+
+TEST_CASE("http upstream: a head then silence is kIdleTimeout") {
+  RawServer stall(kHeadThenStall);
+  UpstreamOptions o;
+  SUBCASE("equal timeouts (httplib's read timeout)") {
+    o.first_byte_timeout_ms = 300;
+    o.idle_timeout_ms = 300;
+  }
+  SUBCASE("idle shorter than first byte (the watchdog)") {
+    o.first_byte_timeout_ms = 10000;
+    o.idle_timeout_ms = 200;
+  }
+  auto up = Make(stall.url(), o);
+  auto start = SteadyClock::now();
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kIdleTimeout);
+  CHECK(c.head.status == 200);
+  CHECK(c.body() == "data: x\n\n");
+  CHECK(MsSince(start) < 3000);
+}
+
+TEST_CASE("http upstream: a stream cut mid-body is kBroken") {
+  TestServer ts;
+  ts.server().Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("text/event-stream", [](size_t, httplib::DataSink& sink) {
+      std::string frame = "data: {}\n\n";
+      sink.write(frame.data(), frame.size());
+      return false;  // abort: the server closes without the last chunk
+    });
+  });
+  UpstreamOptions o;
+  o.first_byte_timeout_ms = 5000;
+  o.idle_timeout_ms = 5000;
+  auto up = Make(ts.Start(), o);
+  auto start = SteadyClock::now();
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kBroken);
+  CHECK(MsSince(start) < 2000);
+}
+
+TEST_CASE("http upstream: returning false from on_data is kCancelled") {
+  TestServer ts;
+  StreamingHandler(ts.server(), 10, 30, nullptr);
+  auto up = Make(ts.Start());
+  int calls = 0;
+  UpstreamResult r = up->Send(
+      ChatRequest(), [](const UpstreamHead&) { return true; },
+      [&](std::string_view) { return ++calls < 1; });
+  CHECK(r.fault == UpstreamFault::kCancelled);
+  CHECK(calls == 1);
+  // The upstream is still usable afterwards (the cancelled client was dropped).
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kNone);
+}
+
+TEST_CASE("http upstream: returning false from on_head is kCancelled") {
+  TestServer ts;
+  StreamingHandler(ts.server(), 2, 1, nullptr);
+  auto up = Make(ts.Start());
+  bool data_called = false;
+  UpstreamResult r = up->Send(
+      ChatRequest(), [](const UpstreamHead&) { return false; },
+      [&](std::string_view) { return data_called = true; });
+  CHECK(r.fault == UpstreamFault::kCancelled);
+  CHECK_FALSE(data_called);
+}
+
+TEST_CASE("http upstream: sequential requests reuse one keep-alive connection") {
+  TestServer ts;
+  std::mutex mu;
+  std::set<int> client_ports;
+  ts.server().Post("/v1/chat/completions", [&](const httplib::Request& req,
+                                               httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      client_ports.insert(req.remote_port);
+    }
+    res.set_content("{}", "application/json");
+  });
+  auto up = Make(ts.Start());
+  for (int i = 0; i < 20; ++i) {
+    Captured c = Call(*up);
+    REQUIRE(c.result.fault == UpstreamFault::kNone);
+  }
+  CHECK(client_ports.size() == 1);
+}
+
+TEST_CASE("http upstream: concurrent requests use at most one connection each") {
+  TestServer ts;
+  std::mutex mu;
+  std::set<int> client_ports;
+  ts.server().Post("/v1/chat/completions", [&](const httplib::Request& req,
+                                               httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      client_ports.insert(req.remote_port);
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+    res.set_content("{}", "application/json");
+  });
+  auto up = Make(ts.Start());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        if (Call(*up).result.fault != UpstreamFault::kNone) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures.load() == 0);
+  CHECK(client_ports.size() <= 4);
+  CHECK(client_ports.size() >= 1);
+}
+
+TEST_CASE("http upstream: bad URLs and request values are refused") {
+  CHECK(MakeUpstream("http://", {}).error().code == ErrorCode::kConfig);
+  CHECK(MakeUpstream("http://user:pw@host", {}).error().code == ErrorCode::kConfig);
+  CHECK(MakeUpstream("http://host/p?q=1", {}).error().code == ErrorCode::kConfig);
+  CHECK(MakeUpstream("https://api.openai.com/v1", {}).ok());  // TLS is built in
+
+  TestServer ts;
+  bool reached = false;
+  ts.server().Post(".*", [&](const httplib::Request&, httplib::Response&) { reached = true; });
+  auto up = Make(ts.Start());
+  UpstreamRequest injected = ChatRequest();
+  injected.headers.emplace_back("X-Test", "a\r\nAuthorization: Bearer stolen");
+  CHECK(Call(*up, injected).result.fault == UpstreamFault::kBroken);
+  UpstreamRequest bad_path = ChatRequest();
+  bad_path.path = "/v1/chat completions";
+  CHECK(Call(*up, bad_path).result.fault == UpstreamFault::kBroken);
+  CHECK_FALSE(reached);
+}
+
+}  // namespace
+}  // namespace helm

@@ -1,0 +1,36 @@
+#include "core/provider/upstream.h"
+
+#include "core/provider/http_upstream.h"
+#include "core/provider/mock_upstream.h"
+
+namespace helm {
+
+const char* UpstreamFaultName(UpstreamFault f) {
+  switch (f) {
+    case UpstreamFault::kNone:
+      return "none";
+    case UpstreamFault::kConnect:
+      return "connect";
+    case UpstreamFault::kFirstByteTimeout:
+      return "first_byte_timeout";
+    case UpstreamFault::kIdleTimeout:
+      return "idle_timeout";
+    case UpstreamFault::kBroken:
+      return "broken";
+    case UpstreamFault::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Upstream>> MakeUpstream(const std::string& url,
+                                               const UpstreamOptions& options) {
+  if (url.rfind("mock://", 0) == 0) return MakeMockUpstream(url, options);
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
+    return MakeHttpUpstream(url, options);
+  }
+  return MakeError(ErrorCode::kConfig,
+                   "upstream URL must start with http://, https:// or mock://: " + url);
+}
+
+}  // namespace helm

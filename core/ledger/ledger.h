@@ -32,6 +32,9 @@ struct LedgerOptions {
   int64_t checkpoint_interval_seconds = 60;  // ... or after this long with new receipts (0 = never)
   size_t max_batch = 512;                  // receipts per group commit at most
   const Clock* clock = &SystemClock();
+  // Fault injection for tests: called by the writer before each batch write;
+  // a non-ok Status fails the batch exactly as a failed RocksDB write does.
+  std::function<Status()> before_write;
 };
 
 struct Appended {

@@ -1,0 +1,92 @@
+// Readers: point reads by seq and id, listing by agent, tail waiting.
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+
+#include "core/ledger/ledger_layout.h"
+#include "core/ledger/rocks_ledger.h"
+
+namespace helm::ledger_internal {
+
+namespace layout = ledger_layout;
+
+std::optional<std::string> RocksLedger::Get(uint64_t seq) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_[kReceipts], layout::EncodeSeq(seq), &value);
+  if (!s.ok()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> RocksLedger::GetById(std::string_view receipt_id) const {
+  std::string key;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kById], receipt_id, &key);
+  if (!s.ok()) return std::nullopt;
+  std::optional<uint64_t> seq = layout::DecodeSeq(key);
+  if (!seq) return std::nullopt;
+  return Get(*seq);
+}
+
+std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
+                                        std::string_view agent) const {
+  std::vector<Appended> out;
+  if (limit == 0) return out;
+  auto add = [&](uint64_t seq, std::string stored) {
+    Appended a;
+    a.seq = seq;
+    Result<Json> j = ParseStrictJson(stored);
+    if (j.ok() && j->is_object() && j->contains("receipt_id") && (*j)["receipt_id"].is_string()) {
+      a.receipt_id = (*j)["receipt_id"].get<std::string>();
+    }
+    a.stored = std::move(stored);
+    out.push_back(std::move(a));
+  };
+  if (agent.empty()) {
+    ForEach(from_seq, UINT64_MAX, [&](uint64_t seq, std::string_view stored) {
+      add(seq, std::string(stored));
+      return out.size() < limit;
+    });
+    return out;
+  }
+  if (!layout::IndexableAgent(agent)) return out;
+  const std::string prefix = layout::AgentPrefix(agent);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kByAgent]));
+  for (it->Seek(layout::AgentKey(agent, from_seq)); it->Valid() && out.size() < limit;
+       it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    std::optional<uint64_t> seq = layout::AgentKeySeq(it->key().ToStringView());
+    if (!seq) continue;
+    std::optional<std::string> stored = Get(*seq);
+    if (stored) add(*seq, std::move(*stored));
+  }
+  return out;
+}
+
+void RocksLedger::ForEach(uint64_t from_seq, uint64_t to_seq,
+                          const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kReceipts]));
+  for (it->Seek(layout::EncodeSeq(from_seq)); it->Valid(); it->Next()) {
+    std::optional<uint64_t> seq = layout::DecodeSeq(it->key().ToStringView());
+    if (!seq || *seq > to_seq) break;
+    if (!fn(*seq, it->value().ToStringView())) break;
+  }
+}
+
+uint64_t RocksLedger::HeadSeq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return durable_seq_;
+}
+
+std::string RocksLedger::HeadHash() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return durable_hash_;
+}
+
+uint64_t RocksLedger::WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  append_cv_.wait_for(lock, timeout, [&] { return durable_seq_ > after_seq; });
+  return durable_seq_;
+}
+
+}  // namespace helm::ledger_internal

@@ -1,0 +1,428 @@
+#include "core/ledger/ledger.h"
+
+#include <doctest/doctest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <fstream>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ledger/ledger_layout.h"
+#include "core/ledger/rocks_ledger.h"
+#include "core/ledger/test_util.h"
+#include "core/receipt/receipt.h"
+#include "core/receipt/verify.h"
+
+namespace helm {
+namespace {
+
+using ledger_testing::ManualClock;
+using ledger_testing::TempDir;
+
+crypto::KeyPair TestKey() {
+  crypto::Init();
+  return crypto::GenerateKeyPair();
+}
+
+LedgerOptions Options(const TempDir& dir) {
+  LedgerOptions options;
+  options.path = dir.Sub("ledger");
+  options.checkpoint_every = 0;
+  options.checkpoint_interval_seconds = 0;
+  return options;
+}
+
+Json Decision(const std::string& agent, int n = 0) {
+  return Json{{"kind", "decision"},
+              {"verdict", "ALLOW"},
+              {"reason_code", "ok"},
+              {"n", n},
+              {"principal", {{"agent", agent}, {"api_key_id", "key_1"}}}};
+}
+
+Json Parse(std::string_view stored) {
+  Result<Json> j = ParseStrictJson(stored);
+  REQUIRE(j.ok());
+  return *j;
+}
+
+receipt::VerifyReport VerifyAll(const Ledger& ledger, const crypto::KeyPair& key) {
+  receipt::ChainVerifier verifier({key.public_key});
+  ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
+    verifier.Add(stored);
+    return true;
+  });
+  return verifier.Finish();
+}
+
+TEST_CASE("append, read back, reopen: seq and chain continue") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  std::string ledger_id;
+  std::string head_hash;
+  {
+    auto ledger = Ledger::Open(Options(dir), key);
+    REQUIRE(ledger.ok());
+    ledger_id = (*ledger)->ledger_id();
+    // The open-time self-check found the template path equal to receipt::Sign.
+    CHECK(dynamic_cast<ledger_internal::RocksLedger&>(**ledger).fast_signing());
+    CHECK(ledger_id.rfind("ldg_", 0) == 0);
+    CHECK((*ledger)->HeadSeq() == 0);
+    CHECK((*ledger)->HeadHash() == receipt::kGenesisPrevHash);
+    for (uint64_t i = 1; i <= 3; ++i) {
+      auto a = (*ledger)->Append(Decision("alice"));
+      REQUIRE(a.ok());
+      CHECK(a->seq == i);
+      CHECK(a->receipt_id.rfind("rcpt_", 0) == 0);
+      CHECK((*ledger)->Get(i) == a->stored);
+      Json j = Parse(a->stored);
+      CHECK(j["seq"] == i);
+      CHECK(j["v"] == receipt::kVersion);
+      CHECK(j["ledger_id"] == ledger_id);
+      CHECK(receipt::CheckSignature(j).ok());
+    }
+    CHECK(Parse(*(*ledger)->Get(1))["prev_hash"] == receipt::kGenesisPrevHash);
+    CHECK(Parse(*(*ledger)->Get(2))["prev_hash"] == crypto::Sha256Tagged(*(*ledger)->Get(1)));
+    head_hash = (*ledger)->HeadHash();
+    CHECK(head_hash == crypto::Sha256Tagged(*(*ledger)->Get(3)));
+  }
+  auto ledger = Ledger::Open(Options(dir), key);
+  REQUIRE(ledger.ok());
+  CHECK((*ledger)->ledger_id() == ledger_id);
+  CHECK((*ledger)->HeadSeq() == 3);
+  CHECK((*ledger)->HeadHash() == head_hash);
+  auto a = (*ledger)->Append(Decision("bob"));
+  REQUIRE(a.ok());
+  CHECK(a->seq == 4);
+  CHECK(Parse(a->stored)["prev_hash"] == head_hash);
+  auto report = VerifyAll(**ledger, key);
+  CHECK(report.integrity_ok);
+  CHECK(report.trust_ok);
+  CHECK(report.head_seq == 4);
+}
+
+TEST_CASE("ledger-filled members are overwritten; caller receipt_id kept; bad input refused") {
+  TempDir dir;
+  auto ledger = Ledger::Open(Options(dir), TestKey());
+  REQUIRE(ledger.ok());
+  Json r = Decision("alice");
+  r["seq"] = 99;
+  r["ledger_id"] = "ldg_forged";
+  r["signature"] = "x";
+  r["receipt_id"] = "rcpt_mine";
+  auto a = (*ledger)->Append(r);
+  REQUIRE(a.ok());
+  Json j = Parse(a->stored);
+  CHECK(j["seq"] == 1);
+  CHECK(j["ledger_id"] == (*ledger)->ledger_id());
+  CHECK(a->receipt_id == "rcpt_mine");
+  CHECK((*ledger)->Append(r).error().code == ErrorCode::kConflict);  // duplicate id
+  Json with_float = Decision("alice");
+  with_float["cost"] = 1.5;
+  CHECK((*ledger)->Append(with_float).error().code == ErrorCode::kInvalidArgument);
+  CHECK((*ledger)->Append(Json::array()).error().code == ErrorCode::kInvalidArgument);
+  CHECK((*ledger)->HeadSeq() == 1);
+}
+
+TEST_CASE("GetById and List with an agent filter") {
+  TempDir dir;
+  auto ledger = Ledger::Open(Options(dir), TestKey());
+  REQUIRE(ledger.ok());
+  std::vector<Appended> all;
+  for (int i = 0; i < 10; ++i) {
+    auto a = (*ledger)->Append(Decision(i % 3 == 0 ? "alice" : "bob", i));
+    REQUIRE(a.ok());
+    all.push_back(*a);
+  }
+  CHECK((*ledger)->Append(Json{{"kind", "outcome"}}).ok());  // no principal: not indexed
+  CHECK((*ledger)->GetById(all[4].receipt_id) == all[4].stored);
+  CHECK_FALSE((*ledger)->GetById("rcpt_none").has_value());
+  CHECK_FALSE((*ledger)->Get(999).has_value());
+
+  auto alice = (*ledger)->List(1, 100, "alice");  // seq 1, 4, 7, 10
+  REQUIRE(alice.size() == 4);
+  CHECK(alice[0].seq == 1);
+  CHECK(alice[3].seq == 10);
+  CHECK(alice[1].receipt_id == all[3].receipt_id);
+  CHECK(alice[1].stored == all[3].stored);
+  auto alice_from_5 = (*ledger)->List(5, 1, "alice");
+  REQUIRE(alice_from_5.size() == 1);
+  CHECK(alice_from_5[0].seq == 7);
+  CHECK((*ledger)->List(1, 100, "carol").empty());
+  CHECK((*ledger)->List(1, 100, "ali").empty());  // a prefix of a name is another agent
+
+  auto page = (*ledger)->List(9, 100, "");
+  REQUIRE(page.size() == 3);
+  CHECK(page[0].seq == 9);
+  CHECK(page[2].seq == 11);
+  CHECK((*ledger)->List(1, 4, "").size() == 4);
+  std::vector<uint64_t> seen;
+  (*ledger)->ForEach(3, 6, [&](uint64_t seq, std::string_view) {
+    seen.push_back(seq);
+    return seq < 5;
+  });
+  CHECK(seen == std::vector<uint64_t>{3, 4, 5});
+}
+
+TEST_CASE("16 concurrent appenders: contiguous seq, every result readable, chain verifies") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.checkpoint_every = 100;
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  constexpr int kThreads = 16;
+  constexpr int kEach = 40;
+  std::vector<std::vector<Appended>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto a = (*ledger)->Append(Decision("agent" + std::to_string(t), i));
+        if (a.ok()) results[t].push_back(*a);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> seqs;
+  for (const auto& rs : results) {
+    CHECK(rs.size() == kEach);
+    for (const Appended& a : rs) {
+      seqs.insert(a.seq);
+      CHECK((*ledger)->Get(a.seq) == a.stored);
+      CHECK((*ledger)->GetById(a.receipt_id) == a.stored);
+    }
+  }
+  const uint64_t total = kThreads * kEach + kThreads * kEach / 100;  // + checkpoints
+  CHECK(seqs.size() == kThreads * kEach);
+  CHECK((*ledger)->HeadSeq() == total);
+  CHECK((*ledger)->List(1, 1000, "agent3").size() == kEach);
+  auto report = VerifyAll(**ledger, key);
+  CHECK(report.integrity_ok);
+  CHECK(report.first_broken_detail == "");
+  CHECK(report.receipts == total);
+  CHECK(report.checkpoints == kThreads * kEach / 100);
+}
+
+TEST_CASE("a checkpoint every N receipts, and on demand") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.checkpoint_every = 5;
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  for (int i = 0; i < 12; ++i) REQUIRE((*ledger)->Append(Decision("a", i)).ok());
+  // r1..r5, cp6, r7..r11, cp12, r13, r14
+  CHECK((*ledger)->HeadSeq() == 14);
+  for (uint64_t seq : {6, 12}) {
+    Json cp = Parse(*(*ledger)->Get(seq));
+    CHECK(cp["kind"] == "checkpoint");
+    CHECK(cp["checkpoint"]["seq"] == seq - 1);
+    CHECK(cp["checkpoint"]["head_hash"] == crypto::Sha256Tagged(*(*ledger)->Get(seq - 1)));
+  }
+  auto forced = (*ledger)->Checkpoint();
+  REQUIRE(forced.ok());
+  CHECK(forced->seq == 15);
+  CHECK(Parse(forced->stored)["checkpoint"]["seq"] == 14);
+  auto report = VerifyAll(**ledger, key);
+  CHECK(report.integrity_ok);
+  CHECK(report.checkpoints == 3);
+}
+
+TEST_CASE("the checkpoint counter survives a reopen") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.checkpoint_every = 4;
+  {
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    for (int i = 0; i < 6; ++i) REQUIRE((*ledger)->Append(Decision("a")).ok());  // cp at 5
+  }
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  for (int i = 0; i < 2; ++i) REQUIRE((*ledger)->Append(Decision("a")).ok());  // r8, r9, cp 10
+  CHECK((*ledger)->HeadSeq() == 10);
+  CHECK(Parse(*(*ledger)->Get(10))["kind"] == "checkpoint");
+}
+
+TEST_CASE("a checkpoint after the interval when there are new receipts") {
+  TempDir dir;
+  ManualClock clock;
+  LedgerOptions options = Options(dir);
+  options.clock = &clock;
+  options.checkpoint_interval_seconds = 10;
+  auto ledger = Ledger::Open(options, TestKey());
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->Append(Decision("a")).ok());
+  CHECK((*ledger)->HeadSeq() == 1);
+  clock.Advance(11'000'000);
+  CHECK((*ledger)->WaitForAppend(1, std::chrono::milliseconds(3000)) == 2);
+  Json cp = Parse(*(*ledger)->Get(2));
+  CHECK(cp["kind"] == "checkpoint");
+  CHECK(cp["checkpoint"]["seq"] == 1);
+  CHECK(cp["time"] == FormatRfc3339Micros(clock.NowMicros()));
+  clock.Advance(20'000'000);  // nothing new since that checkpoint: none more
+  CHECK((*ledger)->WaitForAppend(2, std::chrono::milliseconds(1200)) == 2);
+}
+
+TEST_CASE("a failed write fails the whole batch and the next batch chains from the durable head") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  std::atomic<bool> fail{false};
+  LedgerOptions options = Options(dir);
+  options.before_write = [&]() -> Status {
+    if (fail) return MakeError(ErrorCode::kUnavailable, "injected EIO");
+    return Status::Ok();
+  };
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->Append(Decision("a")).ok());
+  const std::string durable_hash = (*ledger)->HeadHash();
+  fail = true;
+  auto failed = (*ledger)->Append(Decision("a"));
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().code == ErrorCode::kUnavailable);
+  CHECK(failed.error().message.find("injected EIO") != std::string::npos);
+  CHECK((*ledger)->Checkpoint().error().code == ErrorCode::kUnavailable);
+  CHECK((*ledger)->HeadSeq() == 1);
+  fail = false;
+  auto next = (*ledger)->Append(Decision("a"));
+  REQUIRE(next.ok());
+  CHECK(next->seq == 2);
+  CHECK(Parse(next->stored)["prev_hash"] == durable_hash);
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+// Rewrites the stored receipt `seq` with one byte changed, through RocksDB
+// directly (the ledger has no overwrite path).
+void FlipByte(const std::string& path, uint64_t seq, const std::string& needle) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "receipts", "by_id", "by_agent", "meta"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  REQUIRE(rocksdb::DB::Open(rocksdb::Options(), path, cfs, &handles, &db).ok());
+  std::string value;
+  const std::string key = ledger_layout::EncodeSeq(seq);
+  REQUIRE(db->Get(rocksdb::ReadOptions(), handles[1], key, &value).ok());
+  size_t at = value.find(needle);
+  REQUIRE(at != std::string::npos);
+  value[at + needle.size() - 1] ^= 0x01;
+  REQUIRE(db->Put(rocksdb::WriteOptions(), handles[1], key, value).ok());
+  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  REQUIRE(db->Close().ok());
+  delete db;
+}
+
+TEST_CASE("a flipped byte in a stored receipt: Open refuses with kCorruption naming the seq") {
+  for (uint64_t victim : {7, 10}) {  // inside the tail, and the head itself
+    TempDir dir;
+    crypto::KeyPair key = TestKey();
+    LedgerOptions options = Options(dir);
+    {
+      auto ledger = Ledger::Open(options, key);
+      REQUIRE(ledger.ok());
+      for (int i = 0; i < 10; ++i) REQUIRE((*ledger)->Append(Decision("alice", i)).ok());
+    }
+    FlipByte(options.path, victim, "\"reason_code\":\"o");  // "ok" -> "nk"
+    auto reopened = Ledger::Open(options, key);
+    REQUIRE_FALSE(reopened.ok());
+    CHECK(reopened.error().code == ErrorCode::kCorruption);
+    CHECK(reopened.error().message.find("seq " + std::to_string(victim) + ":") !=
+          std::string::npos);
+    // A read-only view still opens, so verify can name the damage.
+    auto read_only = Ledger::OpenReadOnly(options.path);
+    REQUIRE(read_only.ok());
+    auto report = VerifyAll(**read_only, key);
+    CHECK_FALSE(report.integrity_ok);
+    CHECK(report.first_broken_seq == victim);
+  }
+}
+
+TEST_CASE("WaitForAppend wakes within 100 ms of an append, and times out otherwise") {
+  TempDir dir;
+  auto ledger = Ledger::Open(Options(dir), TestKey());
+  REQUIRE(ledger.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK((*ledger)->WaitForAppend(0, std::chrono::milliseconds(50)) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(50));
+
+  std::atomic<int64_t> woke_ns{0};
+  std::thread waiter([&] {
+    CHECK((*ledger)->WaitForAppend(0, std::chrono::seconds(5)) == 1);
+    woke_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE((*ledger)->Append(Decision("a")).ok());
+  auto appended = std::chrono::steady_clock::now();
+  waiter.join();
+  auto woke = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(woke_ns.load()));
+  CHECK(woke - appended < std::chrono::milliseconds(100));
+  CHECK((*ledger)->WaitForAppend(0, std::chrono::seconds(5)) == 1);  // already past: at once
+}
+
+TEST_CASE("read-only open: reads work, appends fail, no ledger is created") {
+  TempDir dir;
+  LedgerOptions options = Options(dir);
+  std::string head;
+  {
+    auto ledger = Ledger::Open(options, TestKey());
+    REQUIRE(ledger.ok());
+    REQUIRE((*ledger)->Append(Decision("a")).ok());
+    head = (*ledger)->HeadHash();
+  }
+  auto ro = Ledger::OpenReadOnly(options.path);
+  REQUIRE(ro.ok());
+  CHECK((*ro)->HeadSeq() == 1);
+  CHECK((*ro)->HeadHash() == head);
+  CHECK((*ro)->Get(1).has_value());
+  CHECK((*ro)->Append(Decision("a")).error().code == ErrorCode::kUnavailable);
+  CHECK((*ro)->Checkpoint().error().code == ErrorCode::kUnavailable);
+  CHECK(Ledger::OpenReadOnly(dir.Sub("absent")).error().code == ErrorCode::kNotFound);
+}
+
+TEST_CASE("a foreign directory or a locked ledger is refused, never a new genesis") {
+  TempDir dir;
+  LedgerOptions options = Options(dir);
+  std::filesystem::create_directories(options.path);
+  { std::ofstream(options.path + "/notes.txt") << "not a ledger"; }
+  auto foreign = Ledger::Open(options, TestKey());
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.error().code == ErrorCode::kConfig);
+
+  options.path = dir.Sub("ledger2");
+  auto first = Ledger::Open(options, TestKey());
+  REQUIRE(first.ok());
+  auto second = Ledger::Open(options, TestKey());
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == ErrorCode::kUnavailable);
+}
+
+TEST_CASE("a new signing key is accepted; both keys' receipts verify") {
+  TempDir dir;
+  crypto::KeyPair old_key = TestKey();
+  crypto::KeyPair new_key = TestKey();
+  {
+    auto ledger = Ledger::Open(Options(dir), old_key);
+    REQUIRE(ledger.ok());
+    REQUIRE((*ledger)->Append(Decision("a")).ok());
+  }
+  auto ledger = Ledger::Open(Options(dir), new_key);
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->Append(Decision("a")).ok());
+  receipt::ChainVerifier verifier({old_key.public_key, new_key.public_key});
+  (*ledger)->ForEach(1, 2, [&](uint64_t, std::string_view s) {
+    verifier.Add(s);
+    return true;
+  });
+  CHECK(verifier.Finish().integrity_ok);
+}
+
+}  // namespace
+}  // namespace helm

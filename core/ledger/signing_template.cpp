@@ -1,0 +1,171 @@
+#include "core/ledger/signing_template.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "core/common/ids.h"
+#include "core/receipt/jcs.h"
+#include "core/receipt/receipt.h"
+
+namespace helm::ledger_internal {
+namespace {
+
+constexpr const char* kLedgerFilled[] = {"v",    "ledger_id", "seq",      "prev_hash",
+                                         "time", "signer",    "signature"};
+
+bool ContainsFloat(const Json& value) {
+  if (value.is_number_float()) return true;
+  if (value.is_structured()) {
+    for (const Json& child : value) {
+      if (ContainsFloat(child)) return true;
+    }
+  }
+  return false;
+}
+
+struct Entry {
+  std::string name;                // raw member name (UTF-8)
+  std::string text;                // `"name":value`, or `"name":` for a slot
+  std::optional<Slot> slot;
+};
+
+// Appends the UTF-16 code units of valid UTF-8 `s` to `out`.
+void ToUtf16(std::string_view s, std::u16string* out) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<uint8_t>(s[i]);
+    uint32_t cp = b;
+    int extra = b < 0x80 ? 0 : b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
+    if (extra > 0) cp = b & (0x3F >> extra);
+    for (int k = 1; k <= extra && i + k < s.size(); ++k) {
+      cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3F);
+    }
+    i += static_cast<size_t>(extra) + 1;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out->push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
+      out->push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      out->push_back(static_cast<char16_t>(cp));
+    }
+  }
+}
+
+Pieces Compile(const std::vector<Entry>& entries, bool with_signature) {
+  Pieces pieces;
+  std::string literal = "{";
+  bool first = true;
+  for (const Entry& e : entries) {
+    if (!with_signature && e.slot == Slot::kSignature) continue;
+    if (!first) literal.push_back(',');
+    first = false;
+    literal += e.text;
+    if (e.slot) {
+      pieces.literals.push_back(std::move(literal));
+      pieces.slots.push_back(*e.slot);
+      literal.clear();
+    }
+  }
+  literal.push_back('}');
+  pieces.literals.push_back(std::move(literal));
+  return pieces;
+}
+
+Result<std::string> QuotedName(std::string_view name) {
+  return Canonicalize(Json(std::string(name)));
+}
+
+Status AddEntry(std::string name, const Json* value, std::optional<Slot> slot,
+                std::string_view raw_value, std::vector<Entry>* entries) {
+  Result<std::string> quoted = QuotedName(name);
+  if (!quoted.ok()) return quoted.error();
+  std::string text = std::move(*quoted);
+  text.push_back(':');
+  if (value != nullptr) {
+    Result<std::string> canonical = Canonicalize(*value);
+    if (!canonical.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "receipt member " + name + ": " + canonical.error().message);
+    }
+    text += *canonical;
+  } else {
+    text += raw_value;
+  }
+  entries->push_back(Entry{std::move(name), std::move(text), slot});
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool Utf16Less(std::string_view a, std::string_view b) {
+  std::u16string ua;
+  std::u16string ub;
+  ToUtf16(a, &ua);
+  ToUtf16(b, &ub);
+  return ua < ub;
+}
+
+Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
+                                std::string_view signer_canonical) {
+  if (!receipt.is_object()) {
+    return MakeError(ErrorCode::kInvalidArgument, "a receipt must be a JSON object");
+  }
+  if (ContainsFloat(receipt)) {
+    return MakeError(ErrorCode::kInvalidArgument, "receipt contains a floating-point number");
+  }
+  for (const char* name : kLedgerFilled) receipt.erase(name);
+  receipt["v"] = receipt::kVersion;
+  receipt["ledger_id"] = std::string(ledger_id);
+  PreparedReceipt out;
+  auto id = receipt.find("receipt_id");
+  if (id == receipt.end()) {
+    out.receipt_id = NewId("rcpt_");
+    receipt["receipt_id"] = out.receipt_id;
+  } else if (id->is_string() && !id->get_ref<const std::string&>().empty()) {
+    out.receipt_id = id->get<std::string>();
+  } else {
+    return MakeError(ErrorCode::kInvalidArgument, "receipt_id must be a non-empty string");
+  }
+  auto principal = receipt.find("principal");
+  if (principal != receipt.end() && principal->is_object()) {
+    auto agent = principal->find("agent");
+    if (agent != principal->end() && agent->is_string()) out.agent = agent->get<std::string>();
+  }
+
+  std::vector<Entry> entries;
+  entries.reserve(receipt.size() + 5);
+  for (auto it = receipt.begin(); it != receipt.end(); ++it) {
+    Status s = AddEntry(it.key(), &it.value(), std::nullopt, {}, &entries);
+    if (!s.ok()) return s.error();
+  }
+  Status s = AddEntry("signer", nullptr, std::nullopt, signer_canonical, &entries);
+  if (s.ok()) s = AddEntry("prev_hash", nullptr, Slot::kPrevHash, {}, &entries);
+  if (s.ok()) s = AddEntry("seq", nullptr, Slot::kSeq, {}, &entries);
+  if (s.ok()) s = AddEntry("time", nullptr, Slot::kTime, {}, &entries);
+  if (s.ok()) s = AddEntry("signature", nullptr, Slot::kSignature, {}, &entries);
+  if (!s.ok()) return s.error();
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return Utf16Less(a.name, b.name); });
+
+  out.signing = Compile(entries, /*with_signature=*/false);
+  out.stored = Compile(entries, /*with_signature=*/true);
+  out.json = std::move(receipt);
+  return out;
+}
+
+void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < pieces.slots.size(); ++i) {
+    out->append(pieces.literals[i]);
+    switch (pieces.slots[i]) {
+      case Slot::kPrevHash: out->append(values.prev_hash); break;
+      case Slot::kSeq: out->append(values.seq); break;
+      case Slot::kTime: out->append(values.time); break;
+      case Slot::kSignature: out->append(values.signature); break;
+    }
+  }
+  out->append(pieces.literals.back());
+}
+
+}  // namespace helm::ledger_internal

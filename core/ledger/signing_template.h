@@ -1,0 +1,61 @@
+// The ledger's fast path to a signed receipt. The expensive, order-independent
+// work (validating the receipt, canonicalising every member with RFC 8785,
+// sorting members) happens in the caller's thread in Prepare; the single
+// writer thread only fills four slots (prev_hash, seq, time, signature) into
+// precomputed literal pieces, signs and hashes. The bytes are identical to
+// receipt::Sign over the same members: the ledger checks that on open (and
+// falls back to receipt::Sign if it ever is not), and the tests compare both
+// over many receipts.
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/json.h"
+#include "core/common/result.h"
+
+namespace helm::ledger_internal {
+
+// Members the ledger writes; a caller's values for them are discarded.
+// (v, ledger_id and receipt_id-if-absent are set in Prepare.)
+enum class Slot : uint8_t { kPrevHash, kSeq, kTime, kSignature };
+
+// canonical = literals[0] + value(slots[0]) + literals[1] + ... + literals[n].
+struct Pieces {
+  std::vector<std::string> literals;  // slots.size() + 1 entries
+  std::vector<Slot> slots;
+};
+
+struct PreparedReceipt {
+  Json json;               // the receipt without prev_hash/seq/time/signer/signature
+  std::string receipt_id;  // as set in json
+  std::string agent;       // principal.agent when it is a string, else empty
+  Pieces signing;          // the signed bytes: JCS without `signature`
+  Pieces stored;           // the stored bytes: JCS with `signature`
+};
+
+// kInvalidArgument when `receipt` is not an object, has a non-string
+// receipt_id, or cannot be canonicalised (floats, invalid UTF-8).
+// `signer_canonical` is the JCS of the `signer` value for the signing key.
+Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
+                                std::string_view signer_canonical);
+
+// Slot values, already JSON text: quoted strings and a bare integer.
+struct SlotValues {
+  std::string_view prev_hash;
+  std::string_view seq;
+  std::string_view time;
+  std::string_view signature;
+};
+
+// Replaces *out with the rendering of `pieces`.
+void Render(const Pieces& pieces, const SlotValues& values, std::string* out);
+
+// RFC 8785 member order: by UTF-16 code units of the (valid UTF-8) names.
+bool Utf16Less(std::string_view a, std::string_view b);
+
+}  // namespace helm::ledger_internal

@@ -1,0 +1,101 @@
+// The writer's template path against the obvious one (receipt::Sign over the
+// whole object): identical stored bytes and hash for random receipts.
+#include "core/ledger/signing_template.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "core/receipt/jcs.h"
+#include "core/receipt/receipt.h"
+
+namespace helm::ledger_internal {
+namespace {
+
+const char* const kNames[] = {"kind",  "verdict", "a",     "z",      "principal", "route",
+                              "\xC3\xA9", "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq", "_"};
+
+Json RandomValue(std::mt19937_64& rng, int depth) {
+  switch (rng() % (depth > 2 ? 4 : 6)) {
+    case 0: return static_cast<int64_t>(rng() % 2000) - 1000;
+    case 1: return std::string("s\"\\\n\x7f\xC3\xA9") + std::to_string(rng() % 100);
+    case 2: return rng() % 2 == 0;
+    case 3: return nullptr;
+    case 4: {
+      Json arr = Json::array();
+      for (size_t i = rng() % 4; i > 0; --i) arr.push_back(RandomValue(rng, depth + 1));
+      return arr;
+    }
+    default: {
+      Json obj = Json::object();
+      for (size_t i = rng() % 5; i > 0; --i) obj[kNames[rng() % 12]] = RandomValue(rng, depth + 1);
+      return obj;
+    }
+  }
+}
+
+TEST_CASE("template signing gives receipt::Sign's bytes for random receipts") {
+  crypto::Init();
+  const crypto::KeyPair key = crypto::GenerateKeyPair();
+  const uint64_t seed = std::random_device{}();
+  std::printf("signing_template_test seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto reference_signer = receipt::Sign(Json{{"kind", "x"}}, key);
+  REQUIRE(reference_signer.ok());
+  const std::string signer = Canonicalize(reference_signer->json["signer"]).value();
+  for (int round = 0; round < 300; ++round) {
+    Json r = Json::object();
+    for (size_t i = rng() % 8; i > 0; --i) r[kNames[rng() % 12]] = RandomValue(rng, 0);
+    if (rng() % 2) r["receipt_id"] = "rcpt_" + std::to_string(round);
+    if (rng() % 3 == 0) r["seq"] = 5;  // ledger-filled: replaced
+    auto prepared = Prepare(r, "ldg_x", signer);
+    REQUIRE(prepared.ok());
+    const uint64_t seq = rng() % 100000;
+    const std::string prev = crypto::Sha256Tagged(std::to_string(round));
+    const std::string time = "2026-01-02T03:04:05.678901Z";
+
+    std::string signing;
+    const std::string seq_text = std::to_string(seq);
+    const std::string prev_text = "\"" + prev + "\"";
+    const std::string time_text = "\"" + time + "\"";
+    Render(prepared->signing, {prev_text, seq_text, time_text, {}}, &signing);
+    const std::string sig =
+        "\"" + crypto::Base64UrlEncode(crypto::Sign(signing, key.secret_key)) + "\"";
+    std::string stored;
+    Render(prepared->stored, {prev_text, seq_text, time_text, sig}, &stored);
+
+    Json full = prepared->json;
+    full["seq"] = seq;
+    full["prev_hash"] = prev;
+    full["time"] = time;
+    auto reference = receipt::Sign(full, key);
+    REQUIRE(reference.ok());
+    CHECK(stored == reference->canonical);
+    CHECK(signing == receipt::SigningBytes(reference->json).value());
+    CHECK(prepared->json["ledger_id"] == "ldg_x");
+    CHECK(prepared->json["v"] == receipt::kVersion);
+  }
+}
+
+TEST_CASE("Prepare refuses what cannot be a receipt") {
+  CHECK(Prepare(Json::array(), "l", "{}").error().code == ErrorCode::kInvalidArgument);
+  CHECK(Prepare(Json{{"x", 0.5}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
+  CHECK(Prepare(Json{{"receipt_id", 7}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
+  CHECK(Prepare(Json{{"receipt_id", ""}}, "l", "{}").error().code ==
+        ErrorCode::kInvalidArgument);
+  CHECK(Prepare(Json{{"bad", "\xff"}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("member order is by UTF-16 code units, not UTF-8 bytes") {
+  CHECK(Utf16Less("a", "b"));
+  CHECK(Utf16Less("a", "aa"));
+  CHECK_FALSE(Utf16Less("b", "a"));
+  // U+1F600 is a surrogate pair (0xD83D ...) and sorts before U+FFFD in UTF-16,
+  // the other way round in UTF-8.
+  CHECK(Utf16Less("\xF0\x9F\x98\x80", "\xEF\xBF\xBD"));
+}
+
+}  // namespace
+}  // namespace helm::ledger_internal

@@ -1,0 +1,30 @@
+// Verification of the chain tail on open (DESIGN §6): the last `window`
+// receipts are parsed, their seq, ledger_id and prev_hash links checked, their
+// signatures checked with receipt::CheckSignature, and the head hash recorded
+// in meta compared with the hash of the last receipt. Whole-chain
+// verification is `helm verify` (receipt::ChainVerifier). Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/common/result.h"
+
+namespace helm::ledger_internal {
+
+inline constexpr uint64_t kTailWindow = 64;
+
+struct TailInfo {
+  std::string last_signer_key_id;  // signer.key_id of the head receipt ("" when empty)
+};
+
+// get(seq) returns the stored bytes of seq, nullopt when absent. On failure
+// the error is kCorruption and its message starts "ledger corrupt at seq N:".
+Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
+                            std::string_view ledger_id, uint64_t window,
+                            const std::function<std::optional<std::string>(uint64_t)>& get);
+
+}  // namespace helm::ledger_internal

@@ -119,8 +119,9 @@ Status GeminiParts(J& content, const std::string& where, V& v) {
       if (!media.ok()) return Bad(at, media.error().message);
       if (*media != nullptr && (*media)->is_object()) GeminiMedia(**media, v);
     }
-    for (auto [camel, snake, key] : {std::tuple{"functionResponse", "function_response", "response"},
-                                     std::tuple{"functionCall", "function_call", "args"}}) {
+    for (auto [camel, snake, key] :
+         {std::tuple{"functionResponse", "function_response", "response"},
+          std::tuple{"functionCall", "function_call", "args"}}) {
       auto fn = Member(part, camel, snake);
       if (!fn.ok()) return Bad(at, fn.error().message);
       if (*fn == nullptr || !(*fn)->is_object()) continue;

@@ -174,5 +174,50 @@ TEST_CASE("RewriteTexts rewrites in place, structured payloads through their dum
   CHECK(body["contents"][0]["parts"][1]["functionResponse"]["response"]["v"] == "[R]");
 }
 
+// Replaces every node of every sample body, one at a time, by values of each
+// JSON type: extraction and rewriting must answer (facts or kInvalidArgument)
+// and never throw, whatever the shape.
+void MutateEverywhere(std::string_view protocol, const Json& root, Json& node) {
+  static const Json kReplacements[] = {nullptr, 1, "s", Json::array(), Json::object(),
+                                       Json::array({1}), Json::object({{"type", 1}})};
+  for (const Json& r : kReplacements) {
+    Json saved = node;
+    node = r;
+    CHECK_NOTHROW((void)ExtractFacts(protocol, root));
+    Json copy = root;
+    CHECK_NOTHROW((void)RewriteTexts(protocol, copy, [](std::string& s) {
+      s += "!";
+      return 1;
+    }));
+    node = std::move(saved);
+  }
+  if (node.is_structured()) {
+    for (auto& child : node) MutateEverywhere(protocol, root, child);
+  }
+}
+
+TEST_CASE("structural mutations never throw") {
+  const std::pair<const char*, const char*> samples[] = {
+      {kOpenAiChat, R"({"model":"m","messages":[{"role":"user","content":[{"type":"text",
+        "text":"t"}]},{"role":"assistant","tool_calls":[{"function":{"arguments":"{}"}}]}],
+        "tools":[{"function":{"name":"f"}}]})"},
+      {kAnthropicMessages, R"({"system":[{"type":"text","text":"s"}],"messages":[{"role":"user",
+        "content":[{"type":"tool_result","content":[{"type":"text","text":"r"}]}]}],
+        "tools":[{"name":"t"}]})"},
+      {kOpenAiResponses, R"({"instructions":"i","input":[{"role":"user","content":[
+        {"type":"input_text","text":"q"}]},{"type":"function_call_output","output":"o"}],
+        "tools":[{"type":"function","name":"f"}]})"},
+      {kGeminiGenerate, R"({"systemInstruction":{"parts":[{"text":"s"}]},"contents":[{"parts":[
+        {"text":"t"},{"functionResponse":{"response":{"a":"b"}}}]}],
+        "tools":[{"functionDeclarations":[{"name":"f"}]}]})"},
+      {kOpenAiEmbeddings, R"({"input":["a","b"]})"},
+      {kOpenAiCompletions, R"({"prompt":["a"]})"},
+  };
+  for (const auto& [protocol, text] : samples) {
+    Json body = ParseStrictJson(text).value();
+    MutateEverywhere(protocol, body, body);
+  }
+}
+
 }  // namespace
 }  // namespace helm

@@ -107,7 +107,8 @@ TEST_CASE("RunVectors reads JSON and TOML files from a directory") {
   std::ofstream(dir / "b.toml") << "[[vectors]]\nname = \"t\"\nagent = \"a\"\n"
                                    "protocol = \"openai.embeddings\"\n"
                                    "body = { input = [\"ok\"] }\n"
-                                   "expect = { verdict = \"DENY\", reason = \"NO_RULE_MATCHED\" }\n";
+                                   "expect = { verdict = \"DENY\", "
+                                   "reason = \"NO_RULE_MATCHED\" }\n";
   std::ofstream(dir / "notes.txt") << "ignored";
   auto policy = TestPolicy();
   auto report = RunVectors(*policy, dir.string());

@@ -22,11 +22,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/limits.h"
 #include "core/common/result.h"
 
 namespace helm {
 
-inline constexpr size_t kDefaultMaxSseLineBytes = 4 * 1024 * 1024;
+// The line limit defaults to Limits::max_sse_line_bytes (core/common/limits.h).
 inline constexpr size_t kDefaultMaxSseEventBytes = 8 * 1024 * 1024;
 
 struct SseEvent {
@@ -39,7 +40,7 @@ struct SseEvent {
 };
 
 struct SseLimits {
-  size_t max_line_bytes = kDefaultMaxSseLineBytes;
+  size_t max_line_bytes = Limits{}.max_sse_line_bytes;
   size_t max_event_bytes = kDefaultMaxSseEventBytes;
 };
 

@@ -41,8 +41,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
       .count();
 }
 
@@ -299,11 +298,10 @@ UpstreamFault HttpUpstream::MapError(httplib::Error err, const Attempt& attempt,
       // httplib reports a timeout and a closed connection alike: tell them
       // apart by how long the read waited.
       int64_t waited_ms = (NowNs() - attempt.last_byte_ns) / kNsPerMs;
-      int64_t limit_ms = attempt.head_seen ? options_.idle_timeout_ms
-                                           : options_.first_byte_timeout_ms;
+      int64_t limit_ms =
+          attempt.head_seen ? options_.idle_timeout_ms : options_.first_byte_timeout_ms;
       if (waited_ms * 10 >= limit_ms * 9) {
-        return attempt.head_seen ? UpstreamFault::kIdleTimeout
-                                 : UpstreamFault::kFirstByteTimeout;
+        return attempt.head_seen ? UpstreamFault::kIdleTimeout : UpstreamFault::kFirstByteTimeout;
       }
       return UpstreamFault::kBroken;
     }

@@ -161,14 +161,14 @@ int FreePort() {
 TEST_CASE("http upstream: JSON answer, base path, headers both ways") {
   TestServer ts;
   std::string seen_auth, seen_encoding, seen_body;
-  ts.server().Post("/base/v1/chat/completions", [&](const httplib::Request& req,
-                                                    httplib::Response& res) {
-    seen_auth = req.get_header_value("Authorization");
-    seen_encoding = req.get_header_value("Accept-Encoding");
-    seen_body = req.body;
-    res.set_header("X-Upstream", "yes");
-    res.set_content(R"({"ok":true})", "application/json");
-  });
+  ts.server().Post("/base/v1/chat/completions",
+                   [&](const httplib::Request& req, httplib::Response& res) {
+                     seen_auth = req.get_header_value("Authorization");
+                     seen_encoding = req.get_header_value("Accept-Encoding");
+                     seen_body = req.body;
+                     res.set_header("X-Upstream", "yes");
+                     res.set_content(R"({"ok":true})", "application/json");
+                   });
   std::string url = ts.Start();
   auto up = Make(url + "/base/");
   Captured c = Call(*up);
@@ -204,17 +204,16 @@ TEST_CASE("http upstream: an error status is delivered, not a fault") {
 void StreamingHandler(httplib::Server& server, int count, int gap_ms,
                       std::atomic<int64_t>* finished_ns) {
   server.Post("/v1/chat/completions", [=](const httplib::Request&, httplib::Response& res) {
-    res.set_chunked_content_provider(
-        "text/event-stream", [=](size_t, httplib::DataSink& sink) {
-          for (int i = 0; i < count; ++i) {
-            std::string frame = "data: {\"i\":" + std::to_string(i) + "}\n\n";
-            if (!sink.write(frame.data(), frame.size())) return false;
-            std::this_thread::sleep_for(milliseconds(gap_ms));
-          }
-          if (finished_ns) finished_ns->store(SteadyClock::now().time_since_epoch().count());
-          sink.done();
-          return true;
-        });
+    res.set_chunked_content_provider("text/event-stream", [=](size_t, httplib::DataSink& sink) {
+      for (int i = 0; i < count; ++i) {
+        std::string frame = "data: {\"i\":" + std::to_string(i) + "}\n\n";
+        if (!sink.write(frame.data(), frame.size())) return false;
+        std::this_thread::sleep_for(milliseconds(gap_ms));
+      }
+      if (finished_ns) finished_ns->store(SteadyClock::now().time_since_epoch().count());
+      sink.done();
+      return true;
+    });
   });
 }
 
@@ -347,14 +346,14 @@ TEST_CASE("http upstream: sequential requests reuse one keep-alive connection") 
   TestServer ts;
   std::mutex mu;
   std::set<int> client_ports;
-  ts.server().Post("/v1/chat/completions", [&](const httplib::Request& req,
-                                               httplib::Response& res) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      client_ports.insert(req.remote_port);
-    }
-    res.set_content("{}", "application/json");
-  });
+  ts.server().Post("/v1/chat/completions",
+                   [&](const httplib::Request& req, httplib::Response& res) {
+                     {
+                       std::lock_guard<std::mutex> lock(mu);
+                       client_ports.insert(req.remote_port);
+                     }
+                     res.set_content("{}", "application/json");
+                   });
   auto up = Make(ts.Start());
   for (int i = 0; i < 20; ++i) {
     Captured c = Call(*up);
@@ -367,15 +366,15 @@ TEST_CASE("http upstream: concurrent requests use at most one connection each") 
   TestServer ts;
   std::mutex mu;
   std::set<int> client_ports;
-  ts.server().Post("/v1/chat/completions", [&](const httplib::Request& req,
-                                               httplib::Response& res) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      client_ports.insert(req.remote_port);
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-    res.set_content("{}", "application/json");
-  });
+  ts.server().Post("/v1/chat/completions",
+                   [&](const httplib::Request& req, httplib::Response& res) {
+                     {
+                       std::lock_guard<std::mutex> lock(mu);
+                       client_ports.insert(req.remote_port);
+                     }
+                     std::this_thread::sleep_for(milliseconds(5));
+                     res.set_content("{}", "application/json");
+                   });
   auto up = Make(ts.Start());
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;

@@ -16,8 +16,8 @@ constexpr int64_t kCreated = 1700000000;  // fixed, so answers are byte-identica
 constexpr int kDefaultEmbeddingDim = 8;
 constexpr int kMaxEmbeddingDim = 4096;
 constexpr int kMaxChunks = 10000;
-constexpr const char* kFiller[] = {"lorem", "ipsum", "dolor", "sit", "amet", "consectetur",
-                                   "adipiscing", "elit", "sed", "do", "eiusmod", "tempor"};
+constexpr const char* kFiller[] = {"lorem",      "ipsum", "dolor", "sit", "amet",    "consectetur",
+                                   "adipiscing", "elit",  "sed",   "do",  "eiusmod", "tempor"};
 
 uint64_t Fnv1a(std::string_view s, uint64_t seed = 1469598103934665603ULL) {
   uint64_t h = seed;
@@ -84,8 +84,8 @@ Json ErrorBody(int status, const std::string& message) {
   if (status == 403) type = "permission_error";
   if (status == 429) type = "rate_limit_error";
   if (status >= 500) type = "server_error";
-  return Json{{"error",
-               {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}};
+  return Json{
+      {"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}};
 }
 
 MockReply JsonReply(int status, const Json& body) {
@@ -187,16 +187,26 @@ namespace {
 struct ChatPlan {
   std::string id;
   std::string model;
-  std::string text;          // the answer when there is no tool call
-  std::string tool_name;     // non-empty: answer with this tool call
-  std::string tool_args;     // its arguments (a JSON string)
+  std::string text;       // the answer when there is no tool call
+  std::string tool_name;  // non-empty: answer with this tool call
+  std::string tool_args;  // its arguments (a JSON string)
   std::string tool_call_id;
   std::string finish_reason;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
 };
 
-// Placeholder arguments satisfying the simple types of a JSON schema.
+// A placeholder value of a JSON-schema type.
+Json Placeholder(const std::string& type) {
+  if (type == "string") return "mock";
+  if (type == "integer" || type == "number") return 0;
+  if (type == "boolean") return false;
+  if (type == "array") return Json::array();
+  if (type == "object") return Json::object();
+  return nullptr;
+}
+
+// Placeholder arguments satisfying the simple types of a tool's JSON schema.
 Json PlaceholderArgs(const Json& tool) {
   Json args = Json::object();
   const Json* function = Member(tool, "function");
@@ -204,13 +214,7 @@ Json PlaceholderArgs(const Json& tool) {
   const Json* props = params ? Member(*params, "properties") : nullptr;
   if (props == nullptr || !props->is_object()) return args;
   for (const auto& [name, schema] : props->items()) {
-    std::string type = StringMember(schema, "type");
-    if (type == "string") args[name] = "mock";
-    else if (type == "integer" || type == "number") args[name] = 0;
-    else if (type == "boolean") args[name] = false;
-    else if (type == "array") args[name] = Json::array();
-    else if (type == "object") args[name] = Json::object();
-    else args[name] = nullptr;
+    args[name] = Placeholder(StringMember(schema, "type"));
   }
   return args;
 }
@@ -309,11 +313,10 @@ Json ChatCompletion(const ChatPlan& plan) {
               {"created", kCreated},
               {"model", plan.model},
               {"system_fingerprint", "fp_mock"},
-              {"choices",
-               Json::array({{{"index", 0},
-                             {"message", message},
-                             {"logprobs", nullptr},
-                             {"finish_reason", plan.finish_reason}}})},
+              {"choices", Json::array({{{"index", 0},
+                                        {"message", message},
+                                        {"logprobs", nullptr},
+                                        {"finish_reason", plan.finish_reason}}})},
               {"usage", Usage(plan)}};
 }
 
@@ -328,9 +331,10 @@ Json ChunkSkeleton(const ChatPlan& plan, bool include_usage) {
 }
 
 Json Choice(Json delta, const Json& finish_reason) {
-  return Json::array(
-      {{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr},
-        {"finish_reason", finish_reason}}});
+  return Json::array({{{"index", 0},
+                       {"delta", std::move(delta)},
+                       {"logprobs", nullptr},
+                       {"finish_reason", finish_reason}}});
 }
 
 std::vector<std::string> ChatStreamFrames(const ChatPlan& plan, const MockDirectives& d,
@@ -356,8 +360,8 @@ std::vector<std::string> ChatStreamFrames(const ChatPlan& plan, const MockDirect
     const std::string& args = plan.tool_args;
     size_t n = static_cast<size_t>(std::max(d.chunks, 2));
     for (size_t p = 0; p < n; ++p) {  // arguments in n fragments, some maybe empty
-      std::string part = args.substr(p * args.size() / n, (p + 1) * args.size() / n -
-                                                             p * args.size() / n);
+      std::string part =
+          args.substr(p * args.size() / n, (p + 1) * args.size() / n - p * args.size() / n);
       push({{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", part}}}}})}},
            nullptr);
     }
@@ -449,8 +453,7 @@ MockReply Completions(const Json& body, const std::string& raw, const MockDirect
 // ---- Embeddings -----------------------------------------------------------
 
 std::string Base64(std::string_view bytes) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (size_t i = 0; i < bytes.size(); i += 3) {
     uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
@@ -470,7 +473,8 @@ std::vector<float> EmbeddingOf(std::string_view text, int dim) {
   double norm = 0;
   for (int i = 0; i < dim; ++i) {
     uint64_t h = Fnv1a(text, Fnv1a(std::to_string(i)));
-    v[i] = static_cast<float>(static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53) * 2 - 1);
+    v[i] =
+        static_cast<float>(static_cast<double>(h >> 11) / static_cast<double>(1ULL << 53) * 2 - 1);
     norm += static_cast<double>(v[i]) * v[i];
   }
   norm = std::sqrt(norm);
@@ -531,7 +535,8 @@ MockReply Models(std::string_view path) {
     return JsonReply(200, ModelObject(std::string(path.substr(kPrefix.size()))));
   }
   Json data = Json::array();
-  for (const char* id : {"mock-1", "mock-1-slow", "mock-embedding"}) data.push_back(ModelObject(id));
+  for (const char* id : {"mock-1", "mock-1-slow", "mock-embedding"})
+    data.push_back(ModelObject(id));
   return JsonReply(200, {{"object", "list"}, {"data", data}});
 }
 

@@ -145,17 +145,17 @@ TEST_CASE("mock: the chunks directive sets the number of content frames") {
   CHECK(events.size() == 23);
   Json first_content = ParseOk(events[1].data);
   CHECK(first_content["choices"][0]["delta"]["content"] == "Echo:");
-  Json non_stream = ParseOk(
-      Call("POST", "/v1/chat/completions", ChatBody("hi [mock:chunks=20]", false)).body());
+  Json non_stream =
+      ParseOk(Call("POST", "/v1/chat/completions", ChatBody("hi [mock:chunks=20]", false)).body());
   CHECK(non_stream["usage"]["completion_tokens"] == 20);  // same words either way
 }
 
 TEST_CASE("mock: delay_ms spaces the frames out") {
   auto start = std::chrono::steady_clock::now();
-  Captured c = Call("POST", "/v1/chat/completions",
-                    ChatBody("x [mock:chunks=4,delay_ms=30]", true));
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - start)
+  Captured c =
+      Call("POST", "/v1/chat/completions", ChatBody("x [mock:chunks=4,delay_ms=30]", true));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
                 .count();
   CHECK(c.result.fault == UpstreamFault::kNone);
   CHECK(ms >= 30 * 6);  // 7 frames: 6 pauses
@@ -186,7 +186,8 @@ TEST_CASE("mock: a request with tools gets a tool call") {
       CHECK(delta["tool_calls"][0]["index"] == 0);
       args += delta["tool_calls"][0]["function"]["arguments"].get<std::string>();
     }
-    if (!chunk["choices"][0]["finish_reason"].is_null()) finish = chunk["choices"][0]["finish_reason"];
+    if (!chunk["choices"][0]["finish_reason"].is_null())
+      finish = chunk["choices"][0]["finish_reason"];
   }
   CHECK(args == R"({"city":"mock","days":0})");
   CHECK(finish == "tool_calls");
@@ -212,8 +213,8 @@ TEST_CASE("mock: max_tokens truncates with finish_reason length") {
 }
 
 TEST_CASE("mock: status directive answers an OpenAI error") {
-  Captured c = Call("POST", "/v1/chat/completions",
-                    ChatBody("x [mock:status=429,retry_after=7]", false));
+  Captured c =
+      Call("POST", "/v1/chat/completions", ChatBody("x [mock:status=429,retry_after=7]", false));
   CHECK(c.result.fault == UpstreamFault::kNone);
   CHECK(c.head.status == 429);
   CHECK(c.header("retry-after") == "7");
@@ -247,8 +248,7 @@ TEST_CASE("mock: cancelling from on_data stops the stream") {
   req.body = ChatBody("a b c d e f g", true);
   int calls = 0;
   UpstreamResult r = (*up)->Send(
-      req, [](const UpstreamHead&) { return true; },
-      [&](std::string_view) { return ++calls < 2; });
+      req, [](const UpstreamHead&) { return true; }, [&](std::string_view) { return ++calls < 2; });
   CHECK(r.fault == UpstreamFault::kCancelled);
   CHECK(calls == 2);
 }

@@ -48,9 +48,8 @@ Status SseParser::Feed(std::string_view bytes, std::vector<SseEvent>* out) {
 Status SseParser::AppendToLine(std::string_view part) {
   if (line_.size() + part.size() > limits_.max_line_bytes) {
     failed_ = true;
-    error_ = MakeError(ErrorCode::kTooLarge, "SSE line longer than " +
-                                                 std::to_string(limits_.max_line_bytes) +
-                                                 " bytes");
+    error_ = MakeError(ErrorCode::kTooLarge,
+                       "SSE line longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
     return error_;
   }
   line_.append(part);
@@ -80,9 +79,9 @@ Status SseParser::ProcessField(std::string_view name, std::string_view value) {
     size_t grown = data_.size() + (has_data_ ? 1 : 0) + value.size();
     if (grown > limits_.max_event_bytes) {
       failed_ = true;
-      error_ = MakeError(ErrorCode::kTooLarge, "SSE event data larger than " +
-                                                   std::to_string(limits_.max_event_bytes) +
-                                                   " bytes");
+      error_ =
+          MakeError(ErrorCode::kTooLarge, "SSE event data larger than " +
+                                              std::to_string(limits_.max_event_bytes) + " bytes");
       return error_;
     }
     if (has_data_) data_.push_back('\n');

@@ -31,9 +31,9 @@ namespace helm {
 inline constexpr size_t kDefaultMaxSseEventBytes = 8 * 1024 * 1024;
 
 struct SseEvent {
-  std::string event;     // the "event:" field; empty when the event had none
-  std::string data;      // data lines joined by "\n", no trailing newline
-  std::string id;        // the last event id seen so far in the stream
+  std::string event;      // the "event:" field; empty when the event had none
+  std::string data;       // data lines joined by "\n", no trailing newline
+  std::string id;         // the last event id seen so far in the stream
   int64_t retry_ms = -1;  // the last "retry:" value seen in this event, -1 if none
 
   bool operator==(const SseEvent&) const = default;
@@ -72,10 +72,10 @@ class SseParser {
   std::string event_name_;  // event type buffer
   std::string last_id_;     // last event id buffer
   int64_t retry_ms_ = -1;
-  bool has_data_ = false;     // at least one data line in this event
-  bool has_fields_ = false;   // any field line since the last dispatch
-  bool skip_lf_ = false;      // the previous chunk ended with CR
-  bool first_line_ = true;    // a leading BOM is stripped from the first line
+  bool has_data_ = false;    // at least one data line in this event
+  bool has_fields_ = false;  // any field line since the last dispatch
+  bool skip_lf_ = false;     // the previous chunk ended with CR
+  bool first_line_ = true;   // a leading BOM is stripped from the first line
   bool failed_ = false;
   Error error_{ErrorCode::kTooLarge, ""};
   uint64_t bytes_fed_ = 0;

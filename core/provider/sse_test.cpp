@@ -182,7 +182,11 @@ TEST_CASE("SseParser handles a 1 MB data line under the default limit") {
 TEST_CASE("SseParser: a BOM only counts at the very start") {
   SseParser parser;
   std::vector<SseEvent> out;
-  REQUIRE(parser.Feed("data: a\n\n\xEF\xBB\xBF" "data: b\n\n", &out).ok());
+  REQUIRE(parser
+              .Feed("data: a\n\n\xEF\xBB\xBF"
+                    "data: b\n\n",
+                    &out)
+              .ok());
   // The second line begins with a BOM, so its field name is not "data".
   REQUIRE(out.size() == 1);
   CHECK(out[0].data == "a");

@@ -114,8 +114,9 @@ void ChainVerifier::Add(std::string_view stored) {
     return;
   }
   const uint64_t seq = PositiveInt(r, "seq");
-  const bool signature_ok = CheckSignature(r).ok();
-  if (!signature_ok) Fail(seq, "signature", CheckSignature(r).error().message);
+  const Status signature = CheckSignature(r);
+  const bool signature_ok = signature.ok();
+  if (!signature_ok) Fail(seq, "signature", signature.error().message);
   CheckChain(r, seq);
   if (Str(r, "kind") == "checkpoint") CheckCheckpointBody(r, seq);
   CheckPins(seq, hash);

@@ -26,11 +26,11 @@
 namespace helm {
 
 struct LedgerOptions {
-  std::string path;                        // <data-dir>/ledger
-  bool sync = true;                        // ledger.sync = "always" (true) | "none"
-  uint64_t checkpoint_every = 1000;        // a checkpoint after this many receipts (0 = never)
+  std::string path;                          // <data-dir>/ledger
+  bool sync = true;                          // ledger.sync = "always" (true) | "none"
+  uint64_t checkpoint_every = 1000;          // a checkpoint after this many receipts (0 = never)
   int64_t checkpoint_interval_seconds = 60;  // ... or after this long with new receipts (0 = never)
-  size_t max_batch = 512;                  // receipts per group commit at most
+  size_t max_batch = 512;                    // receipts per group commit at most
   const Clock* clock = &SystemClock();
   // Fault injection for tests: called by the writer before each batch write;
   // a non-ok Status fails the batch exactly as a failed RocksDB write does.

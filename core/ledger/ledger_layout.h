@@ -17,10 +17,10 @@ inline constexpr char kByAgentCf[] = "by_agent";   // AgentKey(agent, seq) -> ""
 inline constexpr char kMetaCf[] = "meta";          // kMeta* -> value below
 
 // Meta keys (ASCII) and their values.
-inline constexpr char kMetaFormat[] = "format";              // kFormatVersion
-inline constexpr char kMetaLedgerId[] = "ledger_id";         // "ldg_" + ULID
-inline constexpr char kMetaHeadSeq[] = "head_seq";           // EncodeSeq(head seq)
-inline constexpr char kMetaHeadHash[] = "head_hash";         // "sha256:<hex>" of the head
+inline constexpr char kMetaFormat[] = "format";                 // kFormatVersion
+inline constexpr char kMetaLedgerId[] = "ledger_id";            // "ldg_" + ULID
+inline constexpr char kMetaHeadSeq[] = "head_seq";              // EncodeSeq(head seq)
+inline constexpr char kMetaHeadHash[] = "head_hash";            // "sha256:<hex>" of the head
 inline constexpr char kMetaCheckpointSeq[] = "checkpoint_seq";  // EncodeSeq(last checkpoint)
 inline constexpr char kFormatVersion[] = "helm.ledger.v1";
 

@@ -2,6 +2,7 @@
 // the signer self-check. See docs/ledger.md.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,8 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace layout = ledger_layout;
 
-const char* const kCfNames[] = {"default", layout::kReceiptsCf, layout::kByIdCf,
-                                layout::kByAgentCf, layout::kMetaCf};
+const char* const kCfNames[] = {"default", layout::kReceiptsCf, layout::kByIdCf, layout::kByAgentCf,
+                                layout::kMetaCf};
 
 // True when `path` holds a RocksDB database; an error when it holds
 // something else (a foreign directory is never turned into a new ledger).
@@ -113,36 +114,36 @@ Status RocksLedger::LoadMeta() {
   if (s.IsNotFound() && last_key == 0 && !read_only_) return CreateMeta();  // new (or half-created)
   if (!s.ok()) return MakeError(ErrorCode::kCorruption, "ledger meta has no ledger_id");
   if (!read(layout::kMetaFormat, &value).ok() || value != layout::kFormatVersion) {
-    return MakeError(ErrorCode::kCorruption, "ledger meta format is not " +
-                                                 std::string(layout::kFormatVersion));
+    return MakeError(ErrorCode::kCorruption,
+                     "ledger meta format is not " + std::string(layout::kFormatVersion));
   }
-  head_hash_ = receipt::kGenesisPrevHash;
+  work_.head_hash = receipt::kGenesisPrevHash;
   if (read(layout::kMetaHeadSeq, &value).ok()) {
-    head_seq_ = layout::DecodeSeq(value).value_or(UINT64_MAX);
-    if (!read(layout::kMetaHeadHash, &head_hash_).ok()) head_hash_.clear();
+    work_.head_seq = layout::DecodeSeq(value).value_or(UINT64_MAX);
+    if (!read(layout::kMetaHeadHash, &work_.head_hash).ok()) work_.head_hash.clear();
   }
   if (read(layout::kMetaCheckpointSeq, &value).ok()) {
-    checkpoint_seq_ = layout::DecodeSeq(value).value_or(0);
+    work_.checkpoint_seq = layout::DecodeSeq(value).value_or(0);
   }
-  if (head_seq_ != last_key) {
+  if (work_.head_seq != last_key) {
     return MakeError(ErrorCode::kCorruption,
-                     "ledger corrupt at seq " + std::to_string(std::max(head_seq_, last_key)) +
-                         ": meta head seq " + std::to_string(head_seq_) +
+                     "ledger corrupt at seq " + std::to_string(std::max(work_.head_seq, last_key)) +
+                         ": meta head seq " + std::to_string(work_.head_seq) +
                          " but the last stored receipt is seq " + std::to_string(last_key));
   }
   return Status::Ok();
 }
 
 Status RocksLedger::CheckTail() {
-  if (head_seq_ == 0) head_hash_ = receipt::kGenesisPrevHash;
-  Result<TailInfo> tail = VerifyTail(head_seq_, head_hash_, ledger_id_, kTailWindow,
+  if (work_.head_seq == 0) work_.head_hash = receipt::kGenesisPrevHash;
+  Result<TailInfo> tail = VerifyTail(work_.head_seq, work_.head_hash, ledger_id_, kTailWindow,
                                      [this](uint64_t seq) { return Get(seq); });
   if (!tail.ok()) return tail.error();
   if (!read_only_) NoteKeyChange(tail->last_signer_key_id, key_);
-  since_checkpoint_ = head_seq_ - std::min(head_seq_, checkpoint_seq_);
-  checkpoint_micros_ = options_.clock->NowMicros();
-  durable_seq_ = head_seq_;
-  durable_hash_ = head_hash_;
+  work_.since_checkpoint = work_.head_seq - std::min(work_.head_seq, work_.checkpoint_seq);
+  work_.checkpoint_micros = options_.clock->NowMicros();
+  std::lock_guard<std::mutex> lock(mu_);
+  durable_ = work_;
   return Status::Ok();
 }
 
@@ -174,8 +175,9 @@ Status RocksLedger::InitSigner() {
   if (!s.ok()) return s;
   fast_signing_ = fast.stored == slow.stored && fast_hash == slow_hash;
   if (!fast_signing_) {
-    std::fprintf(stderr, "helm ledger: template signing differs from receipt::Sign; "
-                         "using receipt::Sign for every receipt\n");
+    std::fprintf(stderr,
+                 "helm ledger: template signing differs from receipt::Sign; "
+                 "using receipt::Sign for every receipt\n");
   }
   return Status::Ok();
 }
@@ -186,7 +188,14 @@ RocksLedger::~RocksLedger() {
     stop_ = true;
   }
   queue_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  commit_cv_.notify_all();
+  if (signer_.joinable()) signer_.join();  // answers every queued caller, then ends
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    signer_done_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* h : cf_) db_->DestroyColumnFamilyHandle(h);
     cf_.clear();
@@ -212,8 +221,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
   if (s.ok()) s = ledger->InitSigner();
   if (!s.ok()) return s.error();
   if (!options.sync) {
-    std::fprintf(stderr, "helm ledger: WARNING ledger.sync = none: acknowledged receipts may be "
-                         "lost on power failure; for benchmarks only\n");
+    std::fprintf(stderr,
+                 "helm ledger: WARNING ledger.sync = none: acknowledged receipts may be "
+                 "lost on power failure; for benchmarks only\n");
   }
   ledger->StartWriter();
   return std::unique_ptr<Ledger>(std::move(ledger));

@@ -52,8 +52,7 @@ std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
   if (!layout::IndexableAgent(agent)) return out;
   const std::string prefix = layout::AgentPrefix(agent);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kByAgent]));
-  for (it->Seek(layout::AgentKey(agent, from_seq)); it->Valid() && out.size() < limit;
-       it->Next()) {
+  for (it->Seek(layout::AgentKey(agent, from_seq)); it->Valid() && out.size() < limit; it->Next()) {
     if (!it->key().starts_with(prefix)) break;
     std::optional<uint64_t> seq = layout::AgentKeySeq(it->key().ToStringView());
     if (!seq) continue;
@@ -75,18 +74,18 @@ void RocksLedger::ForEach(uint64_t from_seq, uint64_t to_seq,
 
 uint64_t RocksLedger::HeadSeq() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return durable_seq_;
+  return durable_.head_seq;
 }
 
 std::string RocksLedger::HeadHash() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return durable_hash_;
+  return durable_.head_hash;
 }
 
 uint64_t RocksLedger::WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  append_cv_.wait_for(lock, timeout, [&] { return durable_seq_ > after_seq; });
-  return durable_seq_;
+  append_cv_.wait_for(lock, timeout, [&] { return durable_.head_seq > after_seq; });
+  return durable_.head_seq;
 }
 
 }  // namespace helm::ledger_internal

@@ -4,8 +4,8 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
-#include <fstream>
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <string>
 #include <thread>

@@ -1,6 +1,7 @@
 // The single writer: takes up to max_batch pending receipts, signs them in
 // seq order, and commits them with one WriteBatch (one fsync when sync is
 // on). See docs/ledger.md, "Group commit".
+#include <pthread.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -29,26 +30,32 @@ void Quote(std::string_view text, std::string* out) {
 }  // namespace
 
 void RocksLedger::StartWriter() {
-  writer_ = std::thread([this] { WriterLoop(); });
+  signer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "helm-ledger-sig");
+    SignerLoop();
+  });
+  committer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "helm-ledger-wal");
+    CommitterLoop();
+  });
 }
 
 void RocksLedger::PublishHeadForReadOnly() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (head_seq_ == 0) head_hash_ = receipt::kGenesisPrevHash;
-  durable_seq_ = head_seq_;
-  durable_hash_ = head_hash_;
+  if (work_.head_seq == 0) work_.head_hash = receipt::kGenesisPrevHash;
+  durable_ = work_;
 }
 
 Result<Appended> RocksLedger::Submit(Pending* pending) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_ || !writer_.joinable()) {
+    if (stop_ || !signer_.joinable()) {
       return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
     }
     queue_.push_back(pending);
   }
   queue_cv_.notify_one();
-  pending->done.acquire();
+  pending->Wait();
   return std::move(pending->result);
 }
 
@@ -73,100 +80,139 @@ Result<Appended> RocksLedger::Checkpoint() {
 }
 
 bool RocksLedger::CheckpointDueByTime() const {
-  if (options_.checkpoint_interval_seconds <= 0 || since_checkpoint_ == 0) return false;
-  return options_.clock->NowMicros() - checkpoint_micros_ >=
+  if (options_.checkpoint_interval_seconds <= 0 || work_.since_checkpoint == 0) return false;
+  return options_.clock->NowMicros() - work_.checkpoint_micros >=
          options_.checkpoint_interval_seconds * 1000000;
 }
 
-void RocksLedger::WriterLoop() {
-  std::vector<Pending*> batch;
-  batch.reserve(options_.max_batch);
+void RocksLedger::SignerLoop() {
   for (;;) {
+    std::vector<Pending*> batch;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      // Wait for room (one commit waiting at most: the queue keeps filling
+      // meanwhile, so the next batch is larger), then for work. Wake at
+      // least once a second to notice a checkpoint falling due.
+      commit_cv_.wait(lock, [&] { return commits_.empty(); });
       while (queue_.empty() && !stop_ && !CheckpointDueByTime()) {
-        // Wake at least once a second to notice a checkpoint falling due.
         queue_cv_.wait_for(lock, std::chrono::seconds(1));
       }
-      if (queue_.empty() && stop_) return;  // every queued caller has been answered
+      if (queue_.empty() && stop_) return;  // every queued caller is answered
+      if (rollback_) {                      // a write failed: sign on from what is durable
+        work_ = durable_;
+        rollback_ = false;
+      }
       size_t n = std::min(queue_.size(), options_.max_batch);
       batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     }
-    ProcessBatch(batch);
-    batch.clear();
+    std::unique_ptr<Commit> commit = SignBatch(std::move(batch));
+    if (!commit) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      commits_.push_back(std::move(commit));
+    }
+    commit_cv_.notify_all();
   }
 }
 
-void RocksLedger::ProcessBatch(const std::vector<Pending*>& batch) {
-  const uint64_t start_seq = head_seq_;
-  const std::string start_hash = head_hash_;
-  const uint64_t start_checkpoint_seq = checkpoint_seq_;
-  const uint64_t start_since = since_checkpoint_;
-  const int64_t start_micros = checkpoint_micros_;
-
-  rocksdb::WriteBatch wb;
+std::unique_ptr<Commit> RocksLedger::SignBatch(std::vector<Pending*> batch) {
+  auto commit = std::make_unique<Commit>();
+  commit->wb = std::make_unique<rocksdb::WriteBatch>();
+  commit->base = work_;
   for (Pending* p : batch) {
-    p->result = p->checkpoint ? AppendCheckpoint(&wb) : AppendOne(p->prepared, &wb);
+    p->result = p->checkpoint ? AppendCheckpoint(commit->wb.get())
+                              : AppendOne(p->prepared, commit->wb.get());
     if (p->checkpoint || !p->result.ok()) continue;
-    ++since_checkpoint_;
-    if (options_.checkpoint_every > 0 && since_checkpoint_ >= options_.checkpoint_every) {
-      AppendCheckpoint(&wb).value();  // cannot fail: a fixed, canonicalisable receipt
+    ++work_.since_checkpoint;
+    if (options_.checkpoint_every > 0 && work_.since_checkpoint >= options_.checkpoint_every) {
+      AppendCheckpoint(commit->wb.get()).value();  // cannot fail: a fixed, canonicalisable receipt
     }
   }
-  if (CheckpointDueByTime()) AppendCheckpoint(&wb).value();
-  if (head_seq_ == start_seq) {  // nothing to write (every receipt refused)
-    for (Pending* p : batch) p->done.release();
-    return;
+  if (CheckpointDueByTime()) AppendCheckpoint(commit->wb.get()).value();
+  if (work_.head_seq == commit->base.head_seq) {  // nothing to write: every receipt refused
+    for (Pending* p : batch) p->Release();
+    return nullptr;
   }
-  wb.Put(cf_[kMeta], layout::kMetaHeadSeq, layout::EncodeSeq(head_seq_));
-  wb.Put(cf_[kMeta], layout::kMetaHeadHash, head_hash_);
-  if (checkpoint_seq_ != start_checkpoint_seq) {
-    wb.Put(cf_[kMeta], layout::kMetaCheckpointSeq, layout::EncodeSeq(checkpoint_seq_));
+  commit->wb->Put(cf_[kMeta], layout::kMetaHeadSeq, layout::EncodeSeq(work_.head_seq));
+  commit->wb->Put(cf_[kMeta], layout::kMetaHeadHash, work_.head_hash);
+  if (work_.checkpoint_seq != commit->base.checkpoint_seq) {
+    commit->wb->Put(cf_[kMeta], layout::kMetaCheckpointSeq,
+                    layout::EncodeSeq(work_.checkpoint_seq));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
-  Status injected = options_.before_write ? options_.before_write() : Status::Ok();
-  rocksdb::Status s = injected.ok() ? db_->Write(wo, &wb) : rocksdb::Status::IOError(
-                                                                 injected.error().message);
+  commit->after = work_;
+  commit->batch = std::move(batch);
+  return commit;
+}
+
+void RocksLedger::CommitterLoop() {
+  for (;;) {
+    std::unique_ptr<Commit> commit;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      commit_cv_.wait(lock, [&] { return !commits_.empty() || signer_done_; });
+      if (commits_.empty()) return;
+      commit = std::move(commits_.front());
+      commits_.pop_front();
+    }
+    commit_cv_.notify_all();  // room for the signer's next batch
+    WriteCommit(commit.get());
+    for (Pending* p : commit->batch) p->Release();
+  }
+}
+
+void RocksLedger::WriteCommit(Commit* commit) {
+  bool chained;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    chained =
+        commit->base.head_seq == durable_.head_seq && commit->base.head_hash == durable_.head_hash;
+  }
+  rocksdb::Status s;
+  if (!chained) {
+    s = rocksdb::Status::Aborted("an earlier ledger write failed");
+  } else if (Status injected = options_.before_write ? options_.before_write() : Status::Ok();
+             !injected.ok()) {
+    s = rocksdb::Status::IOError(injected.error().message);
+  } else {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    s = db_->Write(wo, commit->wb.get());
+  }
   if (s.ok()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      durable_seq_ = head_seq_;
-      durable_hash_ = head_hash_;
+      durable_ = commit->after;
     }
     append_cv_.notify_all();
-  } else {
-    // Nothing of this batch is durable: the next batch chains from the last
-    // durable receipt, and every caller of this batch hears kUnavailable.
-    Error error = FromRocks(s, "ledger write");
-    error.code = ErrorCode::kUnavailable;
-    head_seq_ = start_seq;
-    head_hash_ = start_hash;
-    checkpoint_seq_ = start_checkpoint_seq;
-    since_checkpoint_ = start_since;
-    checkpoint_micros_ = start_micros;
-    for (Pending* p : batch) p->result = error;
+    return;
   }
-  for (Pending* p : batch) p->done.release();
+  // Nothing of this batch is durable: its callers hear kUnavailable, and the
+  // signer continues from the last durable receipt.
+  Error error = FromRocks(s, "ledger write");
+  error.code = ErrorCode::kUnavailable;
+  for (Pending* p : commit->batch) p->result = error;
+  if (!chained) return;  // signed on a failed batch: that failure already asked for rollback
+  std::lock_guard<std::mutex> lock(mu_);
+  rollback_ = true;
 }
 
 Result<Appended> RocksLedger::AppendCheckpoint(rocksdb::WriteBatch* wb) {
   Json receipt = {{"kind", "checkpoint"},
-                  {"checkpoint", {{"seq", head_seq_}, {"head_hash", head_hash_}}}};
+                  {"checkpoint", {{"seq", work_.head_seq}, {"head_hash", work_.head_hash}}}};
   Result<PreparedReceipt> prepared = Prepare(std::move(receipt), ledger_id_, signer_canonical_);
   if (!prepared.ok()) return prepared.error();
   Result<Appended> appended = AppendOne(*prepared, wb);
   if (appended.ok()) {
-    checkpoint_seq_ = appended->seq;
-    since_checkpoint_ = 0;
-    checkpoint_micros_ = options_.clock->NowMicros();
+    work_.checkpoint_seq = appended->seq;
+    work_.since_checkpoint = 0;
+    work_.checkpoint_micros = options_.clock->NowMicros();
   }
   return appended;
 }
 
 Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared, rocksdb::WriteBatch* wb) {
-  const uint64_t seq = head_seq_ + 1;
+  const uint64_t seq = work_.head_seq + 1;
   Appended out;
   std::string hash;
   const std::string time = FormatRfc3339Micros(options_.clock->NowMicros());
@@ -182,15 +228,15 @@ Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared, rocksdb
   if (layout::IndexableAgent(prepared.agent)) {
     wb->Put(cf_[kByAgent], layout::AgentKey(prepared.agent, seq), rocksdb::Slice());
   }
-  head_seq_ = seq;
-  head_hash_ = std::move(hash);
+  work_.head_seq = seq;
+  work_.head_hash = std::move(hash);
   return out;
 }
 
-void RocksLedger::SignFast(const PreparedReceipt& prepared, uint64_t seq,
-                           const std::string& time, Appended* out, std::string* hash) {
+void RocksLedger::SignFast(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
+                           Appended* out, std::string* hash) {
   seq_text_ = std::to_string(seq);
-  Quote(head_hash_, &prev_text_);
+  Quote(work_.head_hash, &prev_text_);
   Quote(time, &time_text_);
   SlotValues values{prev_text_, seq_text_, time_text_, {}};
   Render(prepared.signing, values, &signing_buf_);
@@ -202,11 +248,11 @@ void RocksLedger::SignFast(const PreparedReceipt& prepared, uint64_t seq,
   out->receipt_id = prepared.receipt_id;
 }
 
-Status RocksLedger::SignSlow(const PreparedReceipt& prepared, uint64_t seq,
-                             const std::string& time, Appended* out, std::string* hash) {
+Status RocksLedger::SignSlow(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
+                             Appended* out, std::string* hash) {
   Json receipt = prepared.json;
   receipt["seq"] = seq;
-  receipt["prev_hash"] = head_hash_;
+  receipt["prev_hash"] = work_.head_hash;
   receipt["time"] = time;
   Result<receipt::Signed> signed_receipt = receipt::Sign(std::move(receipt), key_);
   if (!signed_receipt.ok()) return signed_receipt.error();

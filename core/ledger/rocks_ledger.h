@@ -3,10 +3,14 @@
 // single writer: signing, group commit, checkpoints) and ledger_read.cpp.
 //
 // Threading: any thread may call Append/Checkpoint and the readers. Append
-// enqueues a Pending and blocks on its semaphore; the writer thread owns the
-// working head (head_, checkpoint counters, scratch buffers) and is the only
-// thread that writes to the database. The durable head (durable_*) is what
-// readers see; it changes under mu_ only after a successful write.
+// enqueues a Pending and blocks on its semaphore. Two internal threads form a
+// two-stage pipeline so that signing batch N+1 overlaps the fsync of batch N:
+//   signer    takes up to max_batch pendings, signs them in seq order on the
+//             working head (work_), builds one WriteBatch, hands it on;
+//   committer writes each WriteBatch (one fsync), then publishes the durable
+//             head (durable_) and releases the batch's callers.
+// A failed write fails its batch and every batch signed after it (their
+// base is no longer durable), and the signer restarts from durable_.
 #pragma once
 
 #include <condition_variable>
@@ -14,9 +18,9 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/ledger/ledger.h"
@@ -32,12 +36,50 @@ class WriteBatch;
 
 namespace helm::ledger_internal {
 
+// The chain head and checkpoint bookkeeping, as one value so that a failed
+// write can restore all of it.
+struct ChainState {
+  uint64_t head_seq = 0;
+  std::string head_hash;
+  uint64_t checkpoint_seq = 0;    // seq of the last checkpoint receipt (0 = none)
+  uint64_t since_checkpoint = 0;  // receipts appended after it
+  int64_t checkpoint_micros = 0;  // clock time of the last checkpoint (or of open)
+};
+
 // One caller's request to the writer, owned by the caller's stack frame.
+// (A mutex and condition variable rather than std::binary_semaphore, whose
+// libstdc++ wait spins on sched_yield: with 64 waiting callers on 2 cores the
+// spinning took CPU from the signer.)
 struct Pending {
   PreparedReceipt prepared;  // unused when checkpoint is set
   bool checkpoint = false;   // a forced checkpoint (Ledger::Checkpoint)
   Result<Appended> result = MakeError(ErrorCode::kInternal, "not written");
-  std::binary_semaphore done{0};  // released by the writer once result is final
+
+  // Called once by the writer after `result` is final.
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_one();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+
+ private:
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done HELM_GUARDED_BY(mu) = false;
+};
+
+// A signed batch on its way to disk: the WriteBatch, its callers, and the
+// chain state before and after it. (Destroyed only in .cpp files that
+// include rocksdb/write_batch.h.)
+struct Commit {
+  std::vector<Pending*> batch;
+  std::unique_ptr<rocksdb::WriteBatch> wb;
+  ChainState base;   // work_ before signing: must equal durable_ when written
+  ChainState after;  // work_ after signing: durable_ once written
 };
 
 class RocksLedger final : public Ledger {
@@ -74,10 +116,13 @@ class RocksLedger final : public Ledger {
   Result<Appended> Submit(Pending* pending);
   Status CreateMeta();
 
-  // Writer thread only.
-  void WriterLoop();
+  // Signer thread only.
+  void SignerLoop();
   bool CheckpointDueByTime() const;
-  void ProcessBatch(const std::vector<Pending*>& batch);
+  std::unique_ptr<Commit> SignBatch(std::vector<Pending*> batch);
+  // Committer thread only.
+  void CommitterLoop();
+  void WriteCommit(Commit* commit);
   Result<Appended> AppendOne(const PreparedReceipt& prepared, rocksdb::WriteBatch* wb);
   Result<Appended> AppendCheckpoint(rocksdb::WriteBatch* wb);
   // Sign `prepared` as receipt `seq` chained to head_hash_ at `time`.
@@ -97,21 +142,23 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf
 
   mutable std::mutex mu_;
-  std::condition_variable queue_cv_;           // the writer waits for work
+  std::condition_variable queue_cv_;           // the signer waits for work
+  std::condition_variable commit_cv_;          // the committer waits for a commit; the
+                                               // signer waits for room in commits_
   mutable std::condition_variable append_cv_;  // tail waiters
   std::deque<Pending*> queue_ HELM_GUARDED_BY(mu_);
-  bool stop_ HELM_GUARDED_BY(mu_) = false;
-  uint64_t durable_seq_ HELM_GUARDED_BY(mu_) = 0;
-  std::string durable_hash_ HELM_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Commit>> commits_ HELM_GUARDED_BY(mu_);  // at most one waiting
+  bool stop_ HELM_GUARDED_BY(mu_) = false;         // no more appends; the signer drains
+  bool signer_done_ HELM_GUARDED_BY(mu_) = false;  // the committer drains and ends
+  bool rollback_ HELM_GUARDED_BY(mu_) = false;     // a write failed: the signer restarts
+                                                   // from durable_
+  ChainState durable_ HELM_GUARDED_BY(mu_);        // what is on disk; what readers see
 
-  // Writer-thread state (set up before the thread starts).
-  uint64_t head_seq_ = 0;
-  std::string head_hash_;
-  uint64_t checkpoint_seq_ = 0;       // seq of the last checkpoint receipt (0 = none)
-  uint64_t since_checkpoint_ = 0;     // receipts appended after it
-  int64_t checkpoint_micros_ = 0;     // clock time of the last checkpoint (or of open)
+  // Signer-thread state (set up before the threads start).
+  ChainState work_;  // the head including signed, not yet durable receipts
   std::string signing_buf_, seq_text_, prev_text_, time_text_, sig_text_;
-  std::thread writer_;
+  std::thread signer_;
+  std::thread committer_;
 };
 
 }  // namespace helm::ledger_internal

@@ -25,32 +25,46 @@ bool ContainsFloat(const Json& value) {
 }
 
 struct Entry {
-  std::string name;                // raw member name (UTF-8)
-  std::string text;                // `"name":value`, or `"name":` for a slot
+  std::string name;  // raw member name (UTF-8)
+  std::string text;  // `"name":value`, or `"name":` for a slot
   std::optional<Slot> slot;
 };
 
-// Appends the UTF-16 code units of valid UTF-8 `s` to `out`.
-void ToUtf16(std::string_view s, std::u16string* out) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<uint8_t>(s[i]);
-    uint32_t cp = b;
+// Yields the UTF-16 code units of valid UTF-8 text one at a time, without
+// allocating.
+class Utf16Units {
+ public:
+  explicit Utf16Units(std::string_view s) : s_(s) {}
+  // False at the end; otherwise sets *unit to the next code unit.
+  bool Next(uint16_t* unit) {
+    if (low_ != 0) {
+      *unit = low_;
+      low_ = 0;
+      return true;
+    }
+    if (i_ >= s_.size()) return false;
+    auto b = static_cast<uint8_t>(s_[i_]);
     int extra = b < 0x80 ? 0 : b < 0xE0 ? 1 : b < 0xF0 ? 2 : 3;
-    if (extra > 0) cp = b & (0x3F >> extra);
-    for (int k = 1; k <= extra && i + k < s.size(); ++k) {
-      cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3F);
+    uint32_t cp = extra == 0 ? b : b & (0x3F >> extra);
+    for (int k = 1; k <= extra && i_ + k < s_.size(); ++k) {
+      cp = (cp << 6) | (static_cast<uint8_t>(s_[i_ + k]) & 0x3F);
     }
-    i += static_cast<size_t>(extra) + 1;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out->push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      out->push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+    i_ += static_cast<size_t>(extra) + 1;
+    if (cp < 0x10000) {
+      *unit = static_cast<uint16_t>(cp);
     } else {
-      out->push_back(static_cast<char16_t>(cp));
+      cp -= 0x10000;
+      *unit = static_cast<uint16_t>(0xD800 + (cp >> 10));
+      low_ = static_cast<uint16_t>(0xDC00 + (cp & 0x3FF));
     }
+    return true;
   }
-}
+
+ private:
+  std::string_view s_;
+  size_t i_ = 0;
+  uint16_t low_ = 0;  // pending low surrogate
+};
 
 Pieces Compile(const std::vector<Entry>& entries, bool with_signature) {
   Pieces pieces;
@@ -99,11 +113,16 @@ Status AddEntry(std::string name, const Json* value, std::optional<Slot> slot,
 }  // namespace
 
 bool Utf16Less(std::string_view a, std::string_view b) {
-  std::u16string ua;
-  std::u16string ub;
-  ToUtf16(a, &ua);
-  ToUtf16(b, &ub);
-  return ua < ub;
+  Utf16Units ua(a);
+  Utf16Units ub(b);
+  for (;;) {
+    uint16_t x = 0;
+    uint16_t y = 0;
+    bool more_a = ua.Next(&x);
+    bool more_b = ub.Next(&y);
+    if (!more_a || !more_b) return !more_a && more_b;
+    if (x != y) return x < y;
+  }
 }
 
 Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
@@ -159,10 +178,18 @@ void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
   for (size_t i = 0; i < pieces.slots.size(); ++i) {
     out->append(pieces.literals[i]);
     switch (pieces.slots[i]) {
-      case Slot::kPrevHash: out->append(values.prev_hash); break;
-      case Slot::kSeq: out->append(values.seq); break;
-      case Slot::kTime: out->append(values.time); break;
-      case Slot::kSignature: out->append(values.signature); break;
+      case Slot::kPrevHash:
+        out->append(values.prev_hash);
+        break;
+      case Slot::kSeq:
+        out->append(values.seq);
+        break;
+      case Slot::kTime:
+        out->append(values.time);
+        break;
+      case Slot::kSignature:
+        out->append(values.signature);
+        break;
     }
   }
   out->append(pieces.literals.back());

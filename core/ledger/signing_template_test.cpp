@@ -14,15 +14,20 @@
 namespace helm::ledger_internal {
 namespace {
 
-const char* const kNames[] = {"kind",  "verdict", "a",     "z",      "principal", "route",
-                              "\xC3\xA9", "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq", "_"};
+const char* const kNames[] = {
+    "kind",         "verdict",          "a",    "z",   "principal", "route", "\xC3\xA9",
+    "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq", "_"};
 
 Json RandomValue(std::mt19937_64& rng, int depth) {
   switch (rng() % (depth > 2 ? 4 : 6)) {
-    case 0: return static_cast<int64_t>(rng() % 2000) - 1000;
-    case 1: return std::string("s\"\\\n\x7f\xC3\xA9") + std::to_string(rng() % 100);
-    case 2: return rng() % 2 == 0;
-    case 3: return nullptr;
+    case 0:
+      return static_cast<int64_t>(rng() % 2000) - 1000;
+    case 1:
+      return std::string("s\"\\\n\x7f\xC3\xA9") + std::to_string(rng() % 100);
+    case 2:
+      return rng() % 2 == 0;
+    case 3:
+      return nullptr;
     case 4: {
       Json arr = Json::array();
       for (size_t i = rng() % 4; i > 0; --i) arr.push_back(RandomValue(rng, depth + 1));
@@ -83,8 +88,7 @@ TEST_CASE("Prepare refuses what cannot be a receipt") {
   CHECK(Prepare(Json::array(), "l", "{}").error().code == ErrorCode::kInvalidArgument);
   CHECK(Prepare(Json{{"x", 0.5}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
   CHECK(Prepare(Json{{"receipt_id", 7}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
-  CHECK(Prepare(Json{{"receipt_id", ""}}, "l", "{}").error().code ==
-        ErrorCode::kInvalidArgument);
+  CHECK(Prepare(Json{{"receipt_id", ""}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
   CHECK(Prepare(Json{{"bad", "\xff"}}, "l", "{}").error().code == ErrorCode::kInvalidArgument);
 }
 

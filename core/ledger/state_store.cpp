@@ -69,7 +69,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &db);
   if (!s.ok()) return FromRocks(s, "open state " + path);
-  return std::unique_ptr<StateStore>(std::make_unique<RocksStateStore>(std::unique_ptr<rocksdb::DB>(db)));
+  return std::unique_ptr<StateStore>(
+      std::make_unique<RocksStateStore>(std::unique_ptr<rocksdb::DB>(db)));
 }
 
 }  // namespace helm

@@ -86,8 +86,19 @@ Pieces Compile(const std::vector<Entry>& entries, bool with_signature) {
   return pieces;
 }
 
+// The JCS string for a member name; printable ASCII without '"' and '\\'
+// (every receipt member name) is quoted as is, anything else goes through
+// Canonicalize.
 Result<std::string> QuotedName(std::string_view name) {
-  return Canonicalize(Json(std::string(name)));
+  bool plain = true;
+  for (char c : name) plain = plain && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (!plain) return Canonicalize(Json(std::string(name)));
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.push_back('"');
+  out.append(name);
+  out.push_back('"');
+  return out;
 }
 
 Status AddEntry(std::string name, const Json* value, std::optional<Slot> slot,

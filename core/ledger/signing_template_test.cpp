@@ -15,8 +15,8 @@ namespace helm::ledger_internal {
 namespace {
 
 const char* const kNames[] = {
-    "kind",         "verdict",          "a",    "z",   "principal", "route", "\xC3\xA9",
-    "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq", "_"};
+    "kind",     "verdict",      "a\"q\\",           "z\n",  "principal", "route",
+    "\xC3\xA9", "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq",       "_"};
 
 Json RandomValue(std::mt19937_64& rng, int depth) {
   switch (rng() % (depth > 2 ? 4 : 6)) {

@@ -107,8 +107,20 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write_file(path, text):
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def run_helm(*args, **kw):

@@ -10,7 +10,7 @@ import unittest
 import urllib.request
 
 import helmtest
-from helmtest import Server, chat_body, http, run_helm
+from helmtest import Server, chat_body, http, read_file, run_helm, write_file
 
 
 def evaluate(srv, body, agent="root", approval_id=None, protocol="openai.chat"):
@@ -207,7 +207,7 @@ class OfflineVerifyTest(unittest.TestCase):
         export = os.path.join(srv.data_dir, "export.jsonl")
         r = run_helm("receipts", "export", "--data-dir", srv.data_dir, "--out", export)
         self.assertEqual(r.returncode, 0, r.stderr)
-        lines = open(export).read().splitlines()
+        lines = read_file(export).splitlines()
         self.assertGreaterEqual(len(lines), 14)  # 12 decisions + checkpoints
         self.assertTrue(any(json.loads(l)["kind"] == "checkpoint" for l in lines))
         r = run_helm("receipts", "verify", "--file", export, "--trusted-key", pub)
@@ -220,14 +220,14 @@ class OfflineVerifyTest(unittest.TestCase):
         tampered = export + ".bad"
         bad = list(lines)
         bad[3] = bad[3].replace('"ALLOW"', '"DENY"', 1)
-        open(tampered, "w").write("\n".join(bad) + "\n")
+        write_file(tampered, "\n".join(bad) + "\n")
         r = run_helm("receipts", "verify", "--file", tampered, "--trusted-key", pub)
         self.assertEqual(r.returncode, 3, r.stdout)
         self.assertIn("seq 4", r.stdout)
         r = subprocess.run(pyverify + ["--file", tampered, "--trusted-key", pub], capture_output=True, text=True)
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
         # A removed receipt.
-        open(tampered, "w").write("\n".join(lines[:5] + lines[6:]) + "\n")
+        write_file(tampered, "\n".join(lines[:5] + lines[6:]) + "\n")
         self.assertEqual(run_helm("receipts", "verify", "--file", tampered, "--trusted-key", pub).returncode, 3)
         # Untrusted signer: integrity holds, trust does not.
         other = "11" * 32
@@ -241,7 +241,7 @@ class OfflineVerifyTest(unittest.TestCase):
     def test_invalid_policy_refuses_to_start_with_exit_2(self):
         d = tempfile.mkdtemp()
         bad = os.path.join(d, "bad.toml")
-        open(bad, "w").write("[policy]\nid = 'x'\nunknown_key = 1\n")
+        write_file(bad, "[policy]\nid = 'x'\nunknown_key = 1\n")
         r = run_helm("serve", "--policy", bad, "--port", "0", "--data-dir", d)
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown_key", r.stderr)

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Proxy throughput and latency (docs/performance.md, "Proxy").
+#
+# In one run, against the same nginx upstream (one worker, a fixed ~1 KB
+# chat.completion for POST /v1/chat/completions), with wrk -t1 at 1 and at 64
+# connections:
+#   direct       nginx itself
+#   bare_proxy   the measuring stick from $SHARED_BENCH/bare_proxy.cpp with
+#                NSIGN=2 (forward + two Ed25519 signatures, nothing else)
+#   helm         helm proxy, embedded boundary, durable receipts (--sync always)
+#   helm-nosync  the same with --sync none
+# and prints a table plus the ratios the targets are stated in.
+#
+#   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--keep]
+#
+# Environment: SHARED_BENCH (default: ../shared/bench next to the repo),
+# HELM_BIN (default: build/helm), POLICY (default: policies/development.toml),
+# TARGETS (default: "direct bare helm helm-nosync").
+# Needs nginx, wrk, g++, pkg-config, cpp-httplib, libsodium, curl, python3.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+shared="${SHARED_BENCH:-$(cd "$root/.." && pwd)/shared/bench}"
+helm_bin="${HELM_BIN:-$root/build/helm}"
+policy="${POLICY:-$root/policies/development.toml}"
+targets="${TARGETS:-direct bare helm helm-nosync}"
+seconds=8
+warmup=2
+keep=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "bench-proxy: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+for tool in nginx wrk g++ pkg-config curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench-proxy: $tool not found (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+[[ -x "$helm_bin" ]] || { echo "bench-proxy: $helm_bin not built" >&2; exit 1; }
+[[ -f "$shared/bare_proxy.cpp" && -f "$shared/post.lua" ]] || { echo "bench-proxy: no bare_proxy.cpp/post.lua in $shared" >&2; exit 1; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/helm-bench-proxy.XXXXXX")"
+pids=()
+stop_pid() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+cleanup() {
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  if [[ $keep -eq 0 ]]; then rm -rf "$work"; else echo "# kept $work" >&2; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {  # wait_port PORT PID
+  for _ in $(seq 100); do
+    if (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "bench-proxy: process $2 exited before listening on $1" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench-proxy: nothing listening on $1" >&2; return 1
+}
+
+body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Explain consistent hashing in two sentences."}]}'
+# check_ok URL [HEADER]: one POST must come back 200 with a chat.completion,
+# or the benchmark would be measuring error responses.
+check_ok() {
+  local url="$1" hdr="${2:-X-Bench: 1}" code
+  code="$(curl -s -o "$work/check.out" -D "$work/check.hdr" -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' -H "$hdr" --data "$body" "$url")"
+  if [[ "$code" != 200 ]] || ! grep -q '"chat.completion"' "$work/check.out"; then
+    echo "bench-proxy: $url answered $code, not 200 with a completion:" >&2
+    cat "$work/check.out" >&2; echo >&2; return 1
+  fi
+}
+
+# --- upstream: nginx -------------------------------------------------------
+nginx_port="$(free_port)"
+cp "$root/scripts/bench/completion.json" "$work/completion.json"
+user_line=""
+[[ "$(id -u)" == 0 ]] && user_line="user $(id -un) $(id -gn);"
+sed -e "s#@DIR@#$work#g" -e "s#@PORT@#$nginx_port#g" -e "s#@USER@#$user_line#g" \
+  "$root/scripts/bench/nginx.conf.in" >"$work/nginx.conf"
+nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.out" 2>&1 &
+pids+=($!)
+wait_port "$nginx_port" "${pids[-1]}"
+upstream="http://127.0.0.1:$nginx_port"
+check_ok "$upstream/v1/chat/completions"
+
+# --- measuring stick: bare_proxy -------------------------------------------
+# shellcheck disable=SC2046
+g++ -O2 -std=c++20 "$shared/bare_proxy.cpp" -o "$work/bare_proxy" \
+  $(pkg-config --cflags --libs cpp-httplib libsodium) -lpthread
+
+declare -A rps p50 p99 errs non2xx
+
+# run_wrk NAME CONNS URL [HEADERS]
+run_wrk() {
+  local name="$1" conns="$2" url="$3" headers="${4:-}" out line
+  if [[ "$warmup" != 0 ]]; then
+    WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$shared/post.lua" "$url" >/dev/null 2>&1 || true
+  fi
+  out="$work/wrk-$name-$conns.txt"
+  WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
+    -s "$shared/post.lua" "$url" >"$out" 2>&1
+  line="$(grep '^RESULT' "$out" || true)"
+  [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
+  rps[$name/$conns]="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
+  p50[$name/$conns]="$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line")"
+  p99[$name/$conns]="$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")"
+  errs[$name/$conns]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
+  non2xx[$name/$conns]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
+  echo "# $name c=$conns: $line" >&2
+}
+
+run_pair() {  # run_pair NAME URL [HEADERS]
+  run_wrk "$1" 1 "$2" "${3:-}"
+  run_wrk "$1" 64 "$2" "${3:-}"
+}
+
+run_helm() {  # run_helm NAME SYNC
+  local name="$1" sync="$2" port admin dir pid key
+  port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data"
+  "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
+    --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name.log" 2>&1 &
+  pid=$!; pids+=("$pid")
+  wait_port "$port" "$pid"
+  key="$(cat "$dir/keys/bootstrap.key")"
+  check_ok "http://127.0.0.1:$port/v1/chat/completions" "Authorization: Bearer $key"
+  grep -qi '^X-Helm-Status: ALLOW' "$work/check.hdr" || { echo "bench-proxy: $name did not ALLOW" >&2; return 1; }
+  run_pair "$name" "http://127.0.0.1:$port/v1/chat/completions" "Authorization: Bearer $key"
+  stop_pid "$pid"
+}
+
+echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
+for t in $targets; do
+  case "$t" in
+    direct) run_pair direct "$upstream/v1/chat/completions" ;;
+    bare)
+      port="$(free_port)"
+      "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare.log" 2>&1 &
+      pid=$!; pids+=("$pid")
+      wait_port "$port" "$pid"
+      check_ok "http://127.0.0.1:$port/v1/chat/completions"
+      run_pair bare "http://127.0.0.1:$port/v1/chat/completions"
+      stop_pid "$pid" ;;
+    helm) run_helm helm always ;;
+    helm-nosync) run_helm helm-nosync none ;;
+    *) echo "bench-proxy: unknown target $t" >&2; exit 2 ;;
+  esac
+done
+
+label() {
+  case "$1" in
+    direct) echo "nginx direct" ;;
+    bare) echo "bare_proxy, NSIGN=2" ;;
+    helm) echo "helm, durable receipts (sync always)" ;;
+    helm-nosync) echo "helm, --sync none" ;;
+  esac
+}
+ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else printf "%d µs", u }'; }
+
+echo
+echo "| target | conns | req/s | p50 | p99 | errors | non-2xx |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for t in $targets; do
+  for c in 1 64; do
+    k="$t/$c"
+    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | ${errs[$k]} | ${non2xx[$k]} |"
+  done
+done
+echo
+
+verdict() { if [[ "$1" == 1 ]]; then echo "met"; else echo "MISSED"; fi; }
+if [[ -n "${rps[helm/64]:-}" && -n "${rps[bare/64]:-}" ]]; then
+  r="$(awk -v a="${rps[helm/64]}" -v b="${rps[bare/64]}" 'BEGIN { printf "%.3f", a/b }')"
+  ok="$(awk -v r="$r" 'BEGIN { print (r >= 0.75) ? 1 : 0 }')"
+  echo "- helm durable / bare_proxy req/s at 64 connections: $r (${rps[helm/64]} / ${rps[bare/64]}; target >= 0.75: $(verdict "$ok"))"
+fi
+if [[ -n "${p99[helm/64]:-}" ]]; then
+  ok="$(awk -v p="${p99[helm/64]}" 'BEGIN { print (p < 10000) ? 1 : 0 }')"
+  echo "- helm durable p99 at 64 connections: $(ms "${p99[helm/64]}") (target < 10 ms: $(verdict "$ok"))"
+fi
+if [[ -n "${p50[helm-nosync/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
+  d=$(( p50[helm-nosync/1] - p50[direct/1] ))
+  ok=$(( d < 200 ? 1 : 0 ))
+  echo "- helm --sync none p50 minus direct p50 at 1 connection: ${d} µs (${p50[helm-nosync/1]} - ${p50[direct/1]}; target < 200 µs: $(verdict "$ok"))"
+fi
+if [[ -n "${p50[helm/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
+  echo "- for reference, helm durable p50 minus direct p50 at 1 connection: $(( p50[helm/1] - p50[direct/1] )) µs"
+fi
+if [[ -n "${p50[bare/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
+  echo "- for reference, bare_proxy p50 minus direct p50 at 1 connection: $(( p50[bare/1] - p50[direct/1] )) µs"
+fi
+bad=0
+for k in "${!non2xx[@]}"; do
+  if (( non2xx[$k] > 0 || errs[$k] > 0 )); then echo "- WARNING: $k had ${errs[$k]} errors, ${non2xx[$k]} non-2xx" >&2; bad=1; fi
+done
+exit "$bad"

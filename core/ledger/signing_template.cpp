@@ -86,13 +86,88 @@ Pieces Compile(const std::vector<Entry>& entries, bool with_signature) {
   return pieces;
 }
 
+bool PlainAscii(std::string_view text) {
+  for (char c : text) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Appends the RFC 8785 form of `value`. Common receipt values (printable
+// ASCII strings and names, integers within +-2^53, booleans, null) are
+// written directly; anything else is handed to Canonicalize. nlohmann keeps
+// object members in byte order, which is RFC 8785 order for ASCII names.
+Status AppendCanonical(const Json& value, std::string* out) {
+  constexpr int64_t kExact = int64_t{1} << 53;  // integers a double holds exactly
+  switch (value.type()) {
+    case Json::value_t::null:
+      out->append("null");
+      return Status::Ok();
+    case Json::value_t::boolean:
+      out->append(value.get<bool>() ? "true" : "false");
+      return Status::Ok();
+    case Json::value_t::number_integer:
+      if (value.get<int64_t>() <= kExact && value.get<int64_t>() >= -kExact) {
+        out->append(std::to_string(value.get<int64_t>()));
+        return Status::Ok();
+      }
+      break;
+    case Json::value_t::number_unsigned:
+      if (value.get<uint64_t>() <= static_cast<uint64_t>(kExact)) {
+        out->append(std::to_string(value.get<uint64_t>()));
+        return Status::Ok();
+      }
+      break;
+    case Json::value_t::string:
+      if (PlainAscii(value.get_ref<const std::string&>())) {
+        out->push_back('"');
+        out->append(value.get_ref<const std::string&>());
+        out->push_back('"');
+        return Status::Ok();
+      }
+      break;
+    case Json::value_t::array: {
+      out->push_back('[');
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        Status s = AppendCanonical(value[i], out);
+        if (!s.ok()) return s;
+      }
+      out->push_back(']');
+      return Status::Ok();
+    }
+    case Json::value_t::object: {
+      bool plain_names = true;
+      for (auto it = value.begin(); it != value.end() && plain_names; ++it) {
+        plain_names = PlainAscii(it.key());
+      }
+      if (!plain_names) break;
+      out->push_back('{');
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        if (it != value.begin()) out->push_back(',');
+        out->push_back('"');
+        out->append(it.key());
+        out->append("\":");
+        Status s = AppendCanonical(it.value(), out);
+        if (!s.ok()) return s;
+      }
+      out->push_back('}');
+      return Status::Ok();
+    }
+    default:
+      break;
+  }
+  Result<std::string> canonical = Canonicalize(value);
+  if (!canonical.ok()) return canonical.error();
+  out->append(*canonical);
+  return Status::Ok();
+}
+
 // The JCS string for a member name; printable ASCII without '"' and '\\'
 // (every receipt member name) is quoted as is, anything else goes through
 // Canonicalize.
 Result<std::string> QuotedName(std::string_view name) {
-  bool plain = true;
-  for (char c : name) plain = plain && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-  if (!plain) return Canonicalize(Json(std::string(name)));
+  if (!PlainAscii(name)) return Canonicalize(Json(std::string(name)));
   std::string out;
   out.reserve(name.size() + 2);
   out.push_back('"');
@@ -108,12 +183,11 @@ Status AddEntry(std::string name, const Json* value, std::optional<Slot> slot,
   std::string text = std::move(*quoted);
   text.push_back(':');
   if (value != nullptr) {
-    Result<std::string> canonical = Canonicalize(*value);
+    Status canonical = AppendCanonical(*value, &text);
     if (!canonical.ok()) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "receipt member " + name + ": " + canonical.error().message);
     }
-    text += *canonical;
   } else {
     text += raw_value;
   }

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -19,7 +20,8 @@ const char* const kNames[] = {
     "\xC3\xA9", "\xEF\xBF\xBD", "\xF0\x9F\x98\x80", "seq2", "Seq",       "_"};
 
 Json RandomValue(std::mt19937_64& rng, int depth) {
-  switch (rng() % (depth > 2 ? 4 : 6)) {
+  // Scalars at any depth; arrays and objects above depth 2.
+  switch (rng() % (depth > 2 ? 6 : 8)) {
     case 0:
       return static_cast<int64_t>(rng() % 2000) - 1000;
     case 1:
@@ -28,7 +30,15 @@ Json RandomValue(std::mt19937_64& rng, int depth) {
       return rng() % 2 == 0;
     case 3:
       return nullptr;
-    case 4: {
+    case 4: {  // around the limits of exact doubles and of int64 / uint64
+      const int64_t around[] = {(int64_t{1} << 53) - 1,  int64_t{1} << 53, (int64_t{1} << 53) + 1,
+                                -(int64_t{1} << 53) - 1, INT64_MIN,        INT64_MAX};
+      if (rng() % 4 == 0) return Json(static_cast<uint64_t>(UINT64_MAX - rng() % 3));
+      return around[rng() % 6];
+    }
+    case 5:
+      return std::string("plain ascii ") + std::to_string(rng() % 100);
+    case 6: {
       Json arr = Json::array();
       for (size_t i = rng() % 4; i > 0; --i) arr.push_back(RandomValue(rng, depth + 1));
       return arr;

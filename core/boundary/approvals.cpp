@@ -53,7 +53,20 @@ Status Approvals::Decide(const std::string& id, bool approve, const std::string&
   (*record)["status"] = approve ? "approved" : "denied";
   (*record)["decided_by"] = by;
   (*record)["decided_us"] = clock_->NowMicros();
-  return SaveLocked(*record);
+  Status saved = SaveLocked(*record);
+  decided_.notify_all();
+  return saved;
+}
+
+std::string Approvals::WaitForDecision(const std::string& id, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::string status = "expired";
+  decided_.wait_for(lock, timeout, [&] {
+    auto record = LoadLocked(id);
+    status = record.ok() ? EffectiveStatus(*record) : "expired";
+    return status != "pending";
+  });
+  return status;
 }
 
 Status Approvals::Consume(const std::string& id, const std::string& agent,

@@ -4,6 +4,8 @@
 // state database ("approval/<id>") so they survive restarts. Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -34,6 +36,10 @@ class Approvals {
   // Undoes a Consume whose decision receipt could not be written.
   void Restore(const std::string& id);
 
+  // Blocks until the approval is no longer pending or the timeout passes;
+  // returns its status then (see EffectiveStatus).
+  std::string WaitForDecision(const std::string& id, std::chrono::milliseconds timeout);
+
   std::vector<Json> List(const std::string& status_filter) const;  // "" = all
   Result<Json> Get(const std::string& id) const;
 
@@ -46,6 +52,7 @@ class Approvals {
   const Clock* clock_;
   int64_t ttl_us_;
   mutable std::mutex mu_;  // serialises read-modify-write of records
+  std::condition_variable decided_;  // signalled by Decide
 };
 
 }  // namespace helm

@@ -111,6 +111,23 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
   return d;
 }
 
+bool LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
+  std::string status = approvals_->WaitForDecision(
+      d->approval_id, std::chrono::seconds(d->obligations.hold_seconds));
+  if (status == "denied") {
+    d->verdict = Verdict::kDeny;
+    d->reason_code = "APPROVAL_DENIED";
+    return false;
+  }
+  if (status != "approved" ||
+      !approvals_->Consume(d->approval_id, input.principal.agent, input.request_hash).ok()) {
+    return false;  // still ESCALATE: the client may re-send with the approval id later
+  }
+  d->verdict = Verdict::kAllow;
+  d->reason_code = "APPROVED";
+  return true;
+}
+
 Json LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                     const RequestFacts& facts, const Decision& d) const {
   Json request{{"protocol", input.protocol},
@@ -141,8 +158,8 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
   std::shared_ptr<const Policy> current = policy();
   RequestFacts facts;
   Decision d = Decide(input, *current, &facts);
-  const bool consumed_approval = d.verdict == Verdict::kAllow && !d.approval_id.empty();
 
+  bool consumed_approval = d.verdict == Verdict::kAllow && !d.approval_id.empty();
   if (d.verdict == Verdict::kEscalate) {
     auto approval = approvals_->Create(input.principal.agent, input.request_hash, d.decision_id,
                                        d.reason_code, d.rule_id);
@@ -150,6 +167,7 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
       return MakeError(ErrorCode::kUnavailable, "state store: " + approval.error().message);
     }
     d.approval_id = *approval;
+    if (d.obligations.hold_seconds > 0) consumed_approval = Hold(input, &d);
   }
   auto appended = ledger_->Append(DecisionReceipt(input, *current, facts, d));
   if (!appended.ok()) {

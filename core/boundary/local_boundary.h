@@ -48,6 +48,9 @@ class LocalBoundary : public Boundary {
   LocalBoundary() = default;
   // Evaluates the policy and settles approvals; no I/O but the state store.
   Decision Decide(const EvaluateInput& input, const Policy& policy, RequestFacts* facts);
+  // then.hold_seconds: waits for an operator on the pending approval before
+  // the decision is recorded. True when the approval was granted and consumed.
+  bool Hold(const EvaluateInput& input, Decision* decision);
   Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
                        const Decision& decision) const;
 

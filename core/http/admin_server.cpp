@@ -7,6 +7,7 @@
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
 #include "core/http/http_util.h"
+#include "core/http/openapi.h"
 
 namespace helm {
 namespace {
@@ -278,6 +279,9 @@ void AdminServer::Impl::Routes() {
   });
   s.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(RenderMetrics(), "text/plain; version=0.0.4");
+  });
+  s.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(http::OpenApiDocument(), "application/json");
   });
   s.Post("/api/v1/evaluate",
          [this](const httplib::Request& q, httplib::Response& r) { Evaluate(q, r); });

@@ -191,6 +191,57 @@ class BoundaryTest(unittest.TestCase):
         self.assertEqual(status, 200)
 
 
+class HoldTest(unittest.TestCase):
+    def test_hold_seconds_waits_for_the_operator(self):
+        d = tempfile.mkdtemp(prefix="helm-hold-")
+        policy = os.path.join(d, "hold.toml")
+        write_file(policy, "[policy]\nid = 'hold'\ndefault_verdict = 'ALLOW'\n\n[[rules]]\n"
+                           "id = 'wire'\nverdict = 'ESCALATE'\nreason = 'NEEDS_HUMAN'\n"
+                           "when.tools_any = ['transfer_*']\nthen.hold_seconds = 10\n")
+        srv = Server(["serve", "--policy", policy, "--port", "0"], data_dir=os.path.join(d, "data")).start()
+        try:
+            result = {}
+            t = threading.Thread(target=lambda: result.update(
+                d=evaluate(srv, chat_body("pay", tools=["transfer_funds"]))[1]))
+            t.start()
+            pending = []
+            for _ in range(100):
+                _, body = srv.admin("GET", "/api/v1/approvals?status=pending")
+                pending = body["approvals"]
+                if pending:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(len(pending), 1)
+            self.assertTrue(t.is_alive(), "the client is held while the approval is pending")
+            status, _ = srv.admin("POST", "/api/v1/approvals/%s/approve" % pending[0]["id"])
+            self.assertEqual(status, 200)
+            t.join(10)
+            self.assertEqual(result["d"]["verdict"], "ALLOW")
+            self.assertEqual(result["d"]["approval_id"], pending[0]["id"])
+            _, r = srv.admin("GET", "/api/v1/receipts/" + result["d"]["receipt_id"])
+            self.assertEqual((r["verdict"], r["reason_code"]), ("ALLOW", "APPROVED"))
+        finally:
+            srv.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class PolicyCliTest(unittest.TestCase):
+    def test_shipped_policies_pass_their_vectors_and_a_mismatch_fails(self):
+        root = helmtest.SOURCE_DIR
+        for name in ["development", "production", "test"]:
+            r = run_helm("policy", "test", os.path.join(root, "policies", name + ".toml"),
+                         "--vectors", os.path.join(root, "policies", "vectors", name))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        d = tempfile.mkdtemp()
+        write_file(os.path.join(d, "wrong.json"), json.dumps([{
+            "name": "hello is not denied", "agent": "root", "protocol": "openai.chat",
+            "body": chat_body("hello"), "expect": {"verdict": "DENY"}}]))
+        r = run_helm("policy", "test", helmtest.TEST_POLICY, "--vectors", d)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("hello is not denied", r.stdout)
+        shutil.rmtree(d)
+
+
 class OfflineVerifyTest(unittest.TestCase):
     def test_verify_export_and_independent_verifier(self):
         srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0",

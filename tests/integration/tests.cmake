@@ -7,3 +7,18 @@ foreach(test_file ${HELM_PY_TESTS})
            COMMAND ${Python3_EXECUTABLE} ${test_file} --helm $<TARGET_FILE:helm>)
   set_tests_properties(integration.${test_name} PROPERTIES TIMEOUT 300)
 endforeach()
+
+# SDK conformance: the official openai SDK (pinned in tests/sdk/package-lock.json,
+# installed by scripts/setup.sh with `npm ci`) against the real helm binary,
+# embedded and remote. Registered whenever node is found: without
+# tests/sdk/node_modules it fails (cannot find package 'openai').
+find_program(NODE node)
+if(NODE)
+  add_test(NAME sdk.openai
+           COMMAND ${NODE} --test
+                   openai.embedded.test.mjs openai.remote.test.mjs
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/sdk)
+  set_tests_properties(sdk.openai PROPERTIES
+                       ENVIRONMENT HELM_BIN=$<TARGET_FILE:helm>
+                       TIMEOUT 300)
+endif()

@@ -147,3 +147,80 @@ def main():
         del sys.argv[i:i + 2]
     os.environ["HELM_BIN"] = HELM
     unittest.main(verbosity=2)
+
+
+# ---- additions for the proxy tests (test_proxy.py) ---------------------------
+
+TEST_UPSTREAM = os.path.join(SOURCE_DIR, "scripts", "test_upstream.py")
+ADMIN_LINE = re.compile(r"boundary admin API on (http://[\d.]+:\d+)")
+
+
+class Upstream:
+    """scripts/test_upstream.py on a free loopback port: records every request
+    it receives and misbehaves on demand (docs/testing.md)."""
+
+    def start(self, timeout=10):
+        self.proc = subprocess.Popen([sys.executable, TEST_UPSTREAM, "--port", "0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = [None]
+
+        def reader():
+            line[0] = self.proc.stdout.readline()
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        t.join(timeout)
+        m = re.match(r"LISTENING (\d+)", line[0] or "")
+        if not m:
+            self.stop()
+            raise RuntimeError("test upstream did not start")
+        self.port = int(m.group(1))
+        self.url = "http://127.0.0.1:%d" % self.port
+        return self
+
+    def requests(self):
+        return json.loads(http("GET", self.url + "/__requests")[2])
+
+    def reset(self):
+        http("POST", self.url + "/__reset", b"")
+
+    def script(self, steps):
+        return http("POST", self.url + "/__script", steps)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def admin_url(server):
+    """The embedded boundary's admin URL of a `helm proxy --policy` Server."""
+    for line in server.log:
+        m = ADMIN_LINE.search(line)
+        if m:
+            return m.group(1)
+    raise RuntimeError("no admin API line in the proxy log")
+
+
+def raw_http(url, method, path, body=b"", headers=None, timeout=10):
+    """One request over http.client with exactly the given headers (no
+    defaults added but Host and Content-Length). Returns (status, headers
+    dict (lower-case), body bytes)."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        if body is not None and method not in ("GET", "HEAD"):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body if body else None)
+        res = conn.getresponse()
+        return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
+    finally:
+        conn.close()

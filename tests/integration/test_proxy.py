@@ -1,0 +1,514 @@
+"""`helm proxy` end to end against scripts/test_upstream.py.
+
+RELIABILITY.md M1 (bad client input: a clear OpenAI-shaped error and no
+upstream bytes) and M2 (upstream faults: the client's status, the outcome
+receipt's status), plus the remote mode (`helm serve` + `helm proxy
+--boundary`) when the boundary goes away.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import helmtest
+from helmtest import Server, Upstream, admin_url, chat_body, raw_http
+
+MAX_BODY = 2000
+FIRST_BYTE_TIMEOUT_MS = 500
+IDLE_TIMEOUT_MS = 1500
+
+
+def start_proxy(upstream_url, *extra, data_dir=None):
+    args = ["proxy", "--upstream", upstream_url, "--policy", helmtest.TEST_POLICY,
+            "--port", "0", "--admin-port", "0", "--checkpoint-seconds", "0"] + list(extra)
+    srv = Server(args, data_dir=data_dir).start()
+    srv.admin_base = admin_url(srv)
+    return srv
+
+
+class ProxyCase(unittest.TestCase):
+    """Helpers shared by the test classes; subclasses set cls.up and cls.px."""
+
+    def post(self, body, path="/v1/chat/completions", key=None, content_type="application/json",
+             headers=None, timeout=15):
+        hdrs = {}
+        if key is not False:
+            hdrs["Authorization"] = "Bearer " + (key or self.px.bootstrap_key)
+        if content_type is not None:
+            hdrs["Content-Type"] = content_type
+        hdrs.update(headers or {})
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        return raw_http(self.px.url, "POST", path, body, hdrs, timeout=timeout)
+
+    def admin(self, method, path, body=None):
+        return self.px.admin(method, path, body, url=self.px.admin_base)
+
+    def head(self):
+        status, cp = self.admin("GET", "/api/v1/checkpoint")
+        self.assertEqual(status, 200, cp)
+        return cp["seq"], cp["head_hash"]
+
+    def receipt(self, rid):
+        status, r = self.admin("GET", "/api/v1/receipts/" + rid)
+        self.assertEqual(status, 200, r)
+        return r
+
+    def outcome(self, decision_receipt_id, timeout=5.0):
+        deadline = time.time() + timeout
+        while True:
+            status, page = self.admin("GET", "/api/v1/receipts?limit=1000")
+            self.assertEqual(status, 200, page)
+            for r in page["receipts"]:
+                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
+                    return r
+            if time.time() > deadline:
+                return None
+            time.sleep(0.05)
+
+    def assert_openai_error(self, status, headers, raw, expect_status, code=None):
+        self.assertEqual(status, expect_status, raw)
+        self.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
+        body = json.loads(raw)
+        self.assertIsInstance(body, dict)
+        err = body.get("error")
+        self.assertIsInstance(err, dict, body)
+        self.assertIsInstance(err.get("message"), str)
+        self.assertTrue(err["message"])
+        self.assertIsInstance(err.get("type"), str)
+        if code is not None:
+            self.assertEqual(err.get("code"), code, body)
+        return err
+
+    def assert_nothing_dispatched(self):
+        self.assertEqual(self.up.requests(), [])
+
+
+def stream_lines(url, body, key, on_line=None, timeout=15):
+    """POSTs a streaming chat request over a raw socket and reads the chunked
+    SSE body line by line. on_line(line, elapsed) may return False to close
+    the socket early. Returns (status, headers, lines, closed_early)."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    payload = json.dumps(body).encode()
+    t0 = time.time()
+    conn.request("POST", "/v1/chat/completions", payload,
+                 {"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    res = conn.getresponse()
+    headers = {k.lower(): v for k, v in res.getheaders()}
+    lines = []
+    if res.status != 200:
+        lines = res.read().decode().split("\n")
+        conn.close()
+        return res.status, headers, lines, False
+    while True:
+        line = res.readline()
+        if not line:
+            break
+        text = line.decode().rstrip("\n")
+        lines.append(text)
+        if on_line and on_line(text, time.time() - t0) is False:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+            conn.close()
+            return res.status, headers, lines, True
+    conn.close()
+    return res.status, headers, lines, False
+
+
+def established_to(port):
+    """Established TCP connections (IPv4, this network namespace) whose remote
+    port is `port`: the proxy's upstream connections."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for row in f:
+            cols = row.split()
+            if int(cols[2].split(":")[1], 16) == port and cols[3] == "01":
+                n += 1
+    return n
+
+
+# ---- M1: bad client input -----------------------------------------------------
+
+class BadInputTest(ProxyCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.px = start_proxy(cls.up.url, "--max-body-bytes", str(MAX_BODY))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+        cls.up.stop()
+
+    def setUp(self):
+        self.up.reset()
+
+    def test_malformed_json_is_400_with_a_deny_receipt(self):
+        valid = json.dumps(chat_body("hello")).encode()
+        cases = {
+            "truncated": valid[:-7],
+            "trailing garbage": valid + b" x",
+            "two documents": valid + valid,
+            "empty": b"",
+            "whitespace only": b"  \n",
+            "array": b"[]",
+            "string": b'"hello"',
+            "number": b"42",
+            "null": b"null",
+            "BOM": b"\xef\xbb\xbf" + valid,
+            "NUL after the document": valid + b"\x00",
+            "NUL inside a string": valid.replace(b"hello", b"hel\x00lo"),
+            "single quotes": valid.replace(b'"', b"'"),
+            "invalid UTF-8": valid.replace(b"hello", b"hel\xfflo"),
+        }
+        for name, raw in cases.items():
+            with self.subTest(name):
+                status, headers, body = self.post(raw)
+                err = self.assert_openai_error(status, headers, body, 400, "REQUEST_INVALID")
+                self.assertEqual(err["helm"]["reason_code"], "REQUEST_INVALID")
+                self.assertEqual(headers.get("x-helm-status"), "DENY")
+                r = self.receipt(headers["x-helm-receipt-id"])
+                self.assertEqual((r["verdict"], r["reason_code"]), ("DENY", "REQUEST_INVALID"))
+        self.assert_nothing_dispatched()
+
+    def test_duplicate_keys_are_rejected(self):
+        cases = [
+            b'{"model":"gpt-4o-mini","model":"other","messages":[{"role":"user","content":"hi"}]}',
+            b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi","content":"forbidden-word"}]}',
+            b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":false,"stream":true}',
+        ]
+        for raw in cases:
+            with self.subTest(raw=raw):
+                status, headers, body = self.post(raw)
+                self.assert_openai_error(status, headers, body, 400, "REQUEST_INVALID")
+        self.assert_nothing_dispatched()
+
+    def test_wrong_content_type_is_415(self):
+        for ct in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", None]:
+            with self.subTest(content_type=ct):
+                status, headers, body = self.post(chat_body("hello"), content_type=ct)
+                self.assert_openai_error(status, headers, body, 415)
+        # Parameters and case do not matter.
+        status, _, body = self.post(chat_body("hello"), content_type="Application/JSON; charset=utf-8")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(self.up.requests()), 1)
+
+    def test_missing_and_wrong_keys_are_401_and_add_no_receipt(self):
+        before = self.head()
+        key = self.px.bootstrap_key
+        near_miss = key[:-1] + ("A" if key[-1] != "A" else "B")
+        for name, hdrs in {
+            "no key": {},
+            "empty bearer": {"Authorization": "Bearer "},
+            "wrong key": {"Authorization": "Bearer hk_this-is-not-a-key"},
+            "near-miss key": {"Authorization": "Bearer " + near_miss},
+            "key with a suffix": {"Authorization": "Bearer " + key + "x"},
+            "basic scheme": {"Authorization": "Basic " + key},
+        }.items():
+            with self.subTest(name):
+                status, headers, body = self.post(chat_body("hello"), key=False, headers=hdrs)
+                self.assert_openai_error(status, headers, body, 401)
+                self.assertNotIn("x-helm-receipt-id", headers)
+        # Bad input without a key is still only a 401.
+        status, headers, body = self.post(b"{not json", key=False)
+        self.assert_openai_error(status, headers, body, 401)
+        self.assertEqual(self.head(), before, "an unauthenticated request grew the ledger")
+        self.assert_nothing_dispatched()
+
+    def padded(self, size):
+        """A valid chat body of exactly `size` bytes."""
+        base = chat_body("")
+        raw = json.dumps(base, separators=(",", ":")).encode()
+        body = chat_body("x" * (size - len(raw)))
+        out = json.dumps(body, separators=(",", ":")).encode()
+        self.assertEqual(len(out), size)
+        return out
+
+    def test_body_at_the_limit_passes_one_byte_over_is_413(self):
+        status, _, body = self.post(self.padded(MAX_BODY))
+        self.assertEqual(status, 200, body)
+        seen = self.up.requests()
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(len(seen[0]["body"].encode()), MAX_BODY)
+
+        self.up.reset()
+        status, headers, body = self.post(self.padded(MAX_BODY + 1))
+        self.assert_openai_error(status, headers, body, 413)
+        status, headers, body = self.post(self.padded(MAX_BODY * 5))
+        self.assert_openai_error(status, headers, body, 413)
+        self.assert_nothing_dispatched()
+
+    def test_unknown_routes_are_404(self):
+        auth = {"Authorization": "Bearer " + self.px.bootstrap_key, "Content-Type": "application/json"}
+        payload = json.dumps(chat_body("hello")).encode()
+        for method, path in [("POST", "/v1/chat/completion"), ("POST", "/v2/chat/completions"),
+                             ("POST", "/chat/completions"), ("GET", "/v1/nothing-here"),
+                             ("POST", "/v1/chat/completions/extra")]:
+            with self.subTest(method=method, path=path):
+                status, headers, body = raw_http(self.px.url, method, path, payload, auth)
+                self.assert_openai_error(status, headers, body, 404)
+        # A known path with the wrong method is refused too (404 or 405).
+        status, headers, body = raw_http(self.px.url, "GET", "/v1/chat/completions", None, auth)
+        self.assertIn(status, (404, 405))
+        self.assert_openai_error(status, headers, body, status)
+        self.assert_nothing_dispatched()
+
+
+# ---- M2: upstream faults -------------------------------------------------------
+
+class UpstreamFaultTest(ProxyCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.px = start_proxy(cls.up.url, "--first-byte-timeout-ms", str(FIRST_BYTE_TIMEOUT_MS),
+                             "--idle-timeout-ms", str(IDLE_TIMEOUT_MS))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+        cls.up.stop()
+
+    def setUp(self):
+        self.up.reset()
+
+    def test_upstream_500_is_502_and_outcome_upstream_error(self):
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                self.up.reset()
+                status, headers, body = self.post(chat_body("[upstream:500]", stream=stream))
+                self.assert_openai_error(status, headers, body, 502, "UPSTREAM_ERROR")
+                self.assertEqual(headers.get("x-helm-status"), "ALLOW")
+                o = self.outcome(headers["x-helm-receipt-id"])
+                self.assertIsNotNone(o)
+                self.assertEqual(o["status"], "upstream_error")
+                self.assertEqual(o["http_status"], 502)
+                self.assertEqual(len(self.up.requests()), 1)
+
+    def test_upstream_429_is_returned_with_retry_after(self):
+        status, headers, body = self.post(chat_body("[upstream:429 retry_after=7]"))
+        self.assertEqual(status, 429, body)
+        self.assertEqual(headers.get("retry-after"), "7")
+        self.assertEqual(json.loads(body)["error"]["type"], "rate_limit_error")
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "upstream_error")
+        self.assertEqual(o["http_status"], 429)
+
+        date = "Wed, 21 Oct 2037 07:28:00 GMT"
+        self.up.script([{"behaviour": "429", "retry_after": date}])
+        status, headers, body = self.post(chat_body("hello"))
+        self.assertEqual(status, 429, body)
+        self.assertEqual(headers.get("retry-after"), date)
+        self.assertEqual(len(self.up.requests()), 2)
+
+    def test_upstream_400_is_returned_as_is_and_not_retried(self):
+        status, headers, body = self.post(chat_body("[upstream:400]"))
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body), {"error": {"message": "invalid request",
+                                                      "type": "invalid_request_error",
+                                                      "param": None, "code": None}})
+        self.assertEqual(len(self.up.requests()), 1)
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "rejected")
+        self.assertEqual(o["http_status"], 400)
+
+    def test_upstream_hang_is_502_after_the_first_byte_timeout(self):
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                t0 = time.time()
+                status, headers, body = self.post(chat_body("[upstream:hang]", stream=stream))
+                elapsed = time.time() - t0
+                self.assert_openai_error(status, headers, body, 502, "UPSTREAM_ERROR")
+                self.assertLess(elapsed, 5.0)
+                self.assertGreaterEqual(elapsed, FIRST_BYTE_TIMEOUT_MS / 1000.0 * 0.9)
+                o = self.outcome(headers["x-helm-receipt-id"])
+                self.assertEqual(o["status"], "upstream_error")
+
+    def test_stream_cut_midway_sends_an_error_event_and_outcome_truncated(self):
+        status, headers, lines, _ = stream_lines(
+            self.px.url, chat_body("[upstream:cut events=2]", stream=True), self.px.bootstrap_key)
+        self.assertEqual(status, 200)
+        data = [l[len("data: "):] for l in lines if l.startswith("data: ")]
+        self.assertEqual(len(data), 3, lines)
+        self.assertNotIn("[DONE]", data)
+        first = json.loads(data[0])
+        self.assertEqual(first["object"], "chat.completion.chunk")
+        err = json.loads(data[-1])
+        self.assertIn("error", err)
+        self.assertIsInstance(err["error"]["message"], str)
+        self.assertTrue(lines[-2].startswith(": helm-output-hash sha256:"), lines[-3:])
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "truncated")
+        self.assertEqual(o["output_hash"], lines[-2].split(" ")[-1])
+        self.assertIsNone(o.get("usage"), "a truncated stream's usage is unknown, never zero")
+
+    def test_stream_stall_after_content_is_truncated_by_the_idle_timeout(self):
+        t0 = time.time()
+        status, headers, lines, _ = stream_lines(
+            self.px.url, chat_body("[upstream:stall events=2]", stream=True), self.px.bootstrap_key)
+        self.assertEqual(status, 200)
+        self.assertLess(time.time() - t0, IDLE_TIMEOUT_MS / 1000.0 + 5)
+        data = [l[len("data: "):] for l in lines if l.startswith("data: ")]
+        self.assertIn("error", json.loads(data[-1]))
+        self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "truncated")
+
+    def test_stream_cut_before_any_event_is_502_not_an_open_stream(self):
+        # DESIGN §7/§8: the status is settled before a stream opens; a stream
+        # is committed on its first output event. A head followed by nothing
+        # must not become "200 + error frame".
+        status, headers, lines, _ = stream_lines(
+            self.px.url, chat_body("[upstream:cut events=0]", stream=True), self.px.bootstrap_key)
+        self.assertEqual(status, 502, lines)
+        self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "upstream_error")
+
+    def test_first_event_reaches_the_client_before_a_slow_upstream_finishes(self):
+        delay_ms, tokens = 400, 6  # 8 events: 7 pauses, about 2.8 s in all
+        first = []
+
+        def on_line(line, elapsed):
+            if line.startswith("data: ") and not first:
+                first.append(elapsed)
+        t0 = time.time()
+        status, headers, lines, _ = stream_lines(
+            self.px.url,
+            chat_body("[upstream:slow delay_ms=%d tokens=%d]" % (delay_ms, tokens), stream=True),
+            self.px.bootstrap_key, on_line)
+        total = time.time() - t0
+        self.assertEqual(status, 200)
+        self.assertIn("data: [DONE]", lines)
+        self.assertGreaterEqual(total, 7 * delay_ms / 1000.0 * 0.9)
+        self.assertLess(first[0], 1.5, "the first event waited for the upstream (%.2fs)" % first[0])
+        self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "completed")
+
+
+class ClientDisconnectTest(ProxyCase):
+    """A fresh upstream and proxy, so that every upstream connection counted
+    belongs to the stream under test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.px = start_proxy(cls.up.url)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+        cls.up.stop()
+
+    def test_client_disconnect_mid_stream_ends_the_upstream_request(self):
+        seen_upstream = []
+
+        def on_line(line, _elapsed):
+            if line.startswith("data: "):
+                seen_upstream.append(established_to(self.up.port))
+                return False  # close the socket after the first event
+        t0 = time.time()
+        status, headers, lines, closed = stream_lines(
+            self.px.url, chat_body("[upstream:slow delay_ms=300 tokens=40]", stream=True),
+            self.px.bootstrap_key, on_line)
+        self.assertEqual(status, 200)
+        self.assertTrue(closed)
+        self.assertEqual(seen_upstream, [1], "one upstream connection while streaming")
+        # The full stream would take about 12 s.
+        o = self.outcome(headers["x-helm-receipt-id"], timeout=5)
+        self.assertIsNotNone(o, "no outcome after the client went away")
+        self.assertEqual(o["status"], "client_disconnected")
+        self.assertLess(time.time() - t0, 8)
+        deadline = time.time() + 5
+        while established_to(self.up.port) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(established_to(self.up.port), 0, "the upstream request is still open")
+        # The proxy still serves.
+        status, _, body = self.post(chat_body("still there?"))
+        self.assertEqual(status, 200, body)
+
+
+# ---- remote mode -----------------------------------------------------------------
+
+class RemoteBoundaryTest(ProxyCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.serve = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"]).start()
+        cls.px = Server(["proxy", "--upstream", cls.up.url, "--boundary", cls.serve.url, "--port", "0"],
+                        data_dir=cls.serve.data_dir).start()
+        cls.px.admin_base = cls.serve.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+        cls.serve.cleanup()
+        cls.up.stop()
+
+    def test_boundary_down_is_503_and_nothing_dispatched(self):
+        status, headers, body = self.post(chat_body("hello"))
+        self.assertEqual(status, 200, body)
+        receipt_id = headers["x-helm-receipt-id"]
+        self.assertEqual(self.outcome(receipt_id)["status"], "completed")
+        self.assertEqual(len(self.up.requests()), 1)
+
+        self.serve.stop()
+        self.up.reset()
+        for stream in (False, True):
+            with self.subTest(stream=stream):
+                status, headers, body = self.post(chat_body("hello", stream=stream))
+                self.assert_openai_error(status, headers, body, 503, "BOUNDARY_UNAVAILABLE")
+        self.assert_nothing_dispatched()
+
+        self.px.stop()
+        r = helmtest.run_helm("receipts", "verify", "--data-dir", self.serve.data_dir,
+                              "--trusted-key", os.path.join(self.serve.data_dir, "keys", "signing.pub"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+# ---- process lifecycle -------------------------------------------------------------
+
+class LifecycleTest(unittest.TestCase):
+    def test_sigterm_with_idle_keepalive_connection(self):
+        """SIGTERM stops the proxy promptly even when a client holds an idle
+        keep-alive connection (SDK clients pool their connections)."""
+        px = start_proxy("mock://")
+        try:
+            sock = socket.create_connection(("127.0.0.1", px.port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200", sock.recv(4096))
+            t0 = time.time()
+            px.proc.send_signal(signal.SIGTERM)
+            try:
+                px.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.fail("helm proxy still running 5 s after SIGTERM (idle keep-alive client)")
+            finally:
+                sock.close()
+            self.assertEqual(px.proc.returncode, 0)
+            self.assertLess(time.time() - t0, 5)
+        finally:
+            px.cleanup()
+
+    def test_invalid_upstream_url_refuses_to_start(self):
+        data_dir = tempfile.mkdtemp(prefix="helm-it-")
+        try:
+            for url in ["ftp://example", "not a url", "http://", "http://127.0.0.1:",
+                        "http://127.0.0.1:99999", "http://127.0.0.1:port"]:
+                with self.subTest(url=url):
+                    try:
+                        r = subprocess.run([helmtest.HELM, "proxy", "--upstream", url, "--policy",
+                                            helmtest.TEST_POLICY, "--data-dir", data_dir,
+                                            "--port", "0", "--admin-port", "0"],
+                                           capture_output=True, text=True, timeout=5)
+                    except subprocess.TimeoutExpired:
+                        self.fail("helm proxy started with upstream %r" % url)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    helmtest.main()

@@ -269,3 +269,31 @@ TEST_CASE("capability: the first failing check names the reason; no overflow") {
 
 }  // namespace
 }  // namespace helm::route
+
+namespace helm::route {
+namespace {
+
+TEST_CASE("selection: the shipped example routes a vendor id to its own model first") {
+  auto c = LoadConfigFile(
+      std::string(HELM_SOURCE_DIR) + "/examples/helm.toml",
+      testing::MapEnv(
+          {{"OPENAI_API_KEY", "a"}, {"ANTHROPIC_API_KEY", "b"}, {"GEMINI_API_KEY", "c"}}));
+  REQUIRE(c.ok());
+  RouteFacts f;
+  f.model = "claude-sonnet-4-20250514";
+  auto plan = SelectRoute(*c, f, {}, false);
+  REQUIRE(plan.ok());
+  CHECK(plan->lane == "balanced");
+  CHECK(plan->classified_by == "alias");
+  CHECK(plan->candidates[0].key == "anthropic/sonnet");
+  CHECK(plan->candidates[0].upstream_model == "claude-sonnet-4-20250514");
+  CHECK(plan->client_model_first);
+  // bulk is economy-tier: a balanced cap leaves it, a premium request is lowered.
+  f.model = "bulk";
+  CHECK(SelectRoute(*c, f, {"", "balanced"}, false)->lane == "bulk");
+  f.model = "o3-pro";
+  CHECK(SelectRoute(*c, f, {"", "balanced"}, false)->lane == "balanced");
+}
+
+}  // namespace
+}  // namespace helm::route

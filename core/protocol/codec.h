@@ -1,0 +1,107 @@
+// The per-protocol translators behind translate.h, one file per protocol and
+// direction, and the small helpers they share (finish-reason tables, usage
+// conventions, JSON accessors). Internal to core/protocol: the proxy uses
+// translate.h.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/common/json.h"
+#include "core/common/result.h"
+#include "core/protocol/ir.h"
+#include "core/protocol/translate.h"
+
+namespace helm::protocol {
+
+// ---- client requests → IR (openai_chat_decode.cpp, anthropic_decode.cpp,
+// responses_decode.cpp, gemini_decode.cpp)
+Result<ir::Request> DecodeOpenAiChatRequest(const Json& body);
+Result<ir::Request> DecodeAnthropicRequest(const Json& body);
+Result<ir::Request> DecodeResponsesRequest(const Json& body);
+Result<ir::Request> DecodeGeminiRequest(const Json& body);
+
+// ---- IR → provider requests (*_encode.cpp)
+Result<Json> EncodeOpenAiChatRequest(const ir::Request& req, const std::string& model);
+Result<Json> EncodeAnthropicRequest(const ir::Request& req, const std::string& model);
+Result<Json> EncodeGeminiRequest(const ir::Request& req);
+
+// ---- provider responses → IR (*_decode.cpp)
+Result<ir::Response> DecodeOpenAiChatResponse(const Json& body);
+Result<ir::Response> DecodeAnthropicResponse(const Json& body);
+Result<ir::Response> DecodeGeminiResponse(const Json& body);
+
+// ---- IR → client responses (*_encode.cpp)
+Json EncodeOpenAiChatResponse(const ir::Response& resp, const EncodeOptions& opt);
+Json EncodeAnthropicResponse(const ir::Response& resp, const EncodeOptions& opt);
+Json EncodeResponsesResponse(const ir::Response& resp, const EncodeOptions& opt);
+Json EncodeGeminiResponse(const ir::Response& resp, const EncodeOptions& opt);
+
+// ---- streams (*_stream_decode.cpp, *_stream_encode.cpp)
+std::unique_ptr<ProviderStreamDecoder> MakeOpenAiChatStreamDecoder();
+std::unique_ptr<ProviderStreamDecoder> MakeAnthropicStreamDecoder();
+std::unique_ptr<ProviderStreamDecoder> MakeGeminiStreamDecoder();
+std::unique_ptr<ClientStreamEncoder> MakeOpenAiChatStreamEncoder(const EncodeOptions& opt);
+std::unique_ptr<ClientStreamEncoder> MakeAnthropicStreamEncoder(const EncodeOptions& opt);
+std::unique_ptr<ClientStreamEncoder> MakeResponsesStreamEncoder(const EncodeOptions& opt);
+std::unique_ptr<ClientStreamEncoder> MakeGeminiStreamEncoder(const EncodeOptions& opt);
+
+// ---- finish reasons (finish_reason.cpp). Decoding never fails: unknown or
+// missing values map to kUnknown (or kToolCalls when tool calls are present
+// and the provider said "stop"); encoding always yields a legal value.
+ir::FinishReason FinishFromOpenAi(std::string_view s);
+ir::FinishReason FinishFromAnthropic(std::string_view s);
+ir::FinishReason FinishFromGemini(std::string_view s);
+std::string FinishToOpenAi(ir::FinishReason r);     // stop|length|tool_calls|content_filter
+std::string FinishToAnthropic(ir::FinishReason r);  // end_turn|max_tokens|tool_use|refusal
+std::string FinishToGemini(ir::FinishReason r);     // STOP|MAX_TOKENS|SAFETY|OTHER
+// Responses: "completed" or "incomplete"; *reason is set for incomplete.
+std::string FinishToResponsesStatus(ir::FinishReason r, std::string* incomplete_reason);
+
+// ---- usage conventions (usage.cpp)
+ir::Usage UsageFromOpenAi(const Json& usage);     // prompt_tokens includes cached
+ir::Usage UsageFromAnthropic(const Json& usage);  // input_tokens excludes cache
+ir::Usage UsageFromGemini(const Json& usage_metadata);
+Json UsageToOpenAi(const ir::Usage& u);
+Json UsageToAnthropic(const ir::Usage& u);
+Json UsageToResponses(const ir::Usage& u);
+Json UsageToGemini(const ir::Usage& u);
+// Fills fields of *into that `from` knows (later Anthropic usage updates).
+void MergeUsage(const ir::Usage& from, ir::Usage* into);
+
+// ---- helpers (codec_util.cpp)
+std::string GetString(const Json& obj, const char* key);  // "" unless a string
+bool IsObject(const Json& j, const char* key);
+bool IsArray(const Json& j, const char* key);
+// Typed optional reads: nullopt when absent or null; kInvalidArgument
+// (with the key in the message) when present with the wrong type.
+Result<std::optional<double>> OptDouble(const Json& obj, const char* key);
+Result<std::optional<int64_t>> OptInt(const Json& obj, const char* key);
+// Copies every member of `body` whose key is not in `known` into *native.
+// Same, into *dst; the first type error is kept in *err and later reads
+// still run (so a decoder checks *err once).
+void ReadOpt(const Json& obj, const char* key, std::optional<double>* dst, Status* err);
+void ReadOpt(const Json& obj, const char* key, std::optional<int64_t>* dst, Status* err);
+void CollectNative(const Json& body, std::initializer_list<std::string_view> known, Json* native);
+// Text of a content that is a string or an array of text-typed blocks.
+std::string JoinedText(const Json& content);
+// `data:image/png;base64,AAA` → mime + data; false when not a base64 data URL.
+bool ParseDataUrl(std::string_view url, std::string* mime, std::string* data);
+std::string MakeDataUrl(const ir::ContentPart& image);
+// Concatenated text parts of the content.
+std::string PartsText(const std::vector<ir::ContentPart>& parts);
+// A tool-call id safe for every protocol ([A-Za-z0-9_-]), from a seed and n.
+std::string SynthesizeToolCallId(std::string_view seed, size_t n);
+// Arguments JSON text → object; {} when empty, invalid or not an object.
+Json ArgumentsObject(const std::string& arguments);
+// Copies native fields back when the request came from `protocol`.
+void EmitNative(const ir::Request& req, std::string_view protocol, Json* out);
+// The SSE bytes of one event: "event: NAME\n" (when named) "data: JSON\n\n".
+void AppendSse(std::string* out, std::string_view event, const Json& data);
+Error BadRequest(std::string message);
+Error BadUpstream(std::string message);
+
+}  // namespace helm::protocol

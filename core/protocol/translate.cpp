@@ -1,0 +1,126 @@
+// translate.h: dispatch from protocol names and provider kinds to the
+// per-protocol translators (codec.h).
+#include "core/protocol/translate.h"
+
+#include <cctype>
+
+#include "core/protocol/codec.h"
+
+namespace helm::protocol {
+
+Result<ProviderKind> ParseProviderKind(std::string_view name) {
+  if (name == "openai") return ProviderKind::kOpenAi;
+  if (name == "anthropic") return ProviderKind::kAnthropic;
+  if (name == "gemini") return ProviderKind::kGemini;
+  return BadRequest("unknown provider kind '" + std::string(name) + "'");
+}
+
+const char* ProviderKindName(ProviderKind kind) {
+  switch (kind) {
+    case ProviderKind::kOpenAi: return "openai";
+    case ProviderKind::kAnthropic: return "anthropic";
+    case ProviderKind::kGemini: return "gemini";
+  }
+  return "openai";
+}
+
+bool SameProtocol(std::string_view client_protocol, ProviderKind kind) {
+  switch (kind) {
+    case ProviderKind::kOpenAi: return client_protocol == kOpenAiChat;
+    case ProviderKind::kAnthropic: return client_protocol == kAnthropicMessages;
+    case ProviderKind::kGemini: return client_protocol == kGeminiGenerate;
+  }
+  return false;
+}
+
+bool IsTranslatableProtocol(std::string_view p) {
+  return p == kOpenAiChat || p == kAnthropicMessages || p == kOpenAiResponses ||
+         p == kGeminiGenerate;
+}
+
+Result<ir::Request> DecodeClientRequest(std::string_view client_protocol, const Json& body) {
+  if (client_protocol == kOpenAiChat) return DecodeOpenAiChatRequest(body);
+  if (client_protocol == kAnthropicMessages) return DecodeAnthropicRequest(body);
+  if (client_protocol == kOpenAiResponses) return DecodeResponsesRequest(body);
+  if (client_protocol == kGeminiGenerate) return DecodeGeminiRequest(body);
+  return BadRequest("protocol '" + std::string(client_protocol) + "' cannot be translated");
+}
+
+Result<Json> EncodeProviderRequest(ProviderKind kind, const ir::Request& request,
+                                   const std::string& upstream_model) {
+  switch (kind) {
+    case ProviderKind::kOpenAi: return EncodeOpenAiChatRequest(request, upstream_model);
+    case ProviderKind::kAnthropic: return EncodeAnthropicRequest(request, upstream_model);
+    case ProviderKind::kGemini: return EncodeGeminiRequest(request);
+  }
+  return BadRequest("unknown provider kind");
+}
+
+namespace {
+
+std::string PercentEncode(std::string_view s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ProviderPath(ProviderKind kind, std::string_view upstream_model, bool stream) {
+  switch (kind) {
+    case ProviderKind::kOpenAi: return "/v1/chat/completions";
+    case ProviderKind::kAnthropic: return "/v1/messages";
+    case ProviderKind::kGemini: {
+      if (upstream_model.substr(0, 7) == "models/") upstream_model.remove_prefix(7);
+      std::string path = "/v1beta/models/" + PercentEncode(upstream_model);
+      return path + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+    }
+  }
+  return "/v1/chat/completions";
+}
+
+Result<ir::Response> DecodeProviderResponse(ProviderKind kind, const Json& body) {
+  if (!body.is_object()) return BadUpstream("response body is not a JSON object");
+  switch (kind) {
+    case ProviderKind::kOpenAi: return DecodeOpenAiChatResponse(body);
+    case ProviderKind::kAnthropic: return DecodeAnthropicResponse(body);
+    case ProviderKind::kGemini: return DecodeGeminiResponse(body);
+  }
+  return BadUpstream("unknown provider kind");
+}
+
+Json EncodeClientResponse(std::string_view client_protocol, const ir::Response& response,
+                          const EncodeOptions& options) {
+  if (client_protocol == kAnthropicMessages) return EncodeAnthropicResponse(response, options);
+  if (client_protocol == kOpenAiResponses) return EncodeResponsesResponse(response, options);
+  if (client_protocol == kGeminiGenerate) return EncodeGeminiResponse(response, options);
+  return EncodeOpenAiChatResponse(response, options);
+}
+
+std::unique_ptr<ProviderStreamDecoder> MakeStreamDecoder(ProviderKind kind) {
+  switch (kind) {
+    case ProviderKind::kOpenAi: return MakeOpenAiChatStreamDecoder();
+    case ProviderKind::kAnthropic: return MakeAnthropicStreamDecoder();
+    case ProviderKind::kGemini: return MakeGeminiStreamDecoder();
+  }
+  return MakeOpenAiChatStreamDecoder();
+}
+
+std::unique_ptr<ClientStreamEncoder> MakeStreamEncoder(std::string_view client_protocol,
+                                                       const EncodeOptions& options) {
+  if (client_protocol == kAnthropicMessages) return MakeAnthropicStreamEncoder(options);
+  if (client_protocol == kOpenAiResponses) return MakeResponsesStreamEncoder(options);
+  if (client_protocol == kGeminiGenerate) return MakeGeminiStreamEncoder(options);
+  return MakeOpenAiChatStreamEncoder(options);
+}
+
+}  // namespace helm::protocol

@@ -13,16 +13,11 @@ namespace helm::app {
 namespace {
 
 // Serves the proxy until a signal stops it; returns the exit code.
-int ServeProxy(const ProxyCommandOptions& o, Boundary* boundary, AdminServer* admin,
-               LocalBoundary* local) {
-  auto upstream = MakeUpstream(o.upstream, o.upstream_options);
-  if (!upstream.ok()) {
-    std::cerr << "helm proxy: " << upstream.error().message << "\n";
-    return kExitConfig;
-  }
+int ServeProxy(const ProxyCommandOptions& o, std::unique_ptr<Upstream> upstream,
+               Boundary* boundary, AdminServer* admin, LocalBoundary* local) {
   ProxyOptions proxy_options;
   proxy_options.limits = o.boundary.limits;
-  ProxyService service(boundary, std::move(upstream.value()), proxy_options);
+  ProxyService service(boundary, std::move(upstream), proxy_options);
   ProxyServer server(&service, o.boundary.limits);
   auto port = server.Bind(o.bind, o.port);
   if (!port.ok()) {
@@ -58,10 +53,15 @@ int RunProxy(const ProxyCommandOptions& o) {
                  "--boundary URL (a running helm serve)\n";
     return kExitConfig;
   }
+  auto upstream = MakeUpstream(o.upstream, o.upstream_options);
+  if (!upstream.ok()) {
+    std::cerr << "helm proxy: " << upstream.error().message << "\n";
+    return kExitConfig;
+  }
   if (!o.boundary_url.empty()) {
     RemoteBoundary remote(o.boundary_url, AdminToken(o.boundary.data_dir));
     std::cerr << "helm proxy: deciding through the boundary at " << o.boundary_url << "\n";
-    return ServeProxy(o, &remote, nullptr, nullptr);
+    return ServeProxy(o, std::move(upstream.value()), &remote, nullptr, nullptr);
   }
   auto local = OpenBoundaryOrReport(o.boundary);
   if (!local) return kExitConfig;
@@ -73,7 +73,7 @@ int RunProxy(const ProxyCommandOptions& o) {
   }
   std::cerr << "helm proxy: boundary admin API on http://" << o.bind << ":" << *admin_port
             << std::endl;
-  return ServeProxy(o, local.get(), &admin, local.get());
+  return ServeProxy(o, std::move(upstream.value()), local.get(), &admin, local.get());
 }
 
 }  // namespace helm::app

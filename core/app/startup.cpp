@@ -3,12 +3,16 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include "core/crypto/crypto.h"
 
 namespace helm::app {
 namespace {
+
+constexpr auto kShutdownGrace = std::chrono::seconds(2);
 
 sigset_t ServerSignals() {
   sigset_t set;
@@ -71,7 +75,16 @@ SignalWatcher::SignalWatcher(std::function<void()> on_reload, std::function<void
         on_reload();
         continue;
       }
-      if (sig != SIGUSR1) on_stop();
+      if (sig != SIGUSR1) {
+        on_stop();
+        // In-flight requests get a grace period; idle keep-alive connections
+        // would otherwise hold the worker pool open until they time out.
+        std::thread([] {
+          std::this_thread::sleep_for(kShutdownGrace);
+          std::cerr << "helm: shutdown grace period over, exiting\n";
+          std::_Exit(0);
+        }).detach();
+      }
       return;
     }
   });

@@ -3,7 +3,7 @@
 namespace helm::http {
 
 const char* OpenApiDocument() {
-  return R"({"openapi":"3.0.3",
+  return R"json({"openapi":"3.0.3",
 "info":{"title":"helm boundary admin API","version":"1"},
 "components":{"securitySchemes":{"admin":{"type":"http","scheme":"bearer"}}},
 "security":[{"admin":[]}],
@@ -25,7 +25,7 @@ const char* OpenApiDocument() {
 "/api/v1/keys":{"get":{"summary":"API keys (never secrets)","responses":{"200":{"description":"keys"}}},"post":{"summary":"create a key for an agent; the secret is returned once","responses":{"200":{"description":"id, key, agent"}}}},
 "/api/v1/keys/{id}/revoke":{"post":{"summary":"revoke a key","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"revoked"}}}},
 "/api/v1/policy/reload":{"post":{"summary":"reload the policy file; an invalid file keeps the last good policy","responses":{"200":{"description":"policy"},"422":{"description":"invalid, not applied"}}}}
-}})";
+}})json";
 }
 
 }  // namespace helm::http

@@ -69,6 +69,13 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("control character");
   }
   if (authority.find('@') != std::string::npos) return bad("credentials in the URL");
+  if (size_t colon = authority.rfind(':');
+      colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    std::string port = authority.substr(colon + 1);
+    bool digits = !port.empty() && port.size() <= 5 &&
+                  port.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) return bad("invalid port");
+  }
   if (path.find_first_of("?#") != std::string::npos) return bad("query or fragment");
   while (!path.empty() && path.back() == '/') path.pop_back();
   return ParsedUrl{scheme + "://" + authority, path};

@@ -102,20 +102,38 @@ ProxyResponse ProxyService::DispatchStream(std::shared_ptr<Flight> f) {
     return FailedUpstream(*f, r, head, std::move(body), SystemClock().NowMicros() - t0);
   }
 
+  // The stream commits on its first output: an upstream that fails before
+  // sending any body is a 502, not a 200 that turns into an error.
+  auto first = std::make_shared<std::string>();
+  StreamChannel::Next next;
+  do {
+    next = job->channel->Take(first.get(), kLivenessPoll);
+  } while (next == StreamChannel::Next::kTimeout);
+  if (next == StreamChannel::Next::kDone) {
+    job->reader.join();
+    *sealed = true;  // FailedUpstream seals
+    UpstreamResult r = job->channel->result();
+    if (r.fault == UpstreamFault::kNone) r.fault = UpstreamFault::kBroken;
+    return FailedUpstream(*f, r, UpstreamHead{}, "", SystemClock().NowMicros() - t0);
+  }
+
   ProxyResponse res;
   res.content_type = "text/event-stream";
   res.headers = f->headers;
   res.headers.emplace_back("Cache-Control", "no-cache");
-  res.stream = [this, f, job, sealed, t0](ResponseWriter& w) {
+  res.stream = [this, f, job, sealed, t0, first](ResponseWriter& w) {
     crypto::Sha256Stream hash;
     UsageScanner usage(f->req.protocol);
-    std::string buf;
+    std::string buf = std::move(*first);
     bool client_gone = false;
-    for (;;) {
-      buf.clear();
-      StreamChannel::Next next = job->channel->Take(&buf, kLivenessPoll);
-      if (next == StreamChannel::Next::kDone) break;
-      if (next == StreamChannel::Next::kTimeout) {
+    for (bool have = true;; have = false) {
+      StreamChannel::Next step = StreamChannel::Next::kData;
+      if (!have) {
+        buf.clear();
+        step = job->channel->Take(&buf, kLivenessPoll);
+      }
+      if (step == StreamChannel::Next::kDone) break;
+      if (step == StreamChannel::Next::kTimeout) {
         if (!w.Alive()) client_gone = true;
         if (client_gone) break;
         continue;

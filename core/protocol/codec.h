@@ -40,6 +40,17 @@ Json EncodeAnthropicResponse(const ir::Response& resp, const EncodeOptions& opt)
 Json EncodeResponsesResponse(const ir::Response& resp, const EncodeOptions& opt);
 Json EncodeGeminiResponse(const ir::Response& resp, const EncodeOptions& opt);
 
+// ---- Responses object pieces shared by the non-stream and stream encoders
+// (responses_encode.cpp). Item ids are derived from the response id.
+Json ResponsesMessageItem(const std::string& item_id, const std::string& text, bool done);
+Json ResponsesFunctionCallItem(const std::string& item_id, const ir::ToolCall& call, bool done);
+std::string ResponsesItemId(const char* prefix, const std::string& response_id, size_t n);
+// status: in_progress | completed | incomplete | failed. usage: null while
+// in progress.
+Json ResponsesObject(const std::string& id, const EncodeOptions& opt, const std::string& model,
+                     const std::string& status, const std::string& incomplete_reason,
+                     Json output, const ir::Usage* usage);
+
 // ---- streams (*_stream_decode.cpp, *_stream_encode.cpp)
 std::unique_ptr<ProviderStreamDecoder> MakeOpenAiChatStreamDecoder();
 std::unique_ptr<ProviderStreamDecoder> MakeAnthropicStreamDecoder();

@@ -89,7 +89,7 @@ Status DecodeMessage(const Json& m, std::map<std::string, std::string>* tool_nam
       r.role = ir::Role::kTool;
       r.tool_call_id = GetString(b, "tool_use_id");
       r.name = (*tool_names)[r.tool_call_id];
-      r.is_error = b.value("is_error", Json(false)).is_boolean() && b["is_error"].get<bool>();
+      r.is_error = b.value("is_error", Json(false)) == Json(true);
       auto parts = DecodeToolResultContent(b.value("content", Json()));
       if (!parts.ok()) return parts.error();
       r.content = std::move(*parts);

@@ -51,6 +51,12 @@ Json ResponsesObject(const std::string& id, const EncodeOptions& opt, const std:
                      const std::string& status, const std::string& incomplete_reason,
                      Json output, const ir::Usage* usage);
 
+// ---- Gemini pieces (gemini_encode.cpp)
+// A copy of a JSON Schema without what Gemini's schema dialect rejects
+// ($schema, additionalProperties, $id, unsupported string formats), recursively.
+Json SanitizeGeminiSchema(const Json& schema);
+Json GeminiCandidate(Json parts, const std::string& finish_reason);
+
 // ---- streams (*_stream_decode.cpp, *_stream_encode.cpp)
 std::unique_ptr<ProviderStreamDecoder> MakeOpenAiChatStreamDecoder();
 std::unique_ptr<ProviderStreamDecoder> MakeAnthropicStreamDecoder();

@@ -156,11 +156,10 @@ Result<ir::Request> DecodeOpenAiChatRequest(const Json& body) {
   if (IsObject(body, "response_format")) {
     DecodeResponseFormat(body["response_format"], &req.response_format);
   }
-  req.stream = body.value("stream", Json(false)).is_boolean() && body["stream"].get<bool>();
+  req.stream = body.value("stream", Json(false)) == Json(true);
   if (IsObject(body, "stream_options")) {
     const Json& so = body["stream_options"];
-    req.include_usage = so.value("include_usage", Json(false)).is_boolean() &&
-                        so["include_usage"].get<bool>();
+    req.include_usage = so.value("include_usage", Json(false)) == Json(true);
   }
   req.native_protocol = kOpenAiChat;
   CollectNative(body,

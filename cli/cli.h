@@ -19,5 +19,6 @@ void AddApprovals(CLI::App& app, int* exit_code);
 void AddKeys(CLI::App& app, int* exit_code);
 void AddPolicy(CLI::App& app, int* exit_code);
 void AddProxy(CLI::App& app, int* exit_code);
+void AddConfig(CLI::App& app, int* exit_code);
 
 }  // namespace helm::cli

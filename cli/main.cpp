@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   helm::cli::AddKeys(app, &exit_code);
   helm::cli::AddPolicy(app, &exit_code);
   helm::cli::AddProxy(app, &exit_code);
+  helm::cli::AddConfig(app, &exit_code);
   auto* version = app.add_subcommand("version", "version, build and linked library versions");
   static helm::app::Format version_format = helm::app::Format::kText;
   helm::cli::AddFormatOption(version, &version_format);

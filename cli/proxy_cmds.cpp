@@ -6,8 +6,10 @@ namespace helm::cli {
 void AddProxy(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("proxy", "the data plane: OpenAI-compatible endpoints");
   static app::ProxyCommandOptions o;
-  cmd->add_option("--upstream", o.upstream, "upstream base URL, or mock:// (built-in provider)")
-      ->required();
+  auto* upstream = cmd->add_option("--upstream", o.upstream,
+                                   "upstream base URL, or mock:// (built-in provider)");
+  cmd->add_option("--config", o.config_path, "helm.toml: providers, lanes, classifier, aliases")
+      ->excludes(upstream);
   cmd->add_option("--bind", o.bind, "listen address")->capture_default_str();
   cmd->add_option("--port", o.port, "client port (0: any free port)")->capture_default_str();
   auto* policy = cmd->add_option("--policy", o.boundary.policy_path,
@@ -27,6 +29,20 @@ void AddProxy(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   AddBoundaryOptions(cmd, &o.boundary);
   cmd->callback([exit_code] { *exit_code = app::RunProxy(o); });
+}
+
+}  // namespace helm::cli
+
+namespace helm::cli {
+
+void AddConfig(CLI::App& app, int* exit_code) {
+  auto* group = app.add_subcommand("config", "routing configuration")->require_subcommand(1);
+  static std::string file;
+  static app::Format format = app::Format::kText;
+  auto* check = group->add_subcommand("check", "validate a helm.toml");
+  check->add_option("FILE", file, "config file")->required();
+  AddFormatOption(check, &format);
+  check->callback([exit_code] { *exit_code = app::RunConfigCheck(file, format); });
 }
 
 }  // namespace helm::cli

@@ -24,7 +24,8 @@ struct ServeOptions {
 int RunServe(const ServeOptions& options);
 
 struct ProxyCommandOptions {
-  std::string upstream;          // URL or mock://
+  std::string upstream;          // URL or mock:// (the one-provider shorthand)
+  std::string config_path;       // or helm.toml: providers, lanes, classifier, aliases
   std::string bind = "127.0.0.1";
   int port = 9090;
   int admin_port = 7714;         // embedded mode: the boundary's admin API
@@ -33,6 +34,8 @@ struct ProxyCommandOptions {
   UpstreamOptions upstream_options;
 };
 int RunProxy(const ProxyCommandOptions& options);
+// `helm config check FILE`.
+int RunConfigCheck(const std::string& file, Format format);
 
 // Commands that talk to a running boundary's admin API.
 struct ClientOptions {

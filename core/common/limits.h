@@ -11,6 +11,7 @@ struct Limits {
   size_t max_body_bytes = 4 << 20;            // client request body (413 beyond)
   int max_json_depth = 64;                    // nesting of client JSON (400 beyond)
   size_t max_sse_line_bytes = 4 << 20;        // one upstream SSE line
+  size_t max_response_bytes = 64 << 20;       // one buffered upstream response (502 beyond)
   size_t max_concurrent_streams = 256;        // open streaming responses (503 beyond)
   size_t server_threads = 128;                // HTTP worker threads per listener
   int64_t approval_ttl_seconds = 15 * 60;     // pending/approved approvals expire

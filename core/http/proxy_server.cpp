@@ -17,8 +17,8 @@ struct Route {
 
 // Same-protocol routes: the upstream path is the client path.
 constexpr Route kPostRoutes[] = {
-    {"/v1/chat/completions", kOpenAiChat},
-    {"/v1/embeddings", kOpenAiEmbeddings},
+    {"/v1/chat/completions", kOpenAiChat},     {"/v1/messages", kAnthropicMessages},
+    {"/v1/responses", kOpenAiResponses},       {"/v1/embeddings", kOpenAiEmbeddings},
     {"/v1/completions", kOpenAiCompletions},
 };
 
@@ -94,6 +94,14 @@ ProxyServer::ProxyServer(ProxyService* service, const Limits& limits)
       Send(service->Handle(Convert(req, protocol)), res);
     });
   }
+  // Gemini: the model and the streaming choice are in the path (SSE framing only).
+  s.Post(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent))",
+         [service](const httplib::Request& req, httplib::Response& res) {
+           ProxyRequest r = Convert(req, kGeminiGenerate);
+           r.path_model = req.matches[1];
+           r.path_stream = req.matches[2] == "streamGenerateContent";
+           Send(service->Handle(r), res);
+         });
   s.Get("/v1/models", [service](const httplib::Request& req, httplib::Response& res) {
     Send(service->Models(Convert(req, kOpenAiChat), ""), res);
   });

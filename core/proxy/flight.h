@@ -1,12 +1,16 @@
-// Internal to the proxy: the state of one request in flight and the helpers
-// both halves of ProxyService (buffered and streaming) use to answer.
+// Internal to the proxy: the state of one request in flight, and the helpers
+// the buffered and streaming halves of ProxyService share.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "core/boundary/boundary.h"
+#include "core/protocol/translate.h"
 #include "core/proxy/proxy_service.h"
+#include "core/proxy/router.h"
+#include "core/route/breaker.h"
+#include "core/route/selection.h"
 
 namespace helm {
 
@@ -16,19 +20,65 @@ struct ProxyService::Flight {
   std::string correlation_id;
   Principal principal;
   Decision decision;
-  Json body;
-  std::string model;
+  Json body;                 // the client's body, parsed
+  std::string client_model;  // as the client asked (path model for Gemini)
   bool stream = false;
-  UpstreamRequest upstream;
-  HeaderList headers;  // X-Helm-* for the client
+  std::string dispatch_text;  // the body to forward: raw bytes, or rewritten by an obligation
+  Json dispatch_json;         // its parsed form
+  std::optional<ir::Request> ir;  // decoded on first translation
+  std::shared_ptr<const RouterState> router;
+  route::RoutePlan plan;
+  Json attempts = Json::array();
+  std::string served_by;  // "provider/model" of the candidate that answered
+  int fallbacks = 0;      // candidates tried before it
+  HeaderList headers;     // X-Helm-* for the client
+  // The last candidate that refused with 429: returned as is (Retry-After
+  // included) when every candidate failed, so clients can back off.
+  std::optional<ProxyResponse> rate_limited;
   std::string output_hash;
   std::optional<Json> usage;
+  int64_t cost_micros = 0;
 };
+
+// One attempt at one candidate: the request to send and how to read the answer.
+struct Leg {
+  const route::Candidate* candidate = nullptr;
+  protocol::ProviderKind kind = protocol::ProviderKind::kOpenAi;  // wire protocol
+  bool translate = false;
+  Upstream* upstream = nullptr;
+  UpstreamRequest request;
+};
+
+// The request for one candidate: verbatim for the same protocol (only the
+// model patched), else translated through the IR. kUnavailable with a skip
+// reason ("protocol_unsupported", "provider_unavailable") when the candidate
+// cannot serve it; kInvalidArgument when the request cannot be translated.
+Result<Leg> PrepareLeg(ProxyService::Flight& f, const route::Candidate& c);
 
 // Adds the flight's X-Helm-* headers and the X-Helm-Output-Hash of res.body.
 ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res);
 // An error in the client's protocol shape; with_helm adds the helm member.
 ProxyResponse ErrorResponse(ProxyService::Flight& f, int status, const std::string& code,
                             const std::string& message, bool with_helm = false);
+
+// How an upstream transport fault counts for the breaker.
+route::AttemptOutcome OutcomeForFault(UpstreamFault fault);
+// Appends {provider, model, outcome, skip_reason, latency_us} to f.attempts.
+void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std::string& outcome,
+                   const std::string& skip_reason, int64_t latency_us);
+// A provider's non-2xx, non-fault answer (a deterministic 4xx) for the client:
+// as is for the same protocol, else in the client's error shape.
+ProxyResponse ClientErrorFromProvider(ProxyService::Flight& f, const Leg& leg,
+                                      const UpstreamHead& head, std::string body);
+// A successful provider body for the client; fills f.usage and f.cost_micros.
+Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& leg,
+                                           std::string body);
+const std::string* FindHeader(const HeaderList& headers, std::string_view name);
+protocol::EncodeOptions EncodeOptionsFor(const ProxyService::Flight& f);
+// The candidate answers: records it, counts the candidates tried before it,
+// and adds X-Helm-Model and X-Helm-Fallbacks.
+void CommitTo(ProxyService::Flight& f, const route::Candidate& c);
+// Cost of f.usage at the serving candidate's prices.
+void PriceUsage(ProxyService::Flight& f, const route::Candidate& c);
 
 }  // namespace helm

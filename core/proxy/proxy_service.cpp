@@ -6,83 +6,40 @@
 #include "core/proxy/client_errors.h"
 #include "core/proxy/flight.h"
 #include "core/proxy/request_rules.h"
+#include "core/route/capability.h"
 
 namespace helm {
 namespace {
 
-constexpr size_t kMaxBufferedResponseBytes = 64 << 20;
-
 int64_t NowUs() { return SystemClock().NowMicros(); }
 
-Json HelmMember(const ProxyService::Flight& f) {
-  Json h{{"decision_id", f.decision.decision_id},
-         {"receipt_id", f.decision.receipt_id},
-         {"reason_code", f.decision.reason_code}};
-  if (!f.decision.approval_id.empty()) h["approval_id"] = f.decision.approval_id;
-  return h;
+// JSON output asked for, in each protocol's spelling.
+bool WantsJson(const Json& body) {
+  auto is_json_type = [](const Json& fmt) {
+    if (!fmt.is_object()) return false;
+    std::string type = fmt.value("type", "");
+    return type == "json_object" || type == "json_schema";
+  };
+  if (body.contains("response_format") && is_json_type(body["response_format"])) return true;
+  if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") &&
+      is_json_type(body["text"]["format"])) {
+    return true;
+  }
+  for (const char* key : {"generationConfig", "generation_config"}) {
+    if (body.contains(key) && body[key].is_object()) {
+      const Json& g = body[key];
+      for (const char* mime : {"responseMimeType", "response_mime_type"}) {
+        if (g.contains(mime) && g[mime] == "application/json") return true;
+      }
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
-// Adds the X-Helm-Output-Hash of a buffered body and the flight's headers.
-ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res) {
-  f.output_hash = crypto::Sha256Tagged(res.body);
-  res.headers.insert(res.headers.end(), f.headers.begin(), f.headers.end());
-  res.headers.emplace_back("X-Helm-Output-Hash", f.output_hash);
-  return res;
-}
-
-ProxyResponse ErrorResponse(ProxyService::Flight& f, int status, const std::string& code,
-                            const std::string& message, bool with_helm) {
-  ProxyResponse res;
-  res.status = status;
-  res.body = ClientErrorBody(f.req.protocol, status, code, message,
-                             with_helm ? HelmMember(f) : Json(nullptr));
-  return Finish(f, std::move(res));
-}
-
-namespace {
-
-std::string FaultMessage(const UpstreamResult& r) {
-  return std::string("upstream ") + UpstreamFaultName(r.fault) +
-         (r.detail.empty() ? "" : ": " + r.detail);
-}
-
-const std::string* FindHeader(const HeaderList& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return &v;
-  }
-  return nullptr;
-}
-
-// An upstream answer that is not a success, mapped for the client: 5xx →
-// 502 in the client's shape; 4xx (429 included) returned as is.
-ProxyResponse UpstreamFailure(ProxyService::Flight& f, const UpstreamHead& head,
-                              std::string body) {
-  if (head.status >= 500 || head.status < 400) {
-    return ErrorResponse(f, 502, "UPSTREAM_ERROR",
-                         "upstream answered HTTP " + std::to_string(head.status));
-  }
-  ProxyResponse res;
-  res.status = head.status;
-  res.body = std::move(body);
-  if (const std::string* ct = FindHeader(head.headers, "content-type")) res.content_type = *ct;
-  if (const std::string* ra = FindHeader(head.headers, "retry-after")) {
-    res.headers.emplace_back("Retry-After", *ra);
-  }
-  return Finish(f, std::move(res));
-}
-
-const char* OutcomeStatusFor(int upstream_status) {
-  if (upstream_status == 429 || upstream_status >= 500) return "upstream_error";
-  return "rejected";
-}
-
-}  // namespace
-
-ProxyService::ProxyService(Boundary* boundary, std::unique_ptr<Upstream> upstream,
-                           ProxyOptions options)
-    : boundary_(boundary), upstream_(std::move(upstream)), options_(std::move(options)) {}
+ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions options)
+    : boundary_(boundary), router_(router), options_(std::move(options)) {}
 
 ProxyService::~ProxyService() = default;
 
@@ -126,7 +83,7 @@ ProxyResponse ProxyService::Handle(const ProxyRequest& request) {
   in.principal = f->principal;
   in.protocol = request.protocol;
   in.endpoint = request.endpoint;
-  in.body = invalid.empty() ? f->body : Json::object();
+  in.body = invalid.empty() ? std::move(f->body) : Json::object();
   in.request_hash = crypto::Sha256Tagged(request.body);
   in.body_bytes = static_cast<int64_t>(request.body.size());
   in.path_model = request.path_model;
@@ -138,6 +95,7 @@ ProxyResponse ProxyService::Handle(const ProxyRequest& request) {
   in.headers = request.headers;
   in.invalid_reason = invalid;
   auto decision = boundary_->Evaluate(in);
+  if (invalid.empty()) f->body = std::move(in.body);
   if (!decision.ok()) {
     bool ledger = decision.error().message.rfind("ledger", 0) == 0;
     return ErrorResponse(*f, 503, ledger ? "LEDGER_UNAVAILABLE" : "BOUNDARY_UNAVAILABLE",
@@ -161,75 +119,150 @@ ProxyResponse ProxyService::Handle(const ProxyRequest& request) {
   if (d.verdict != Verdict::kAllow) {
     return ErrorResponse(*f, 403, d.reason_code, "denied by policy rule '" + d.rule_id + "'", true);
   }
-  return Dispatch(std::move(f));
+  return Route(std::move(f));
 }
 
-ProxyResponse ProxyService::Dispatch(std::shared_ptr<Flight> f) {
+ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
   const Decision& d = f->decision;
-  f->model = f->req.path_model.value_or(f->body.value("model", ""));
+  f->client_model = f->req.path_model.value_or(f->body.value("model", ""));
   f->stream = f->req.path_stream.value_or(f->body.value("stream", false));
-  f->upstream.path = f->req.upstream_path;
-  f->upstream.headers.emplace_back("Content-Type", "application/json");
-  Json body = d.rewritten_body ? *d.rewritten_body : Json();
+  // Only an obligation re-serialises the body; otherwise it goes out as received.
+  f->dispatch_json = d.rewritten_body ? *d.rewritten_body : f->body;
   bool patched = d.rewritten_body.has_value();
-  if (d.obligations.max_output_tokens) {
-    if (!patched) body = f->body;
-    patched = ApplyObligations(f->req.protocol, d.obligations, body) || patched;
-  }
-  // Same-protocol traffic goes out byte for byte unless an obligation changed it.
-  f->upstream.body = patched ? DumpJson(body) : f->req.body;
-  f->headers.emplace_back("X-Helm-Lane", "default");
-  f->headers.emplace_back("X-Helm-Model", f->model);
-  f->headers.emplace_back("X-Helm-Fallbacks", "0");
-  return f->stream ? DispatchStream(std::move(f)) : DispatchBuffered(std::move(f));
-}
+  patched = ApplyObligations(f->req.protocol, d.obligations, f->dispatch_json) || patched;
+  f->dispatch_text = patched ? DumpJson(f->dispatch_json) : f->req.body;
 
-ProxyResponse ProxyService::DispatchBuffered(std::shared_ptr<Flight> f) {
-  UpstreamHead head;
-  std::string out;
-  int64_t t0 = NowUs();
-  UpstreamResult r = upstream_->Send(
-      f->upstream,
-      [&](const UpstreamHead& h) {
-        head = h;
-        return true;
-      },
-      [&](std::string_view data) {
-        if (out.size() + data.size() > kMaxBufferedResponseBytes) return false;
-        out.append(data);
-        return true;
-      });
-  int64_t upstream_us = NowUs() - t0;
-  if (r.fault != UpstreamFault::kNone || head.status != 200) {
-    return FailedUpstream(*f, r, head, std::move(out), upstream_us);
+  f->router = router_->state();
+  RequestFacts facts;
+  if (auto extracted = ExtractFacts(f->req.protocol, f->dispatch_json); extracted.ok()) {
+    facts = std::move(extracted.value());
   }
-  ProxyResponse res;
-  if (const std::string* ct = FindHeader(head.headers, "content-type")) res.content_type = *ct;
-  Json parsed = Json::parse(out, nullptr, false);
-  f->usage = ExtractUsage(f->req.protocol, parsed);
-  res.body = std::move(out);
-  res = Finish(*f, std::move(res));
-  Seal(*f, "completed", 200, upstream_us, "ok");
-  return res;
-}
-
-ProxyResponse ProxyService::FailedUpstream(Flight& f, const UpstreamResult& r,
-                                           const UpstreamHead& head, std::string body,
-                                           int64_t upstream_us) {
-  ProxyResponse res;
-  if (r.fault != UpstreamFault::kNone && head.status == 0) {
-    res = ErrorResponse(f, 502, "UPSTREAM_ERROR", FaultMessage(r));
-    Seal(f, "upstream_error", 502, upstream_us, UpstreamFaultName(r.fault));
+  route::RouteFacts rf;
+  rf.model = f->client_model;
+  rf.has_tools = !facts.tools.empty();
+  rf.has_images = facts.has_images;
+  rf.json_output = WantsJson(f->dispatch_json);
+  for (const std::string& t : facts.texts) rf.texts.push_back(t);
+  rf.input_tokens = facts.input_tokens;
+  rf.max_output_tokens = d.obligations.max_output_tokens.value_or(0);
+  rf.stream = f->stream;
+  auto plan = route::SelectRoute(*f->router->config, rf,
+                                 {d.obligations.lane_pin, d.obligations.lane_cap},
+                                 f->principal.may_pin_models);
+  if (!plan.ok()) {
+    ProxyResponse res = ErrorResponse(*f, 503, "EMPTY_LANE", plan.error().message);
+    Seal(*f, "rejected", 503);
     return res;
   }
-  res = UpstreamFailure(f, head, std::move(body));
-  Seal(f, OutcomeStatusFor(head.status), res.status, upstream_us,
-       "http_" + std::to_string(head.status));
+  f->plan = std::move(plan.value());
+  route::Filtered filtered = route::FilterCandidates(f->plan.candidates, rf);
+  for (const route::Skipped& s : filtered.skipped) {
+    RecordAttempt(*f, s.candidate, "skipped", route::SkipReasonName(s.reason), 0);
+  }
+  if (filtered.usable.empty()) {
+    ProxyResponse res = ErrorResponse(*f, 422, "NO_CAPABLE_MODEL",
+                                      "no model in lane '" + f->plan.lane +
+                                          "' has the capabilities this request needs");
+    Seal(*f, "rejected", 422);
+    return res;
+  }
+  f->headers.emplace_back("X-Helm-Lane", f->plan.lane);
+  return f->stream ? ExecuteStream(std::move(f), filtered.usable)
+                   : ExecuteBuffered(std::move(f), filtered.usable);
+}
+
+ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
+                                            const std::vector<route::Candidate>& candidates) {
+  for (const route::Candidate& c : candidates) {
+    route::BreakerPermit permit = router_->breakers().TryAcquire(c.key);
+    if (!permit.admitted()) {
+      RecordAttempt(*f, c, "skipped", route::DenialName(permit.denial()), 0);
+      continue;
+    }
+    auto leg = PrepareLeg(*f, c);
+    if (!leg.ok()) {
+      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+      if (leg.error().code == ErrorCode::kInvalidArgument) {
+        ProxyResponse res = ErrorResponse(*f, 400, "REQUEST_UNTRANSLATABLE", leg.error().message);
+        Seal(*f, "rejected", 400);
+        return res;
+      }
+      RecordAttempt(*f, c, "skipped", leg.error().message, 0);
+      continue;
+    }
+    UpstreamHead head;
+    std::string out;
+    int64_t t0 = NowUs();
+    UpstreamResult r = leg->upstream->Send(
+        leg->request,
+        [&](const UpstreamHead& h) {
+          head = h;
+          return true;
+        },
+        [&](std::string_view data) {
+          if (out.size() + data.size() > options_.limits.max_response_bytes) return false;
+          out.append(data);
+          return true;
+        });
+    int64_t latency = NowUs() - t0;
+    if (r.fault != UpstreamFault::kNone) {
+      permit.Release(route::ReportFault(OutcomeForFault(r.fault)));
+      RecordAttempt(*f, c, UpstreamFaultName(r.fault), "", latency);
+      continue;
+    }
+    route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
+    std::string outcome = "http_" + std::to_string(head.status);
+    if (route::IsFault(report.outcome)) {
+      permit.Release(report);
+      RecordAttempt(*f, c, outcome, "", latency);
+      if (head.status == 429) f->rate_limited = ClientErrorFromProvider(*f, *leg, head, out);
+      continue;
+    }
+    f->served_by = c.key;
+    if (head.status < 200 || head.status > 299) {  // a deterministic client error: no failover
+      permit.Release(report);
+      RecordAttempt(*f, c, outcome, "", latency);
+      ProxyResponse res = ClientErrorFromProvider(*f, *leg, head, std::move(out));
+      Seal(*f, "rejected", res.status);
+      return res;
+    }
+    auto body = ClientBodyFromProvider(*f, *leg, std::move(out));
+    if (!body.ok()) {  // a 2xx the translator cannot read is the provider's fault
+      permit.Release(route::ReportFault(route::AttemptOutcome::kServerError));
+      RecordAttempt(*f, c, "unreadable_response", "", latency);
+      continue;
+    }
+    permit.Release(report);
+    CommitTo(*f, c);
+    RecordAttempt(*f, c, "ok", "", latency);
+    PriceUsage(*f, c);
+    ProxyResponse res;
+    if (const std::string* ct = FindHeader(head.headers, "content-type"); ct && !leg->translate) {
+      res.content_type = *ct;
+    }
+    res.body = std::move(body.value());
+    res = Finish(*f, std::move(res));
+    Seal(*f, "completed", 200);
+    return res;
+  }
+  return AllFailed(*f);
+}
+
+ProxyResponse ProxyService::AllFailed(Flight& f) {
+  if (f.rate_limited) {
+    ProxyResponse res = std::move(*f.rate_limited);
+    f.output_hash = crypto::Sha256Tagged(res.body);
+    Seal(f, "upstream_error", res.status);
+    return res;
+  }
+  ProxyResponse res = ErrorResponse(f, 502, "UPSTREAM_ERROR",
+                                    "every candidate in lane '" + f.plan.lane + "' failed (" +
+                                        std::to_string(f.attempts.size()) + " attempts)");
+  Seal(f, "upstream_error", 502);
   return res;
 }
 
-void ProxyService::Seal(Flight& f, const std::string& status, int http_status,
-                        int64_t upstream_us, const std::string& attempt_outcome) {
+void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   Outcome o;
   o.decision_id = f.decision.decision_id;
   o.decision_receipt_id = f.decision.receipt_id;
@@ -237,44 +270,54 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status,
   o.correlation_id = f.correlation_id;
   o.status = status;
   o.http_status = http_status;
-  o.route = {{"lane", "default"},
-             {"classified_by", "none"},
-             {"provider", options_.upstream_label},
-             {"model", f.model},
-             {"attempts", Json::array({{{"provider", options_.upstream_label},
-                                        {"model", f.model},
-                                        {"outcome", attempt_outcome},
-                                        {"latency_us", upstream_us}}})}};
+  std::string provider, model;
+  if (size_t slash = f.served_by.find('/'); slash != std::string::npos) {
+    provider = f.served_by.substr(0, slash);
+    model = f.served_by.substr(slash + 1);
+  }
+  o.route = {{"lane", f.plan.lane},
+             {"selected_lane", f.plan.selected_lane},
+             {"classified_by", f.plan.classified_by},
+             {"lane_adjusted_by", route::LaneAdjustmentName(f.plan.lane_adjusted_by)},
+             {"provider", provider},
+             {"model", model},
+             {"fallbacks", f.fallbacks},
+             {"attempts", f.attempts}};
   o.usage = f.usage;
+  o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;
-  auto sealed = boundary_->Seal(o);
-  if (!sealed.ok()) GetCounter("helm_proxy_seal_failures_total").Add();
+  if (!boundary_->Seal(o).ok()) GetCounter("helm_proxy_seal_failures_total").Add();
   GetCounter("helm_proxy_requests_total", "status=\"" + status + "\"").Add();
 }
 
 ProxyResponse ProxyService::Models(const ProxyRequest& request, const std::string& id) {
-  auto principal = boundary_->Authenticate(request.credential);
   Flight f;
   f.req = request;
+  auto principal = boundary_->Authenticate(request.credential);
   if (!principal.ok()) {
-    return ErrorResponse(f, principal.error().code == ErrorCode::kUnavailable ? 503 : 401,
-                         principal.error().code == ErrorCode::kUnavailable
-                             ? "BOUNDARY_UNAVAILABLE"
-                             : "UNAUTHENTICATED",
+    bool down = principal.error().code == ErrorCode::kUnavailable;
+    return ErrorResponse(f, down ? 503 : 401, down ? "BOUNDARY_UNAVAILABLE" : "UNAUTHENTICATED",
                          principal.error().message);
   }
   auto model = [](const std::string& m) {
     return Json{{"id", m}, {"object", "model"}, {"created", 0}, {"owned_by", "helm"}};
   };
+  Json data = Json::array({model("auto")});
+  auto state = router_->state();
+  for (const auto& [name, lane] : state->config->lanes) data.push_back(model(name));
   ProxyResponse res;
-  if (!id.empty()) {
-    if (id != "auto") return ErrorResponse(f, 404, "MODEL_NOT_FOUND", "no model " + id);
-    res.body = DumpJson(model(id));
-  } else {
-    res.body = DumpJson({{"object", "list"}, {"data", Json::array({model("auto")})}});
+  if (id.empty()) {
+    res.body = DumpJson({{"object", "list"}, {"data", data}});
+    return res;
   }
-  return res;
+  for (const Json& m : data) {
+    if (m["id"] == id) {
+      res.body = DumpJson(m);
+      return res;
+    }
+  }
+  return ErrorResponse(f, 404, "MODEL_NOT_FOUND", "no model " + id);
 }
 
 }  // namespace helm

@@ -1,173 +1,190 @@
-// The streaming half of ProxyService: the upstream is read on its own thread
-// into a StreamChannel; the HTTP status is settled from the upstream head
-// before the client's stream opens; each upstream chunk reaches the client as
-// it arrives; the stream ends with the `: helm-output-hash` comment and the
-// outcome receipt carries the same hash.
+// The streaming half of ProxyService. Each candidate's upstream is read on its
+// own thread into a StreamChannel. The HTTP status is settled before the
+// client's stream opens: a candidate that fails before its first output (a
+// fault, a 5xx or 429, an empty body) falls over to the next one; the first
+// output commits the stream. After that each chunk reaches the client as it
+// arrives (translated when the protocols differ), and the stream ends with the
+// `: helm-output-hash` comment that the outcome receipt repeats.
 #include <thread>
 
 #include "core/common/ids.h"
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
-#include "core/provider/sse.h"
-#include "core/proxy/client_errors.h"
 #include "core/proxy/flight.h"
-#include "core/proxy/request_rules.h"
 #include "core/proxy/stream_channel.h"
+#include "core/proxy/stream_relay.h"
 
 namespace helm {
 namespace {
 
 constexpr auto kLivenessPoll = std::chrono::milliseconds(100);
 
-// Owns the upstream thread of one stream. Whatever happens to the client
-// response (sent, abandoned before its headers went out), the destructor
-// cancels the upstream, joins its thread and makes sure the outcome is sealed.
-struct StreamJob {
+int64_t NowUs() { return SystemClock().NowMicros(); }
+
+// One upstream read on its own thread. The destructor cancels the read and
+// joins the thread, whatever happened to the response.
+struct UpstreamReader {
   std::shared_ptr<StreamChannel> channel;
-  std::thread reader;
-  std::function<void(const char* status)> seal_if_unsealed;
-  std::atomic<size_t>* open_streams = nullptr;
+  std::thread thread;
 
-  ~StreamJob() {
+  UpstreamReader(Upstream* upstream, const UpstreamRequest& request, size_t buffer_bytes)
+      : channel(std::make_shared<StreamChannel>(buffer_bytes)) {
+    thread = std::thread([upstream, request, ch = channel] {
+      ch->Finish(upstream->Send(
+          request, [&](const UpstreamHead& h) { return ch->SetHead(h); },
+          [&](std::string_view data) { return ch->Push(data); }));
+    });
+  }
+  ~UpstreamReader() { Join(); }
+  void Join() {
     channel->Cancel();
-    if (reader.joinable()) reader.join();
-    seal_if_unsealed("client_disconnected");
-    open_streams->fetch_sub(1);
+    if (thread.joinable()) thread.join();
+  }
+  // Waits for the next bytes; kDone once the upstream ended.
+  StreamChannel::Next Next(std::string* out) {
+    StreamChannel::Next n;
+    do {
+      n = channel->Take(out, kLivenessPoll);
+    } while (n == StreamChannel::Next::kTimeout);
+    return n;
   }
 };
 
-// Reads usage out of SSE events as they pass (only events that mention it are parsed).
-class UsageScanner {
- public:
-  explicit UsageScanner(std::string protocol) : protocol_(std::move(protocol)) {}
-  void Feed(std::string_view bytes) {
-    events_.clear();
-    if (!parser_.Feed(bytes, &events_).ok()) return;
-    for (const SseEvent& e : events_) {
-      if (e.data.find("\"usage\"") == std::string::npos) continue;
-      Json chunk = Json::parse(e.data, nullptr, false);
-      if (auto u = ExtractUsage(protocol_, chunk)) usage = std::move(u);
-    }
+// Seals the outcome once: explicitly when the stream ends, or as
+// client_disconnected when the response is dropped before it ran.
+struct SealOnce {
+  std::function<void(const char*)> seal;
+  std::atomic<bool> done{false};
+  void operator()(const char* status) {
+    if (!done.exchange(true)) seal(status);
   }
-  std::optional<Json> usage;
-
- private:
-  std::string protocol_;
-  SseParser parser_;
-  std::vector<SseEvent> events_;
+  ~SealOnce() { (*this)("client_disconnected"); }
 };
-
-std::string StreamErrorEvent(const std::string& protocol, const std::string& message) {
-  std::string body = ClientErrorBody(protocol, 502, "UPSTREAM_STREAM_BROKEN", message);
-  if (protocol == kAnthropicMessages) return "event: error\ndata: " + body + "\n\n";
-  return "data: " + body + "\n\n";
-}
 
 }  // namespace
 
-ProxyResponse ProxyService::DispatchStream(std::shared_ptr<Flight> f) {
+ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
+                                          const std::vector<route::Candidate>& candidates) {
   if (open_streams_.fetch_add(1) >= options_.limits.max_concurrent_streams) {
     open_streams_.fetch_sub(1);
     GetCounter("helm_proxy_streams_shed_total").Add();
     ProxyResponse res = ErrorResponse(*f, 503, "STREAM_CAPACITY",
                                       "too many concurrent streams; retry shortly");
     res.headers.emplace_back("Retry-After", "1");
-    Seal(*f, "rejected", 503, 0, "not_dispatched");
+    Seal(*f, "rejected", 503);
     return res;
   }
-  auto job = std::make_shared<StreamJob>();
-  job->open_streams = &open_streams_;
-  job->channel = std::make_shared<StreamChannel>(options_.stream_buffer_bytes);
-  auto sealed = std::make_shared<std::atomic<bool>>(false);
-  int64_t t0 = SystemClock().NowMicros();
-  job->seal_if_unsealed = [this, f, sealed, t0](const char* status) {
-    if (sealed->exchange(true)) return;
-    Seal(*f, status, 200, SystemClock().NowMicros() - t0, status);
+  struct StreamSlot {
+    std::atomic<size_t>* open;
+    ~StreamSlot() { open->fetch_sub(1); }
   };
-  job->reader = std::thread([this, f, ch = job->channel] {
-    ch->Finish(upstream_->Send(
-        f->upstream, [&](const UpstreamHead& h) { return ch->SetHead(h); },
-        [&](std::string_view data) { return ch->Push(data); }));
-  });
+  auto slot = std::make_shared<StreamSlot>(&open_streams_);
 
-  UpstreamHead head;
-  if (!job->channel->WaitHead(&head) || head.status != 200) {
-    std::string body;
-    while (job->channel->Take(&body, std::chrono::hours(1)) != StreamChannel::Next::kDone) {
+  for (const route::Candidate& c : candidates) {
+    route::BreakerPermit permit = router_->breakers().TryAcquire(c.key);
+    if (!permit.admitted()) {
+      RecordAttempt(*f, c, "skipped", route::DenialName(permit.denial()), 0);
+      continue;
     }
-    job->reader.join();
-    *sealed = true;  // FailedUpstream seals with the real status
-    UpstreamResult r = job->channel->result();
-    if (r.fault == UpstreamFault::kNone && head.status == 0) r.fault = UpstreamFault::kBroken;
-    return FailedUpstream(*f, r, head, std::move(body), SystemClock().NowMicros() - t0);
-  }
-
-  // The stream commits on its first output: an upstream that fails before
-  // sending any body is a 502, not a 200 that turns into an error.
-  auto first = std::make_shared<std::string>();
-  StreamChannel::Next next;
-  do {
-    next = job->channel->Take(first.get(), kLivenessPoll);
-  } while (next == StreamChannel::Next::kTimeout);
-  if (next == StreamChannel::Next::kDone) {
-    job->reader.join();
-    *sealed = true;  // FailedUpstream seals
-    UpstreamResult r = job->channel->result();
-    if (r.fault == UpstreamFault::kNone) r.fault = UpstreamFault::kBroken;
-    return FailedUpstream(*f, r, UpstreamHead{}, "", SystemClock().NowMicros() - t0);
-  }
-
-  ProxyResponse res;
-  res.content_type = "text/event-stream";
-  res.headers = f->headers;
-  res.headers.emplace_back("Cache-Control", "no-cache");
-  res.stream = [this, f, job, sealed, t0, first](ResponseWriter& w) {
-    crypto::Sha256Stream hash;
-    UsageScanner usage(f->req.protocol);
-    std::string buf = std::move(*first);
-    bool client_gone = false;
-    for (bool have = true;; have = false) {
-      StreamChannel::Next step = StreamChannel::Next::kData;
-      if (!have) {
-        buf.clear();
-        step = job->channel->Take(&buf, kLivenessPoll);
+    auto leg = PrepareLeg(*f, c);
+    if (!leg.ok()) {
+      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+      if (leg.error().code == ErrorCode::kInvalidArgument) {
+        ProxyResponse res = ErrorResponse(*f, 400, "REQUEST_UNTRANSLATABLE", leg.error().message);
+        Seal(*f, "rejected", 400);
+        return res;
       }
-      if (step == StreamChannel::Next::kDone) break;
-      if (step == StreamChannel::Next::kTimeout) {
-        if (!w.Alive()) client_gone = true;
-        if (client_gone) break;
+      RecordAttempt(*f, c, "skipped", leg.error().message, 0);
+      continue;
+    }
+    int64_t t0 = NowUs();
+    auto reader = std::make_shared<UpstreamReader>(leg->upstream, leg->request,
+                                                   options_.stream_buffer_bytes);
+    UpstreamHead head;
+    auto first = std::make_shared<std::string>();
+    bool has_head = reader->channel->WaitHead(&head);
+    bool ok_head = has_head && head.status >= 200 && head.status <= 299;
+    if (!ok_head || reader->Next(first.get()) == StreamChannel::Next::kDone) {
+      if (ok_head || !has_head) {  // no head, or no output: a fault before the first byte
+        reader->Join();
+        UpstreamResult r = reader->channel->result();
+        UpstreamFault fault = r.fault == UpstreamFault::kNone ? UpstreamFault::kBroken : r.fault;
+        permit.Release(route::ReportFault(OutcomeForFault(fault)));
+        RecordAttempt(*f, c, ok_head ? "no_output" : UpstreamFaultName(fault), "",
+                      NowUs() - t0);
         continue;
       }
-      hash.Update(buf);
-      usage.Feed(buf);
-      if (!w.Write(buf)) {
-        client_gone = true;
-        break;
+      std::string body = *first;
+      while (reader->Next(&body) != StreamChannel::Next::kDone) {
       }
+      route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
+      permit.Release(report);
+      RecordAttempt(*f, c, "http_" + std::to_string(head.status), "", NowUs() - t0);
+      if (route::IsFault(report.outcome)) {
+        if (head.status == 429) f->rate_limited = ClientErrorFromProvider(*f, *leg, head, body);
+        continue;
+      }
+      f->served_by = c.key;
+      ProxyResponse res = ClientErrorFromProvider(*f, *leg, head, std::move(body));
+      Seal(*f, "rejected", res.status);
+      return res;
     }
-    job->channel->Cancel();
-    if (job->reader.joinable()) job->reader.join();
-    UpstreamResult r = job->channel->result();
-    const char* status = "completed";
-    if (client_gone) {
-      status = "client_disconnected";
-    } else if (r.fault != UpstreamFault::kNone) {
-      status = "truncated";
-      std::string event = StreamErrorEvent(f->req.protocol, std::string("upstream stream ended: ") +
-                                                                UpstreamFaultName(r.fault));
-      hash.Update(event);
-      w.Write(event);
-    }
-    f->output_hash = hash.FinishTagged();
-    // A truncated stream's usage is unknown, never zero (I6).
-    f->usage = std::string(status) == "completed" ? usage.usage : std::nullopt;
-    if (!client_gone) w.Write(": helm-output-hash " + f->output_hash + "\n\n");
-    if (!sealed->exchange(true)) {
-      Seal(*f, status, 200, SystemClock().NowMicros() - t0,
-           r.fault == UpstreamFault::kNone ? "ok" : UpstreamFaultName(r.fault));
-    }
-  };
-  return res;
+
+    // Committed: faults from here on are not the provider's breaker faults.
+    permit.Release({route::AttemptOutcome::kSuccess, 0});
+    CommitTo(*f, c);
+    auto relay = std::make_shared<StreamRelay>(f->req.protocol, leg->kind, leg->translate,
+                                               EncodeOptionsFor(*f));
+    auto seal = std::make_shared<SealOnce>();
+    const route::Candidate candidate = c;
+    seal->seal = [this, f, candidate, t0](const char* status) {
+      RecordAttempt(*f, candidate, std::string(status) == "completed" ? "ok" : status, "",
+                    NowUs() - t0);
+      PriceUsage(*f, candidate);
+      Seal(*f, status, 200);
+    };
+    ProxyResponse res;
+    res.content_type = "text/event-stream";
+    res.headers = f->headers;
+    res.headers.emplace_back("Cache-Control", "no-cache");
+    res.stream = [f, reader, relay, seal, first, slot](ResponseWriter& w) {
+      crypto::Sha256Stream hash;
+      bool client_gone = false;
+      auto deliver = [&](const std::string& bytes) {
+        if (bytes.empty()) return true;
+        hash.Update(bytes);
+        return w.Write(bytes);
+      };
+      if (!deliver(relay->Feed(*first))) client_gone = true;
+      std::string buf;
+      while (!client_gone) {
+        buf.clear();
+        StreamChannel::Next step = reader->channel->Take(&buf, kLivenessPoll);
+        if (step == StreamChannel::Next::kDone) break;
+        if (step == StreamChannel::Next::kTimeout) {
+          client_gone = !w.Alive();
+          continue;
+        }
+        if (!deliver(relay->Feed(buf))) client_gone = true;
+      }
+      reader->Join();
+      UpstreamResult r = reader->channel->result();
+      std::string fault;
+      if (!client_gone && r.fault != UpstreamFault::kNone) {
+        fault = std::string("upstream stream ended: ") + UpstreamFaultName(r.fault);
+      }
+      if (!client_gone) deliver(relay->Finish(fault));
+      const char* status = client_gone          ? "client_disconnected"
+                           : relay->truncated() ? "truncated"
+                                                : "completed";
+      f->usage = relay->usage();  // unknown, never zero, when truncated (I6)
+      f->output_hash = hash.FinishTagged();
+      if (!client_gone) w.Write(": helm-output-hash " + f->output_hash + "\n\n");
+      (*seal)(status);
+    };
+    return res;
+  }
+  return AllFailed(*f);
 }
 
 }  // namespace helm

@@ -1,0 +1,188 @@
+// Building the request for one candidate (verbatim or translated) and reading
+// its answer back into the client's protocol.
+#include "core/common/ids.h"
+#include "core/crypto/crypto.h"
+#include "core/proxy/client_errors.h"
+#include "core/proxy/flight.h"
+#include "core/proxy/json_patch.h"
+#include "core/proxy/request_rules.h"
+#include "core/proxy/stream_relay.h"
+#include "core/route/cost.h"
+
+namespace helm {
+namespace {
+
+protocol::ProviderKind WireKind(route::ProviderKind kind) {
+  switch (kind) {
+    case route::ProviderKind::kAnthropic: return protocol::ProviderKind::kAnthropic;
+    case route::ProviderKind::kGemini: return protocol::ProviderKind::kGemini;
+    default: return protocol::ProviderKind::kOpenAi;  // openai and mock
+  }
+}
+
+void AddProviderAuth(const route::Candidate& c, protocol::ProviderKind kind, HeaderList& headers) {
+  const std::string& key = c.provider->api_key;
+  if (kind == protocol::ProviderKind::kAnthropic) {
+    headers.emplace_back("anthropic-version", "2023-06-01");
+    if (!key.empty()) headers.emplace_back("x-api-key", key);
+  } else if (kind == protocol::ProviderKind::kGemini) {
+    if (!key.empty()) headers.emplace_back("x-goog-api-key", key);
+  } else if (!key.empty()) {
+    headers.emplace_back("Authorization", "Bearer " + key);
+  }
+}
+
+}  // namespace
+
+ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res) {
+  f.output_hash = crypto::Sha256Tagged(res.body);
+  res.headers.insert(res.headers.end(), f.headers.begin(), f.headers.end());
+  res.headers.emplace_back("X-Helm-Output-Hash", f.output_hash);
+  return res;
+}
+
+ProxyResponse ErrorResponse(ProxyService::Flight& f, int status, const std::string& code,
+                            const std::string& message, bool with_helm) {
+  Json helm = nullptr;
+  if (with_helm) {
+    helm = {{"decision_id", f.decision.decision_id},
+            {"receipt_id", f.decision.receipt_id},
+            {"reason_code", f.decision.reason_code}};
+    if (!f.decision.approval_id.empty()) helm["approval_id"] = f.decision.approval_id;
+  }
+  ProxyResponse res;
+  res.status = status;
+  res.body = ClientErrorBody(f.req.protocol, status, code, message, helm);
+  return Finish(f, std::move(res));
+}
+
+const std::string* FindHeader(const HeaderList& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+route::AttemptOutcome OutcomeForFault(UpstreamFault fault) {
+  switch (fault) {
+    case UpstreamFault::kConnect: return route::AttemptOutcome::kConnectError;
+    case UpstreamFault::kFirstByteTimeout:
+    case UpstreamFault::kIdleTimeout: return route::AttemptOutcome::kTimeout;
+    case UpstreamFault::kCancelled: return route::AttemptOutcome::kAbandoned;
+    default: return route::AttemptOutcome::kServerError;
+  }
+}
+
+void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std::string& outcome,
+                   const std::string& skip_reason, int64_t latency_us) {
+  Json a{{"provider", c.provider_id}, {"model", c.model_id}, {"outcome", outcome},
+         {"latency_us", latency_us}};
+  if (!skip_reason.empty()) a["skip_reason"] = skip_reason;
+  f.attempts.push_back(std::move(a));
+}
+
+void CommitTo(ProxyService::Flight& f, const route::Candidate& c) {
+  f.served_by = c.key;
+  f.fallbacks = 0;
+  for (const Json& a : f.attempts) f.fallbacks += a["outcome"] != "skipped";
+  // The model that served: the client's own name when it was passed through.
+  f.headers.emplace_back("X-Helm-Model", f.router->passthrough_model ? f.client_model : c.key);
+  f.headers.emplace_back("X-Helm-Fallbacks", std::to_string(f.fallbacks));
+}
+
+protocol::EncodeOptions EncodeOptionsFor(const ProxyService::Flight& f) {
+  protocol::EncodeOptions o;
+  o.model = f.client_model;
+  o.response_id = f.decision.decision_id;
+  o.created_unix = f.start_us / 1000000;
+  o.include_usage = f.ir ? f.ir->include_usage : false;
+  return o;
+}
+
+Result<Leg> PrepareLeg(ProxyService::Flight& f, const route::Candidate& c) {
+  Leg leg;
+  leg.candidate = &c;
+  leg.kind = WireKind(c.kind);
+  auto up = f.router->upstreams.find(c.provider_id);
+  if (up == f.router->upstreams.end()) {
+    return MakeError(ErrorCode::kUnavailable, "provider_unavailable");
+  }
+  leg.upstream = up->second.get();
+  const std::string model = f.router->passthrough_model ? f.client_model : c.upstream_model;
+  const bool chat = protocol::IsTranslatableProtocol(f.req.protocol);
+  if (!chat && leg.kind != protocol::ProviderKind::kOpenAi) {
+    return MakeError(ErrorCode::kUnavailable, "protocol_unsupported");
+  }
+  leg.translate = chat && !protocol::SameProtocol(f.req.protocol, leg.kind);
+  UpstreamRequest& r = leg.request;
+  r.headers.emplace_back("Content-Type", "application/json");
+  AddProviderAuth(c, leg.kind, r.headers);
+  if (!leg.translate) {
+    r.body = f.dispatch_text;
+    if (leg.kind == protocol::ProviderKind::kGemini) {
+      r.path = protocol::ProviderPath(leg.kind, model, f.stream);
+    } else {
+      r.path = f.req.upstream_path;
+      if (model != f.client_model) {
+        if (auto patched = ReplaceTopLevelString(r.body, "model", model)) r.body = *patched;
+      }
+    }
+    return leg;
+  }
+  if (!f.ir) {
+    auto decoded = protocol::DecodeClientRequest(f.req.protocol, f.dispatch_json);
+    if (!decoded.ok()) return MakeError(ErrorCode::kInvalidArgument, decoded.error().message);
+    f.ir = std::move(decoded.value());
+    f.ir->model = f.client_model;
+    f.ir->stream = f.stream;
+  }
+  auto encoded = protocol::EncodeProviderRequest(leg.kind, *f.ir, model);
+  if (!encoded.ok()) return MakeError(ErrorCode::kInvalidArgument, encoded.error().message);
+  r.body = DumpJson(*encoded);
+  r.path = protocol::ProviderPath(leg.kind, model, f.stream);
+  return leg;
+}
+
+ProxyResponse ClientErrorFromProvider(ProxyService::Flight& f, const Leg& leg,
+                                      const UpstreamHead& head, std::string body) {
+  ProxyResponse res;
+  res.status = head.status;
+  if (leg.translate) {
+    protocol::ProviderError e = protocol::ExtractProviderError(
+        leg.kind, head.status, Json::parse(body, nullptr, false));
+    res.body = DumpJson(protocol::EncodeClientError(f.req.protocol, head.status, e.message));
+  } else {
+    res.body = std::move(body);
+    if (const std::string* ct = FindHeader(head.headers, "content-type")) res.content_type = *ct;
+  }
+  if (const std::string* ra = FindHeader(head.headers, "retry-after")) {
+    res.headers.emplace_back("Retry-After", *ra);
+  }
+  return Finish(f, std::move(res));
+}
+
+Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& leg,
+                                           std::string body) {
+  if (!protocol::IsTranslatableProtocol(f.req.protocol)) {  // embeddings, completions
+    f.usage = ExtractUsage(f.req.protocol, Json::parse(body, nullptr, false));
+    return body;
+  }
+  Json parsed = Json::parse(body, nullptr, false);
+  auto decoded = protocol::DecodeProviderResponse(leg.kind, parsed);
+  if (!decoded.ok()) {
+    if (leg.translate) return decoded.error();  // cannot translate what cannot be read
+    return body;  // verbatim: the client gets exactly what the provider sent
+  }
+  if (decoded->usage.known) f.usage = UsageJson(decoded->usage);
+  if (!leg.translate) return body;
+  return DumpJson(protocol::EncodeClientResponse(f.req.protocol, *decoded, EncodeOptionsFor(f)));
+}
+
+void PriceUsage(ProxyService::Flight& f, const route::Candidate& c) {
+  if (!f.usage || c.model == nullptr) return;
+  route::TokenUsage u{(*f.usage)["input"].get<int64_t>(), (*f.usage)["output"].get<int64_t>(),
+                      (*f.usage)["cached"].get<int64_t>()};
+  f.cost_micros = route::CostMicros(u, c.model->prices);
+}
+
+}  // namespace helm

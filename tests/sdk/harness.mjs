@@ -35,11 +35,15 @@ export function sha256Hex(bytes) {
 
 // A child process whose output is watched line by line until every pattern in
 // `waitFor` has matched; resolves with the first capture group of each.
-class Child {
-  constructor(name, cmd, args, stream) {
+// `env` (optional) is merged over this process's environment.
+export class Child {
+  constructor(name, cmd, args, stream, env = undefined) {
     this.name = name;
     this.log = [];
-    this.proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: env === undefined ? process.env : { ...process.env, ...env },
+    });
     children.add(this.proc);
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve({ code, sig })));
     this.exited.then(() => children.delete(this.proc));

@@ -22,3 +22,17 @@ if(NODE)
                        ENVIRONMENT HELM_BIN=$<TARGET_FILE:helm>
                        TIMEOUT 300)
 endif()
+
+# SDK conformance of the other client doors: @anthropic-ai/sdk (/v1/messages),
+# @google/genai (/v1beta/models/...) and the openai SDK's Responses API
+# (/v1/responses), each against a proxy with an openai, an anthropic and a
+# gemini provider on the scripted test upstream.
+if(NODE)
+  add_test(NAME sdk.doors
+           COMMAND ${NODE} --test
+                   anthropic.test.mjs genai.test.mjs responses.test.mjs
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/tests/sdk)
+  set_tests_properties(sdk.doors PROPERTIES
+                       ENVIRONMENT HELM_BIN=$<TARGET_FILE:helm>
+                       TIMEOUT 300)
+endif()

@@ -11,7 +11,13 @@
 #   helm-nosync  the same with --sync none
 # and prints a table plus the ratios the targets are stated in.
 #
-#   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--keep]
+#   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--raw-backlog] [--keep]
+#
+# bare_proxy and helm run with scripts/bench/listen_backlog.c preloaded, which
+# raises cpp-httplib's listen backlog of 5 to 1024: without it, wrk's burst of
+# 64 connects overflows the accept queue and a few first requests wait 1-3 s
+# for a SYN retransmission, which then dominates p99. --raw-backlog measures
+# without the shim (the "listen overflows" column shows when that happened).
 #
 # Environment: SHARED_BENCH (default: ../shared/bench next to the repo),
 # HELM_BIN (default: build/helm), POLICY (default: policies/development.toml),
@@ -27,12 +33,14 @@ targets="${TARGETS:-direct bare helm helm-nosync}"
 seconds=8
 warmup=2
 keep=0
+shim=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --raw-backlog) shim=0; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "bench-proxy: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +64,9 @@ cleanup() {
   if [[ $keep -eq 0 ]]; then rm -rf "$work"; else echo "# kept $work" >&2; fi
 }
 trap cleanup EXIT
+# A private copy: a rebuild in the checkout must not swap the binary mid-run.
+cp "$helm_bin" "$work/helm"
+helm_bin="$work/helm"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -100,7 +111,25 @@ check_ok "$upstream/v1/chat/completions"
 g++ -O2 -std=c++20 "$shared/bare_proxy.cpp" -o "$work/bare_proxy" \
   $(pkg-config --cflags --libs cpp-httplib libsodium) -lpthread
 
-declare -A rps p50 p99 errs non2xx
+preload=()
+if [[ $shim -eq 1 ]]; then
+  gcc -O2 -shared -fPIC "$root/scripts/bench/listen_backlog.c" -o "$work/listen_backlog.so" -ldl
+  preload=(env "LD_PRELOAD=$work/listen_backlog.so")
+fi
+
+declare -A rps p50 p99 errs non2xx drops
+
+# Listen-queue overflows on this host (nstat, iproute2), or "-" without nstat.
+# cpp-httplib 0.11.4 listens with a backlog of 5: when wrk opens its 64
+# connections at once, some handshakes overflow the accept queue and their
+# first request waits for a SYN/ACK retransmission (~1 s), which lands in p99.
+listen_overflows() {
+  if command -v nstat >/dev/null; then
+    nstat -az TcpExtListenOverflows 2>/dev/null | awk '$1 == "TcpExtListenOverflows" { print $2; f = 1 } END { if (!f) print "-" }'
+  else
+    echo -
+  fi
+}
 
 # run_wrk NAME CONNS URL [HEADERS]
 run_wrk() {
@@ -109,8 +138,11 @@ run_wrk() {
     WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$shared/post.lua" "$url" >/dev/null 2>&1 || true
   fi
   out="$work/wrk-$name-$conns.txt"
+  local before after
+  before="$(listen_overflows)"
   WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
     -s "$shared/post.lua" "$url" >"$out" 2>&1
+  after="$(listen_overflows)"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
   rps[$name/$conns]="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
@@ -118,7 +150,8 @@ run_wrk() {
   p99[$name/$conns]="$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")"
   errs[$name/$conns]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
   non2xx[$name/$conns]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
-  echo "# $name c=$conns: $line" >&2
+  if [[ "$before" == - || "$after" == - ]]; then drops[$name/$conns]=-; else drops[$name/$conns]=$((after - before)); fi
+  echo "# $name c=$conns: $line listen_overflows=${drops[$name/$conns]}" >&2
 }
 
 run_pair() {  # run_pair NAME URL [HEADERS]
@@ -129,7 +162,7 @@ run_pair() {  # run_pair NAME URL [HEADERS]
 run_helm() {  # run_helm NAME SYNC
   local name="$1" sync="$2" port admin dir pid key
   port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data"
-  "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
+  "${preload[@]}" "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
     --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name.log" 2>&1 &
   pid=$!; pids+=("$pid")
   wait_port "$port" "$pid"
@@ -140,13 +173,13 @@ run_helm() {  # run_helm NAME SYNC
   stop_pid "$pid"
 }
 
-echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
+echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), backlog shim $([[ $shim -eq 1 ]] && echo on || echo off), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
 for t in $targets; do
   case "$t" in
     direct) run_pair direct "$upstream/v1/chat/completions" ;;
     bare)
       port="$(free_port)"
-      "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare.log" 2>&1 &
+      "${preload[@]}" "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare.log" 2>&1 &
       pid=$!; pids+=("$pid")
       wait_port "$port" "$pid"
       check_ok "http://127.0.0.1:$port/v1/chat/completions"
@@ -169,12 +202,12 @@ label() {
 ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else printf "%d µs", u }'; }
 
 echo
-echo "| target | conns | req/s | p50 | p99 | errors | non-2xx |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| target | conns | req/s | p50 | p99 | errors | non-2xx | listen overflows |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for t in $targets; do
   for c in 1 64; do
     k="$t/$c"
-    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | ${errs[$k]} | ${non2xx[$k]} |"
+    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
   done
 done
 echo

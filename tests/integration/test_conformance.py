@@ -897,6 +897,65 @@ class ConformanceTest(unittest.TestCase):
         self.assertTrue(text_times, events)
         self.assertLess(text_times[0], t_done - upstream_total / 2)
 
+    # ---- errors helm makes itself, in each client's shape ------------------------------------
+
+    def helm_error(self, client, body, key=None, content_type="application/json"):
+        key = key or self.key
+        path = client_path(client, LANE["openai"], False)
+        hdrs = dict(client_headers(client, key, True))
+        if content_type:
+            hdrs["Content-Type"] = content_type
+        status, headers, raw = raw_http(self.px.url, "POST", path, json.dumps(body).encode(), hdrs)
+        return status, self.check_error(client, status, headers, raw)
+
+    def run_helm_errors(self, client):
+        body = build_body(client, LANE["openai"], False, [user_turn(client, "hello")])
+        status, err = self.helm_error(client, body, key="hk_not_a_key")
+        self.assertEqual(status, 401)
+        if client == "anthropic":
+            self.assertEqual(err["type"], "authentication_error")
+        body = build_body(client, LANE["openai"], False, [user_turn(client, "a forbidden-word")])
+        status, err = self.helm_error(client, body)
+        self.assertEqual(status, 403)
+        self.assertEqual(err["helm"]["reason_code"], "FORBIDDEN_CONTENT")
+        if client == "anthropic":
+            self.assertEqual(err["type"], "permission_error")
+        self.assertEqual(self.up.requests(), [], "nothing reached the upstream")
+
+    def run_helm_415(self, client):
+        self.skipTest("bug: core/proxy/client_errors.cpp OpenAiType/AnthropicType/GoogleStatus "
+                      "map 415 (a client mistake) to api_error / api_error / INTERNAL, the "
+                      "server-fault classes; expected invalid_request_error / INVALID_ARGUMENT")
+        body = build_body(client, LANE["openai"], False, [user_turn(client, "hello")])
+        status, err = self.helm_error(client, body, content_type="text/plain")
+        self.assertEqual(status, 415)
+        if client == "anthropic":
+            self.assertEqual(err["type"], "invalid_request_error", err)
+        elif client == "gemini":
+            self.assertEqual(err["status"], "INVALID_ARGUMENT", err)
+        else:
+            self.assertEqual(err["type"], "invalid_request_error", err)
+
+    def run_empty_conversation(self, client, provider):
+        """A request with no conversation is refused with 400 in the client's
+        shape before any provider sees it (translating to anthropic and gemini
+        does; the same-protocol forward leaves it to the provider)."""
+        if NATIVE.get(client) == provider:
+            self.skipTest("same-protocol forward: the provider judges the request")
+        if provider == "openai":
+            self.skipTest("bug: a translated request with no messages is sent to an OpenAI "
+                          "provider as \"messages\": [] (EncodeProviderRequest for kind openai "
+                          "lacks the no-content check the anthropic and gemini encoders make: "
+                          "REQUEST_UNTRANSLATABLE)")
+        body = build_body(client, LANE[provider], False, [])
+        path = client_path(client, LANE[provider], False)
+        status, headers, raw = raw_http(self.px.url, "POST", path, json.dumps(body).encode(),
+                                        dict(client_headers(client, self.key, True),
+                                             **{"Content-Type": "application/json"}))
+        self.assertEqual(status, 400, raw)
+        self.check_error(client, status, headers, raw)
+        self.assertEqual(self.up.requests(), [], "nothing reached the upstream")
+
     # ---- the ledger --------------------------------------------------------------------------
 
     def test_zz_ledger_verifies(self):
@@ -936,8 +995,18 @@ def _make_slow(client, provider):
     return test
 
 
+def _make(method, *args):
+    def test(self):
+        getattr(self, method)(*args)
+    return test
+
+
 for _c in CLIENTS:
+    setattr(ConformanceTest, "test_helm_errors_%s" % _c, _make("run_helm_errors", _c))
+    setattr(ConformanceTest, "test_helm_415_%s" % _c, _make("run_helm_415", _c))
     for _p in PROVIDERS:
+        setattr(ConformanceTest, "test_empty_conversation_%s_%s" % (_c, _p),
+                _make("run_empty_conversation", _c, _p))
         setattr(ConformanceTest, "test_slow_%s_%s" % (_c, _p), _make_slow(_c, _p))
         for _m in MODES:
             for _s in SCENARIOS:

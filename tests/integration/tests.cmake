@@ -36,3 +36,13 @@ if(NODE)
                        ENVIRONMENT HELM_BIN=$<TARGET_FILE:helm>
                        TIMEOUT 300)
 endif()
+
+# examples/helm.toml is the config reference's complete example: it must
+# always load. Dummy keys make every provider load, so every lane member is
+# validated (without keys the providers are skipped and only the mock is left;
+# test_routing.py checks that case).
+add_test(NAME config.example
+         COMMAND $<TARGET_FILE:helm> config check ${CMAKE_SOURCE_DIR}/examples/helm.toml)
+set_tests_properties(config.example PROPERTIES
+                     ENVIRONMENT "OPENAI_API_KEY=config-check;ANTHROPIC_API_KEY=config-check;GEMINI_API_KEY=config-check"
+                     TIMEOUT 60)

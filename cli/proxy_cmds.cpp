@@ -28,7 +28,13 @@ void AddProxy(CLI::App& app, int* exit_code) {
                   "upstream body silence allowed")
       ->capture_default_str();
   AddBoundaryOptions(cmd, &o.boundary);
-  cmd->callback([exit_code] { *exit_code = app::RunProxy(o); });
+  cmd->callback([exit_code, cmd] {
+    for (const char* flag : {"--bind", "--port", "--admin-port", "--max-body-bytes", "--sync",
+                             "--checkpoint-every", "--checkpoint-seconds"}) {
+      if (cmd->count(flag) > 0) o.explicit_flags.insert(flag);
+    }
+    *exit_code = app::RunProxy(o);
+  });
 }
 
 }  // namespace helm::cli

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "core/boundary/local_boundary.h"
@@ -32,6 +33,9 @@ struct ProxyCommandOptions {
   std::string boundary_url;      // remote mode: a running `helm serve`
   BoundaryOptions boundary;      // embedded mode (policy_path set)
   UpstreamOptions upstream_options;
+  // Flags given on the command line ("--port", ...): they win over the
+  // [server] and [ledger] settings of helm.toml.
+  std::set<std::string> explicit_flags;
 };
 int RunProxy(const ProxyCommandOptions& options);
 // `helm config check FILE`.

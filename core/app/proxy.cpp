@@ -9,9 +9,21 @@
 #include "core/http/proxy_server.h"
 #include "core/http/remote_boundary.h"
 #include "core/proxy/router.h"
+#include "core/route/selection.h"
 
 namespace helm::app {
 namespace {
+
+// Every lane a policy rule pins or caps to must exist in the routing config.
+Status CheckPolicyLanes(const Policy& policy, const route::Config& config) {
+  for (const Obligations& o : policy.rule_obligations()) {
+    Status st = route::ValidateObligations(config, {o.lane_pin, o.lane_cap});
+    if (!st.ok()) {
+      return MakeError(ErrorCode::kConfig, "policy " + policy.id() + ": " + st.error().message);
+    }
+  }
+  return Status::Ok();
+}
 
 // Serves the proxy until a signal stops it; returns the exit code.
 int ServeProxy(const ProxyCommandOptions& o, Router* router, Boundary* boundary,
@@ -40,6 +52,12 @@ int ServeProxy(const ProxyCommandOptions& o, Router* router, Boundary* boundary,
         } else if (!router->config_path().empty()) {
           std::cerr << "helm: config reloaded\n";
         }
+        if (local == nullptr) return;
+        if (Status lanes = CheckPolicyLanes(*local->policy(), *router->state()->config);
+            !lanes.ok()) {
+          std::cerr << "helm: warning: " << lanes.error().message
+                    << " (requests matching that rule get 503 EMPTY_LANE)\n";
+        }
       },
       [&] {
         server.Stop();
@@ -53,21 +71,41 @@ int ServeProxy(const ProxyCommandOptions& o, Router* router, Boundary* boundary,
   return kExitOk;
 }
 
+// helm.toml's [server] and [ledger] settings, where no flag overrides them.
+ProxyCommandOptions WithConfigSettings(ProxyCommandOptions o, const route::Config& c) {
+  auto given = [&o](const char* flag) { return o.explicit_flags.count(flag) > 0; };
+  if (!given("--bind")) o.bind = c.server.bind;
+  if (!given("--port")) o.port = static_cast<int>(c.server.port);
+  if (!given("--admin-port")) o.admin_port = static_cast<int>(c.server.admin_port);
+  if (!given("--max-body-bytes")) {
+    o.boundary.limits.max_body_bytes = static_cast<size_t>(c.server.max_body_bytes);
+  }
+  if (!given("--sync")) o.boundary.ledger.sync = c.ledger.sync;
+  if (!given("--checkpoint-every")) {
+    o.boundary.ledger.checkpoint_every = static_cast<uint64_t>(c.ledger.checkpoint_every);
+  }
+  if (!given("--checkpoint-seconds")) {
+    o.boundary.ledger.checkpoint_interval_seconds = c.ledger.checkpoint_seconds;
+  }
+  return o;
+}
+
 }  // namespace
 
-int RunProxy(const ProxyCommandOptions& o) {
+int RunProxy(const ProxyCommandOptions& options) {
   BlockServerSignals();
-  if (o.boundary_url.empty() == o.boundary.policy_path.empty()) {
+  if (options.boundary_url.empty() == options.boundary.policy_path.empty()) {
     std::cerr << "helm proxy: give exactly one of --policy FILE (embedded boundary) or "
                  "--boundary URL (a running helm serve)\n";
     return kExitConfig;
   }
-  if (o.upstream.empty() == o.config_path.empty()) {
+  if (options.upstream.empty() == options.config_path.empty()) {
     std::cerr << "helm proxy: give exactly one of --upstream URL or --config helm.toml\n";
     return kExitConfig;
   }
-  auto router = o.config_path.empty() ? Router::FromUpstreamUrl(o.upstream, o.upstream_options)
-                                      : Router::FromConfigFile(o.config_path);
+  auto router = options.config_path.empty()
+                    ? Router::FromUpstreamUrl(options.upstream, options.upstream_options)
+                    : Router::FromConfigFile(options.config_path);
   if (!router.ok()) {
     std::cerr << "helm proxy: " << router.error().message << "\n";
     return kExitConfig;
@@ -75,6 +113,9 @@ int RunProxy(const ProxyCommandOptions& o) {
   for (const std::string& w : (*router)->state()->config->warnings) {
     std::cerr << "helm proxy: warning: " << w << "\n";
   }
+  const ProxyCommandOptions o = options.config_path.empty()
+                                    ? options
+                                    : WithConfigSettings(options, *(*router)->state()->config);
   if (!o.boundary_url.empty()) {
     RemoteBoundary remote(o.boundary_url, AdminToken(o.boundary.data_dir));
     std::cerr << "helm proxy: deciding through the boundary at " << o.boundary_url << "\n";
@@ -82,6 +123,10 @@ int RunProxy(const ProxyCommandOptions& o) {
   }
   auto local = OpenBoundaryOrReport(o.boundary);
   if (!local) return kExitConfig;
+  if (Status st = CheckPolicyLanes(*local->policy(), *(*router)->state()->config); !st.ok()) {
+    std::cerr << "helm proxy: refusing to start: " << st.error().message << "\n";
+    return kExitConfig;
+  }
   AdminServer admin(local.get(), o.boundary.limits);
   auto admin_port = admin.Bind(o.bind, o.admin_port);
   if (!admin_port.ok()) {

@@ -1,6 +1,11 @@
 #include "core/http/http_util.h"
 
 namespace helm::http {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+
+}  // namespace
 
 void ConfigureServer(httplib::Server& server, const Limits& limits) {
   size_t threads = limits.server_threads;
@@ -37,8 +42,19 @@ std::string ExtractCredential(const httplib::Request& req) {
 }
 
 int Bind(httplib::Server& server, const std::string& host, int port) {
-  if (port == 0) return server.bind_to_any_port(host);
-  return server.bind_to_port(host, port) ? port : -1;
+  // cpp-httplib listens with a backlog of 5, which overflows when many clients
+  // connect at once (their SYNs are retried after a second or more). Capture
+  // the listening socket and listen again with a real backlog.
+  auto listener = std::make_shared<int>(-1);
+  server.set_socket_options([listener](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    *listener = sock;
+  });
+  int bound = port == 0 ? server.bind_to_any_port(host)
+                        : (server.bind_to_port(host, port) ? port : -1);
+  if (bound >= 0 && *listener >= 0) ::listen(*listener, kListenBacklog);
+  return bound;
 }
 
 }  // namespace helm::http

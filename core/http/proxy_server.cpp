@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/common/metrics.h"
+#include "core/http/client_probe.h"
 #include "core/http/http_util.h"
 #include "core/policy/facts.h"
 #include "core/proxy/client_errors.h"
@@ -36,6 +37,8 @@ ProxyRequest Convert(const httplib::Request& req, const char* protocol) {
   out.body = req.body;
   out.content_type = req.get_header_value("Content-Type");
   out.credential = http::ExtractCredential(req);
+  out.client_alive =
+      http::MakeClientProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   for (const auto& [name, value] : req.headers) {
     std::string lower;
     for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -100,7 +103,7 @@ ProxyServer::ProxyServer(ProxyService* service, const Limits& limits)
            ProxyRequest r = Convert(req, kGeminiGenerate);
            r.path_model = req.matches[1];
            r.path_stream = req.matches[2] == "streamGenerateContent";
-           Send(service->Handle(r), res);
+           Send(service->Handle(std::move(r)), res);
          });
   s.Get("/v1/models", [service](const httplib::Request& req, httplib::Response& res) {
     Send(service->Models(Convert(req, kOpenAiChat), ""), res);
@@ -114,8 +117,8 @@ ProxyServer::ProxyServer(ProxyService* service, const Limits& limits)
   s.Get("/version", [](const httplib::Request&, httplib::Response& res) {
     http::SendJson(res, 200, {{"version", HELM_VERSION}});
   });
-  s.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(RenderMetrics(), "text/plain; version=0.0.4");
+  s.Get("/metrics", [service](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderMetrics() + service->BreakerMetrics(), "text/plain; version=0.0.4");
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -372,6 +372,11 @@ class TomlPolicy final : public Policy {
   int64_t version() const override { return version_; }
   const std::string& hash() const override { return hash_; }
   size_t rule_count() const override { return rules_.size(); }
+  std::vector<Obligations> rule_obligations() const override {
+    std::vector<Obligations> out;
+    for (const Rule& rule : rules_) out.push_back(rule.then);
+    return out;
+  }
 
   static Result<std::shared_ptr<const Policy>> Build(const toml::table& root,
                                                      const Loader& loader, std::string hash);

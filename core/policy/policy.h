@@ -54,6 +54,9 @@ class Policy {
   virtual int64_t version() const = 0;
   virtual const std::string& hash() const = 0;  // "sha256:<hex>" of the file bytes
   virtual size_t rule_count() const = 0;
+  // The obligations of every rule, in rule order (to check lane names
+  // against the routing configuration).
+  virtual std::vector<Obligations> rule_obligations() const = 0;
 };
 
 }  // namespace helm

@@ -49,7 +49,10 @@ Result<ir::Request> DecodeClientRequest(std::string_view client_protocol, const 
 Result<Json> EncodeProviderRequest(ProviderKind kind, const ir::Request& request,
                                    const std::string& upstream_model) {
   switch (kind) {
-    case ProviderKind::kOpenAi: return EncodeOpenAiChatRequest(request, upstream_model);
+    case ProviderKind::kOpenAi:
+      // Every provider refuses an empty conversation; say so before calling one.
+      if (request.messages.empty()) return BadRequest("the request has no messages");
+      return EncodeOpenAiChatRequest(request, upstream_model);
     case ProviderKind::kAnthropic: return EncodeAnthropicRequest(request, upstream_model);
     case ProviderKind::kGemini: return EncodeGeminiRequest(request);
   }

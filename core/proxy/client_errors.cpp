@@ -7,37 +7,34 @@ namespace {
 
 const char* OpenAiType(int status) {
   switch (status) {
-    case 400: case 413: case 422: return "invalid_request_error";
     case 401: return "authentication_error";
     case 403: return "permission_error";
     case 404: return "not_found_error";
     case 429: return "rate_limit_error";
     case 503: return "service_unavailable";
-    default: return "api_error";
+    default: return status < 500 ? "invalid_request_error" : "api_error";
   }
 }
 
 const char* AnthropicType(int status) {
   switch (status) {
-    case 400: case 413: case 422: return "invalid_request_error";
     case 401: return "authentication_error";
     case 403: return "permission_error";
     case 404: return "not_found_error";
     case 429: return "rate_limit_error";
     case 503: case 529: return "overloaded_error";
-    default: return "api_error";
+    default: return status < 500 ? "invalid_request_error" : "api_error";
   }
 }
 
 const char* GoogleStatus(int status) {
   switch (status) {
-    case 400: case 413: case 422: return "INVALID_ARGUMENT";
     case 401: return "UNAUTHENTICATED";
     case 403: return "PERMISSION_DENIED";
     case 404: return "NOT_FOUND";
     case 429: return "RESOURCE_EXHAUSTED";
     case 503: return "UNAVAILABLE";
-    default: return "INTERNAL";
+    default: return status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";
   }
 }
 

@@ -2,6 +2,7 @@
 // its answer back into the client's protocol.
 #include "core/common/ids.h"
 #include "core/crypto/crypto.h"
+#include "core/protocol/codec.h"
 #include "core/proxy/client_errors.h"
 #include "core/proxy/flight.h"
 #include "core/proxy/json_patch.h"
@@ -17,6 +18,25 @@ protocol::ProviderKind WireKind(route::ProviderKind kind) {
     case route::ProviderKind::kAnthropic: return protocol::ProviderKind::kAnthropic;
     case route::ProviderKind::kGemini: return protocol::ProviderKind::kGemini;
     default: return protocol::ProviderKind::kOpenAi;  // openai and mock
+  }
+}
+
+// Usage of a provider body that is forwarded verbatim: only the top-level
+// usage member is kept while parsing, so large answers are not materialised.
+std::optional<Json> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
+  const char* member = kind == protocol::ProviderKind::kGemini ? "usageMetadata" : "usage";
+  Json kept = Json::parse(
+      body,
+      [member](int depth, Json::parse_event_t event, Json& parsed) {
+        return !(depth == 1 && event == Json::parse_event_t::key && parsed != member);
+      },
+      false);
+  if (!kept.is_object() || !kept.contains(member) || !kept[member].is_object()) return std::nullopt;
+  const Json& u = kept[member];
+  switch (kind) {
+    case protocol::ProviderKind::kAnthropic: return UsageJson(protocol::UsageFromAnthropic(u));
+    case protocol::ProviderKind::kGemini: return UsageJson(protocol::UsageFromGemini(u));
+    default: return UsageJson(protocol::UsageFromOpenAi(u));
   }
 }
 
@@ -167,14 +187,13 @@ Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& l
     f.usage = ExtractUsage(f.req.protocol, Json::parse(body, nullptr, false));
     return body;
   }
-  Json parsed = Json::parse(body, nullptr, false);
-  auto decoded = protocol::DecodeProviderResponse(leg.kind, parsed);
-  if (!decoded.ok()) {
-    if (leg.translate) return decoded.error();  // cannot translate what cannot be read
-    return body;  // verbatim: the client gets exactly what the provider sent
+  if (!leg.translate) {  // verbatim: the client gets exactly what the provider sent
+    f.usage = UsageOfProviderBody(leg.kind, body);
+    return body;
   }
+  auto decoded = protocol::DecodeProviderResponse(leg.kind, Json::parse(body, nullptr, false));
+  if (!decoded.ok()) return decoded.error();  // cannot translate what cannot be read
   if (decoded->usage.known) f.usage = UsageJson(decoded->usage);
-  if (!leg.translate) return body;
   return DumpJson(protocol::EncodeClientResponse(f.req.protocol, *decoded, EncodeOptionsFor(f)));
 }
 

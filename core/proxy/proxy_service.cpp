@@ -43,9 +43,10 @@ ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions opti
 
 ProxyService::~ProxyService() = default;
 
-ProxyResponse ProxyService::Handle(const ProxyRequest& request) {
+ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::make_shared<Flight>();
-  f->req = request;
+  f->req = std::move(incoming);
+  const ProxyRequest& request = f->req;
   f->start_us = NowUs();
   f->correlation_id = CorrelationId(request.headers);
   f->headers.emplace_back("X-Helm-Correlation-ID", f->correlation_id);
@@ -205,6 +206,13 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
           return true;
         });
     int64_t latency = NowUs() - t0;
+    if (f->req.client_alive && !f->req.client_alive()) {  // nobody to answer: no fallback
+      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+      RecordAttempt(*f, c, "client_disconnected", "", latency);
+      ProxyResponse res = ErrorResponse(*f, 499, "CLIENT_DISCONNECTED", "the client went away");
+      Seal(*f, "client_disconnected", 499);
+      return res;
+    }
     if (r.fault != UpstreamFault::kNone) {
       permit.Release(route::ReportFault(OutcomeForFault(r.fault)));
       RecordAttempt(*f, c, UpstreamFaultName(r.fault), "", latency);
@@ -289,6 +297,10 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.latency_us = NowUs() - f.start_us;
   if (!boundary_->Seal(o).ok()) GetCounter("helm_proxy_seal_failures_total").Add();
   GetCounter("helm_proxy_requests_total", "status=\"" + status + "\"").Add();
+}
+
+std::string ProxyService::BreakerMetrics() const {
+  return route::RenderBreakerMetrics(router_->breakers().Snapshot());
 }
 
 ProxyResponse ProxyService::Models(const ProxyRequest& request, const std::string& id) {

@@ -28,10 +28,12 @@ class ProxyService {
   ProxyService(Boundary* boundary, Router* router, ProxyOptions options);
   ~ProxyService();
 
-  ProxyResponse Handle(const ProxyRequest& request);
+  ProxyResponse Handle(ProxyRequest request);
   // GET /v1/models and /v1/models/{id}: "auto" and the lanes, answered
   // locally (authenticated, no upstream bytes, no receipt).
   ProxyResponse Models(const ProxyRequest& request, const std::string& id);
+  // Breaker state per provider/model, Prometheus text.
+  std::string BreakerMetrics() const;
 
   // What the service knows about one request in flight (flight.h).
   struct Flight;

@@ -40,13 +40,15 @@ struct UpstreamReader {
     channel->Cancel();
     if (thread.joinable()) thread.join();
   }
-  // Waits for the next bytes; kDone once the upstream ended.
-  StreamChannel::Next Next(std::string* out) {
-    StreamChannel::Next n;
-    do {
-      n = channel->Take(out, kLivenessPoll);
-    } while (n == StreamChannel::Next::kTimeout);
-    return n;
+  // Waits for the head (head != nullptr) or the next bytes; kTimeout only
+  // when `gone` says the client left meanwhile.
+  StreamChannel::Next Wait(UpstreamHead* head, std::string* out,
+                           const std::function<bool()>& gone) {
+    for (;;) {
+      StreamChannel::Next n = head != nullptr ? channel->WaitHead(head, kLivenessPoll)
+                                              : channel->Take(out, kLivenessPoll);
+      if (n != StreamChannel::Next::kTimeout || gone()) return n;
+    }
   }
 };
 
@@ -79,6 +81,10 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     ~StreamSlot() { open->fetch_sub(1); }
   };
   auto slot = std::make_shared<StreamSlot>(&open_streams_);
+  const std::function<bool()> gone = [f] {
+    return f->req.client_alive && !f->req.client_alive();
+  };
+  const std::function<bool()> never = [] { return false; };
 
   for (const route::Candidate& c : candidates) {
     route::BreakerPermit permit = router_->breakers().TryAcquire(c.key);
@@ -102,9 +108,19 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                                                    options_.stream_buffer_bytes);
     UpstreamHead head;
     auto first = std::make_shared<std::string>();
-    bool has_head = reader->channel->WaitHead(&head);
+    StreamChannel::Next waited = reader->Wait(&head, nullptr, gone);
+    bool has_head = waited == StreamChannel::Next::kData;
     bool ok_head = has_head && head.status >= 200 && head.status <= 299;
-    if (!ok_head || reader->Next(first.get()) == StreamChannel::Next::kDone) {
+    if (ok_head) waited = reader->Wait(nullptr, first.get(), gone);
+    if (waited == StreamChannel::Next::kTimeout) {  // the client left before any output
+      reader->Join();
+      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+      RecordAttempt(*f, c, "client_disconnected", "", NowUs() - t0);
+      ProxyResponse res = ErrorResponse(*f, 499, "CLIENT_DISCONNECTED", "the client went away");
+      Seal(*f, "client_disconnected", 499);
+      return res;
+    }
+    if (!ok_head || waited == StreamChannel::Next::kDone) {
       if (ok_head || !has_head) {  // no head, or no output: a fault before the first byte
         reader->Join();
         UpstreamResult r = reader->channel->result();
@@ -115,7 +131,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
         continue;
       }
       std::string body = *first;
-      while (reader->Next(&body) != StreamChannel::Next::kDone) {
+      while (reader->Wait(nullptr, &body, never) != StreamChannel::Next::kDone) {
       }
       route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
       permit.Release(report);

@@ -22,6 +22,9 @@ struct ProxyRequest {
   std::map<std::string, std::string> headers;  // lower-case names
   std::optional<std::string> path_model;  // Gemini
   std::optional<bool> path_stream;        // Gemini
+  // False once the client is known to have gone (before any response byte);
+  // empty when the transport cannot tell.
+  std::function<bool()> client_alive;
 };
 
 // Where a streaming response goes; implemented by the HTTP adapter.

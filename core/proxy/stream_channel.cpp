@@ -27,12 +27,12 @@ void StreamChannel::Finish(const UpstreamResult& result) {
   cv_.notify_all();
 }
 
-bool StreamChannel::WaitHead(UpstreamHead* head) {
+StreamChannel::Next StreamChannel::WaitHead(UpstreamHead* head, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return has_head_ || finished_; });
-  if (!has_head_) return false;
+  if (!cv_.wait_for(lock, timeout, [&] { return has_head_ || finished_; })) return Next::kTimeout;
+  if (!has_head_) return Next::kDone;
   *head = head_;
-  return true;
+  return Next::kData;
 }
 
 StreamChannel::Next StreamChannel::Take(std::string* out, std::chrono::milliseconds timeout) {

@@ -25,9 +25,10 @@ class StreamChannel {
   void Finish(const UpstreamResult& result);
 
   // Consumer side.
-  // Waits for the head; false when the upstream finished without one.
-  bool WaitHead(UpstreamHead* head);
+  // Waits up to `timeout` for the head: kData with *head set, kDone when the
+  // upstream finished without one, kTimeout.
   enum class Next { kData, kDone, kTimeout };
+  Next WaitHead(UpstreamHead* head, std::chrono::milliseconds timeout);
   // Takes everything queued (appended to *out), or waits up to timeout.
   Next Take(std::string* out, std::chrono::milliseconds timeout);
   void Cancel();

@@ -923,9 +923,6 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(self.up.requests(), [], "nothing reached the upstream")
 
     def run_helm_415(self, client):
-        self.skipTest("bug: core/proxy/client_errors.cpp OpenAiType/AnthropicType/GoogleStatus "
-                      "map 415 (a client mistake) to api_error / api_error / INTERNAL, the "
-                      "server-fault classes; expected invalid_request_error / INVALID_ARGUMENT")
         body = build_body(client, LANE["openai"], False, [user_turn(client, "hello")])
         status, err = self.helm_error(client, body, content_type="text/plain")
         self.assertEqual(status, 415)
@@ -942,11 +939,6 @@ class ConformanceTest(unittest.TestCase):
         does; the same-protocol forward leaves it to the provider)."""
         if NATIVE.get(client) == provider:
             self.skipTest("same-protocol forward: the provider judges the request")
-        if provider == "openai":
-            self.skipTest("bug: a translated request with no messages is sent to an OpenAI "
-                          "provider as \"messages\": [] (EncodeProviderRequest for kind openai "
-                          "lacks the no-content check the anthropic and gemini encoders make: "
-                          "REQUEST_UNTRANSLATABLE)")
         body = build_body(client, LANE[provider], False, [])
         path = client_path(client, LANE[provider], False)
         status, headers, raw = raw_http(self.px.url, "POST", path, json.dumps(body).encode(),

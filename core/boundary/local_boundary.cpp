@@ -63,8 +63,7 @@ Result<Principal> LocalBoundary::Authenticate(std::string_view secret) {
 Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
                                RequestFacts* facts) {
   Decision d;
-  d.decision_id = NewId("dec_");
-  d.receipt_id = NewId("rcpt_");
+  d.decision_id = NewId("dec_");  // receipt_id: minted by the ledger on append
   if (!input.invalid_reason.empty()) {
     d.verdict = Verdict::kDeny;
     d.reason_code = "REQUEST_INVALID";
@@ -136,7 +135,6 @@ Json LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& po
                {"stream", facts.stream},
                {"hash", input.request_hash}};
   Json r{{"kind", "decision"},
-         {"receipt_id", d.receipt_id},
          {"decision_id", d.decision_id},
          {"correlation_id", input.correlation_id},
          {"principal", {{"agent", input.principal.agent}, {"api_key_id", input.principal.api_key_id}}},
@@ -175,17 +173,36 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
     GetCounter("helm_ledger_failures_total").Add();
     return MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message);
   }
+  d.receipt_id = std::move(appended->receipt_id);
+  if (d.verdict == Verdict::kAllow) RememberDecision(d.receipt_id);
   GetCounter("helm_decisions_total", std::string("verdict=\"") + VerdictName(d.verdict) + "\"")
       .Add();
   return d;
 }
 
+void LocalBoundary::RememberDecision(const std::string& receipt_id) {
+  std::lock_guard<std::mutex> lock(recent_mu_);
+  if (recent_order_.size() >= kRecentDecisions) {
+    recent_ids_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+  recent_order_.push_back(receipt_id);
+  recent_ids_.insert(recent_order_.back());
+}
+
+bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
+  std::lock_guard<std::mutex> lock(recent_mu_);
+  return recent_ids_.count(receipt_id) != 0;
+}
+
 Result<std::string> LocalBoundary::Seal(const Outcome& o) {
-  if (!ledger_->GetById(o.decision_receipt_id)) {
+  // A decision this boundary just appended is in the ledger (which never
+  // deletes); any other parent is looked up.
+  if (!RecentDecision(o.decision_receipt_id) && !ledger_->GetById(o.decision_receipt_id)) {
     return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
   }
+  // receipt_id is minted by the ledger (no duplicate check needed for it).
   Json r{{"kind", "outcome"},
-         {"receipt_id", NewId("rcpt_")},
          {"decision_id", o.decision_id},
          {"parent", o.decision_receipt_id},
          {"correlation_id", o.correlation_id},

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/boundary/approvals.h"
 #include "core/boundary/boundary.h"
@@ -54,6 +57,14 @@ class LocalBoundary : public Boundary {
   Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
                        const Decision& decision) const;
 
+  // Decision receipts this boundary appended recently (bounded, oldest
+  // forgotten first), so that Seal on the proxy path confirms its parent
+  // without a ledger read. Outcomes naming an older or foreign decision (the
+  // admin API) fall through to Ledger::GetById.
+  void RememberDecision(const std::string& receipt_id);
+  bool RecentDecision(std::string_view receipt_id) const;
+  static constexpr size_t kRecentDecisions = 16384;
+
   BoundaryOptions options_;
   DataDir data_dir_;
   std::unique_ptr<StateStore> state_;
@@ -62,6 +73,11 @@ class LocalBoundary : public Boundary {
   std::unique_ptr<Approvals> approvals_;
   mutable std::mutex policy_mu_;
   std::shared_ptr<const Policy> policy_;  // GUARDED_BY(policy_mu_)
+  mutable std::mutex recent_mu_;
+  std::deque<std::string> recent_order_;             // GUARDED_BY(recent_mu_), oldest first
+  std::unordered_set<std::string_view> recent_ids_;  // GUARDED_BY(recent_mu_), views into
+                                                     // recent_order_ (stable under push_back
+                                                     // and pop_front)
 };
 
 }  // namespace helm

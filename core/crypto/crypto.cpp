@@ -16,21 +16,85 @@ void Init() {
   });
 }
 
+namespace {
+
+// SHA-256 fetched from the default provider once. SHA256() and EVP_sha256()
+// fetch the implementation again on every call (EVP_Q_digest, EVP_MD_fetch);
+// with a pre-fetched EVP_MD, EVP_DigestInit_ex on a context that already
+// holds this digest reuses its state without allocating.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();  // intentionally never freed
+  }();
+  return md;
+}
+
+// One digest context per thread, reused for every one-shot hash.
+class ThreadDigestCtx {
+ public:
+  ThreadDigestCtx() : ctx_(EVP_MD_CTX_new()) {}
+  ~ThreadDigestCtx() { EVP_MD_CTX_free(ctx_); }
+  ThreadDigestCtx(const ThreadDigestCtx&) = delete;
+  ThreadDigestCtx& operator=(const ThreadDigestCtx&) = delete;
+  EVP_MD_CTX* get() { return ctx_; }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+void Sha256Into(std::string_view data, unsigned char out[32]) {
+  thread_local ThreadDigestCtx tctx;
+  EVP_MD_CTX* ctx = tctx.get();
+  if (ctx != nullptr && EVP_DigestInit_ex(ctx, Sha256Md(), nullptr) == 1 &&
+      EVP_DigestUpdate(ctx, data.data(), data.size()) == 1) {
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32) return;
+  }
+  // Cannot happen short of memory exhaustion; the one-shot call is correct too.
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+void AppendHex(const unsigned char* bytes, size_t n, std::string* out) {
+  size_t at = out->size();
+  out->resize(at + 2 * n);
+  char* p = out->data() + at;
+  for (size_t i = 0; i < n; ++i) {
+    p[2 * i] = kHexDigits[bytes[i] >> 4];
+    p[2 * i + 1] = kHexDigits[bytes[i] & 15];
+  }
+}
+
+}  // namespace
+
 std::array<uint8_t, 32> Sha256(std::string_view data) {
   std::array<uint8_t, 32> out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  Sha256Into(data, out.data());
   return out;
 }
 
 std::string Sha256Hex(std::string_view data) {
-  auto digest = Sha256(data);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  unsigned char digest[32];
+  Sha256Into(data, digest);
+  std::string out;
+  AppendHex(digest, sizeof digest, &out);
+  return out;
 }
 
-std::string Sha256Tagged(std::string_view data) { return "sha256:" + Sha256Hex(data); }
+std::string Sha256Tagged(std::string_view data) {
+  unsigned char digest[32];
+  Sha256Into(data, digest);
+  std::string out;
+  out.reserve(7 + 64);
+  out.append("sha256:");
+  AppendHex(digest, sizeof digest, &out);
+  return out;
+}
 
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), Sha256Md(), nullptr);
 }
 
 Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
@@ -43,17 +107,16 @@ std::string Sha256Stream::FinishTagged() {
   unsigned char digest[32];
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &len);
-  return "sha256:" + HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+  std::string out;
+  out.reserve(7 + 2 * len);
+  out.append("sha256:");
+  AppendHex(digest, len, &out);
+  return out;
 }
 
 std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
+  AppendHex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), &out);
   return out;
 }
 

@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace helm::crypto {
 
 TEST_CASE("sha256 of 'abc' matches FIPS 180-2") {
@@ -10,6 +14,38 @@ TEST_CASE("sha256 of 'abc' matches FIPS 180-2") {
   s.Update("a");
   s.Update("bc");
   CHECK(s.FinishTagged() == "sha256:" + Sha256Hex("abc"));
+}
+
+TEST_CASE("sha256: FIPS 180-2 vectors, repeated calls and threads share no state") {
+  const std::string empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  const std::string two_blocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+  const std::string million_a = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+  const std::string message = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  for (int i = 0; i < 3; ++i) {  // the per-thread context is reused between calls
+    CHECK(Sha256Hex("") == empty);
+    CHECK(Sha256Hex(message) == two_blocks);
+    CHECK(Sha256Tagged(std::string(1000000, 'a')) == "sha256:" + million_a);
+  }
+  auto raw = Sha256("abc");
+  CHECK(HexEncode(std::string(reinterpret_cast<const char*>(raw.data()), raw.size())) ==
+        Sha256Hex("abc"));
+  Sha256Stream stream;
+  for (int i = 0; i < 1000; ++i) stream.Update(std::string(1000, 'a'));
+  CHECK(stream.FinishTagged() == "sha256:" + million_a);
+  Sha256Stream empty_stream;
+  CHECK(empty_stream.FinishTagged() == "sha256:" + empty);
+
+  std::vector<std::thread> threads;
+  std::vector<int> bad(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        if (Sha256Hex(i % 2 ? message : "") != (i % 2 ? two_blocks : empty)) ++bad[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int b : bad) CHECK(b == 0);
 }
 
 TEST_CASE("hex and base64url round trip") {

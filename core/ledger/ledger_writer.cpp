@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <utility>
 
@@ -61,8 +62,13 @@ Result<Appended> RocksLedger::Submit(Pending* pending) {
 
 Result<Appended> RocksLedger::Append(Json receipt) {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
-  bool caller_id = receipt.is_object() && receipt.contains("receipt_id");
-  Result<PreparedReceipt> prepared = Prepare(std::move(receipt), ledger_id_, signer_canonical_);
+  // A receipt without receipt_id gets a fresh one here (80 random bits per
+  // millisecond): only an id the caller chose can already be in the ledger,
+  // so only those cost a by_id read. LocalBoundary leaves the id to the ledger.
+  const bool caller_id = receipt.is_object() && receipt.contains("receipt_id");
+  // The JSON form is only needed by receipt::Sign (the fallback path).
+  Result<PreparedReceipt> prepared =
+      Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
   if (!prepared.ok()) return prepared.error();
   if (caller_id && GetById(prepared->receipt_id)) {
     return MakeError(ErrorCode::kConflict, "receipt_id " + prepared->receipt_id + " exists");
@@ -200,7 +206,8 @@ void RocksLedger::WriteCommit(Commit* commit) {
 Result<Appended> RocksLedger::AppendCheckpoint(rocksdb::WriteBatch* wb) {
   Json receipt = {{"kind", "checkpoint"},
                   {"checkpoint", {{"seq", work_.head_seq}, {"head_hash", work_.head_hash}}}};
-  Result<PreparedReceipt> prepared = Prepare(std::move(receipt), ledger_id_, signer_canonical_);
+  Result<PreparedReceipt> prepared =
+      Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
   if (!prepared.ok()) return prepared.error();
   Result<Appended> appended = AppendOne(*prepared, wb);
   if (appended.ok()) {
@@ -235,7 +242,8 @@ Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared, rocksdb
 
 void RocksLedger::SignFast(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
                            Appended* out, std::string* hash) {
-  seq_text_ = std::to_string(seq);
+  char digits[24];
+  seq_text_.assign(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
   Quote(work_.head_hash, &prev_text_);
   Quote(time, &time_text_);
   SlotValues values{prev_text_, seq_text_, time_text_, {}};

@@ -1,6 +1,7 @@
 #include "core/ledger/signing_template.h"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <utility>
 
@@ -23,12 +24,6 @@ bool ContainsFloat(const Json& value) {
   }
   return false;
 }
-
-struct Entry {
-  std::string name;  // raw member name (UTF-8)
-  std::string text;  // `"name":value`, or `"name":` for a slot
-  std::optional<Slot> slot;
-};
 
 // Yields the UTF-16 code units of valid UTF-8 text one at a time, without
 // allocating.
@@ -66,31 +61,40 @@ class Utf16Units {
   uint16_t low_ = 0;  // pending low surrogate
 };
 
-Pieces Compile(const std::vector<Entry>& entries, bool with_signature) {
-  Pieces pieces;
-  std::string literal = "{";
-  bool first = true;
-  for (const Entry& e : entries) {
-    if (!with_signature && e.slot == Slot::kSignature) continue;
-    if (!first) literal.push_back(',');
-    first = false;
-    literal += e.text;
-    if (e.slot) {
-      pieces.literals.push_back(std::move(literal));
-      pieces.slots.push_back(*e.slot);
-      literal.clear();
-    }
-  }
-  literal.push_back('}');
-  pieces.literals.push_back(std::move(literal));
-  return pieces;
-}
+// One member of the receipt: its name, and its `"name":value` text (or
+// `"name":` for a slot) as a range of the shared buffer.
+struct Entry {
+  std::string_view name;  // raw member name (UTF-8); points into the receipt or a literal
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  std::optional<Slot> slot;
+};
 
 bool PlainAscii(std::string_view text) {
   for (char c : text) {
     if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
   }
   return true;
+}
+
+bool LedgerFilled(std::string_view name) {
+  for (const char* filled : kLedgerFilled) {
+    if (name == filled) return true;
+  }
+  return false;
+}
+
+template <typename Int>
+void AppendInt(Int value, std::string* out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out->append(buf, end);
+}
+
+void AppendQuoted(std::string_view text, std::string* out) {
+  out->push_back('"');
+  out->append(text);
+  out->push_back('"');
 }
 
 // Appends the RFC 8785 form of `value`. Common receipt values (printable
@@ -108,21 +112,19 @@ Status AppendCanonical(const Json& value, std::string* out) {
       return Status::Ok();
     case Json::value_t::number_integer:
       if (value.get<int64_t>() <= kExact && value.get<int64_t>() >= -kExact) {
-        out->append(std::to_string(value.get<int64_t>()));
+        AppendInt(value.get<int64_t>(), out);
         return Status::Ok();
       }
       break;
     case Json::value_t::number_unsigned:
       if (value.get<uint64_t>() <= static_cast<uint64_t>(kExact)) {
-        out->append(std::to_string(value.get<uint64_t>()));
+        AppendInt(value.get<uint64_t>(), out);
         return Status::Ok();
       }
       break;
     case Json::value_t::string:
       if (PlainAscii(value.get_ref<const std::string&>())) {
-        out->push_back('"');
-        out->append(value.get_ref<const std::string&>());
-        out->push_back('"');
+        AppendQuoted(value.get_ref<const std::string&>(), out);
         return Status::Ok();
       }
       break;
@@ -145,9 +147,8 @@ Status AppendCanonical(const Json& value, std::string* out) {
       out->push_back('{');
       for (auto it = value.begin(); it != value.end(); ++it) {
         if (it != value.begin()) out->push_back(',');
-        out->push_back('"');
-        out->append(it.key());
-        out->append("\":");
+        AppendQuoted(it.key(), out);
+        out->push_back(':');
         Status s = AppendCanonical(it.value(), out);
         if (!s.ok()) return s;
       }
@@ -163,106 +164,186 @@ Status AppendCanonical(const Json& value, std::string* out) {
   return Status::Ok();
 }
 
-// The JCS string for a member name; printable ASCII without '"' and '\\'
-// (every receipt member name) is quoted as is, anything else goes through
-// Canonicalize.
-Result<std::string> QuotedName(std::string_view name) {
-  if (!PlainAscii(name)) return Canonicalize(Json(std::string(name)));
-  std::string out;
-  out.reserve(name.size() + 2);
-  out.push_back('"');
-  out.append(name);
-  out.push_back('"');
-  return out;
-}
-
-Status AddEntry(std::string name, const Json* value, std::optional<Slot> slot,
-                std::string_view raw_value, std::vector<Entry>* entries) {
-  Result<std::string> quoted = QuotedName(name);
-  if (!quoted.ok()) return quoted.error();
-  std::string text = std::move(*quoted);
-  text.push_back(':');
-  if (value != nullptr) {
-    Status canonical = AppendCanonical(*value, &text);
-    if (!canonical.ok()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "receipt member " + name + ": " + canonical.error().message);
-    }
-  } else {
-    text += raw_value;
+// Builds the entries' text in one buffer.
+class EntryBuilder {
+ public:
+  explicit EntryBuilder(size_t members) {
+    entries_.reserve(members + 8);
+    buf_.reserve(64 * (members + 8));
   }
-  entries->push_back(Entry{std::move(name), std::move(text), slot});
-  return Status::Ok();
-}
+
+  // `"name":` + the canonical form of `value` (or `raw_value` when value is
+  // null). The name must outlive the builder's entries.
+  Status Add(std::string_view name, const Json* value, std::optional<Slot> slot,
+             std::string_view raw_value = {}) {
+    const auto begin = static_cast<uint32_t>(buf_.size());
+    Status named = AppendName(name);
+    if (!named.ok()) return named;
+    if (value != nullptr) {
+      Status canonical = AppendCanonical(*value, &buf_);
+      if (!canonical.ok()) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         "receipt member " + std::string(name) + ": " + canonical.error().message);
+      }
+    } else {
+      buf_.append(raw_value);
+    }
+    entries_.push_back(Entry{name, begin, static_cast<uint32_t>(buf_.size()), slot});
+    return Status::Ok();
+  }
+
+  // A member whose value is a string.
+  Status AddString(std::string_view name, std::string_view value) {
+    if (!PlainAscii(value)) {
+      Json json_value = std::string(value);
+      return Add(name, &json_value, std::nullopt);
+    }
+    const auto begin = static_cast<uint32_t>(buf_.size());
+    Status named = AppendName(name);
+    if (!named.ok()) return named;
+    AppendQuoted(value, &buf_);
+    entries_.push_back(Entry{name, begin, static_cast<uint32_t>(buf_.size()), std::nullopt});
+    return Status::Ok();
+  }
+
+  void Sort() {
+    std::sort(entries_.begin(), entries_.end(),
+              [](const Entry& a, const Entry& b) { return Utf16Less(a.name, b.name); });
+  }
+
+  Pieces Compile(bool with_signature) const {
+    Pieces pieces;
+    pieces.text.reserve(buf_.size() + entries_.size() + 2);
+    pieces.text.push_back('{');
+    bool first = true;
+    for (const Entry& e : entries_) {
+      if (!with_signature && e.slot == Slot::kSignature) continue;
+      if (!first) pieces.text.push_back(',');
+      first = false;
+      pieces.text.append(buf_, e.begin, e.end - e.begin);
+      if (e.slot) {
+        pieces.holes[pieces.hole_count++] = {static_cast<uint32_t>(pieces.text.size()), *e.slot};
+      }
+    }
+    pieces.text.push_back('}');
+    return pieces;
+  }
+
+ private:
+  // The JCS string for a member name and the ':'. Printable ASCII without
+  // '"' and '\' (every receipt member name) is quoted as is.
+  Status AppendName(std::string_view name) {
+    if (PlainAscii(name)) {
+      AppendQuoted(name, &buf_);
+    } else {
+      Result<std::string> quoted = Canonicalize(Json(std::string(name)));
+      if (!quoted.ok()) return quoted.error();
+      buf_.append(*quoted);
+    }
+    buf_.push_back(':');
+    return Status::Ok();
+  }
+
+  std::vector<Entry> entries_;
+  std::string buf_;
+};
 
 }  // namespace
 
 bool Utf16Less(std::string_view a, std::string_view b) {
-  Utf16Units ua(a);
-  Utf16Units ub(b);
+  // Bytes up to the first difference are the same characters. When both
+  // differing bytes are ASCII, they are the first differing code units.
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  if (i == n) return a.size() < b.size();
+  const auto x = static_cast<uint8_t>(a[i]);
+  const auto y = static_cast<uint8_t>(b[i]);
+  if (x < 0x80 && y < 0x80) return x < y;
+  // Back to the start of the character the difference is in.
+  auto continuation = [](char c) { return (static_cast<uint8_t>(c) & 0xC0) == 0x80; };
+  while (i > 0 && (continuation(a[i]) || continuation(b[i]))) --i;
+  Utf16Units ua(a.substr(i));
+  Utf16Units ub(b.substr(i));
   for (;;) {
-    uint16_t x = 0;
-    uint16_t y = 0;
-    bool more_a = ua.Next(&x);
-    bool more_b = ub.Next(&y);
+    uint16_t u = 0;
+    uint16_t v = 0;
+    bool more_a = ua.Next(&u);
+    bool more_b = ub.Next(&v);
     if (!more_a || !more_b) return !more_a && more_b;
-    if (x != y) return x < y;
+    if (u != v) return u < v;
   }
 }
 
 Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
-                                std::string_view signer_canonical) {
+                                std::string_view signer_canonical, bool keep_json) {
   if (!receipt.is_object()) {
     return MakeError(ErrorCode::kInvalidArgument, "a receipt must be a JSON object");
   }
   if (ContainsFloat(receipt)) {
     return MakeError(ErrorCode::kInvalidArgument, "receipt contains a floating-point number");
   }
-  for (const char* name : kLedgerFilled) receipt.erase(name);
-  receipt["v"] = receipt::kVersion;
-  receipt["ledger_id"] = std::string(ledger_id);
   PreparedReceipt out;
   auto id = receipt.find("receipt_id");
-  if (id == receipt.end()) {
+  const bool mint_id = id == receipt.end();
+  if (mint_id) {
     out.receipt_id = NewId("rcpt_");
-    receipt["receipt_id"] = out.receipt_id;
   } else if (id->is_string() && !id->get_ref<const std::string&>().empty()) {
-    out.receipt_id = id->get<std::string>();
+    out.receipt_id = id->get_ref<const std::string&>();
   } else {
     return MakeError(ErrorCode::kInvalidArgument, "receipt_id must be a non-empty string");
   }
   auto principal = receipt.find("principal");
   if (principal != receipt.end() && principal->is_object()) {
     auto agent = principal->find("agent");
-    if (agent != principal->end() && agent->is_string()) out.agent = agent->get<std::string>();
+    if (agent != principal->end() && agent->is_string()) {
+      out.agent = agent->get_ref<const std::string&>();
+    }
   }
 
-  std::vector<Entry> entries;
-  entries.reserve(receipt.size() + 5);
+  // The members as the caller gave them, minus those the ledger fills, plus
+  // v, ledger_id and (when absent) receipt_id; the receipt itself is not
+  // modified unless it is kept.
+  EntryBuilder entries(receipt.size());
   for (auto it = receipt.begin(); it != receipt.end(); ++it) {
-    Status s = AddEntry(it.key(), &it.value(), std::nullopt, {}, &entries);
+    if (LedgerFilled(it.key())) continue;
+    Status s = entries.Add(it.key(), &it.value(), std::nullopt);
     if (!s.ok()) return s.error();
   }
-  Status s = AddEntry("signer", nullptr, std::nullopt, signer_canonical, &entries);
-  if (s.ok()) s = AddEntry("prev_hash", nullptr, Slot::kPrevHash, {}, &entries);
-  if (s.ok()) s = AddEntry("seq", nullptr, Slot::kSeq, {}, &entries);
-  if (s.ok()) s = AddEntry("time", nullptr, Slot::kTime, {}, &entries);
-  if (s.ok()) s = AddEntry("signature", nullptr, Slot::kSignature, {}, &entries);
+  Status s = entries.AddString("v", receipt::kVersion);
+  if (s.ok()) s = entries.AddString("ledger_id", ledger_id);
+  if (s.ok() && mint_id) s = entries.AddString("receipt_id", out.receipt_id);
+  if (s.ok()) s = entries.Add("signer", nullptr, std::nullopt, signer_canonical);
+  if (s.ok()) s = entries.Add("prev_hash", nullptr, Slot::kPrevHash);
+  if (s.ok()) s = entries.Add("seq", nullptr, Slot::kSeq);
+  if (s.ok()) s = entries.Add("time", nullptr, Slot::kTime);
+  if (s.ok()) s = entries.Add("signature", nullptr, Slot::kSignature);
   if (!s.ok()) return s.error();
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return Utf16Less(a.name, b.name); });
+  entries.Sort();
+  out.signing = entries.Compile(/*with_signature=*/false);
+  out.stored = entries.Compile(/*with_signature=*/true);
 
-  out.signing = Compile(entries, /*with_signature=*/false);
-  out.stored = Compile(entries, /*with_signature=*/true);
-  out.json = std::move(receipt);
+  if (keep_json) {
+    for (const char* name : kLedgerFilled) receipt.erase(name);
+    receipt["v"] = receipt::kVersion;
+    receipt["ledger_id"] = std::string(ledger_id);
+    if (mint_id) receipt["receipt_id"] = out.receipt_id;
+    out.json = std::move(receipt);
+  }
   return out;
 }
 
 void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
+  size_t extra =
+      values.prev_hash.size() + values.seq.size() + values.time.size() + values.signature.size();
   out->clear();
-  for (size_t i = 0; i < pieces.slots.size(); ++i) {
-    out->append(pieces.literals[i]);
-    switch (pieces.slots[i]) {
+  out->reserve(pieces.text.size() + extra);
+  size_t from = 0;
+  for (uint8_t i = 0; i < pieces.hole_count; ++i) {
+    const Pieces::Hole& hole = pieces.holes[i];
+    out->append(pieces.text, from, hole.at - from);
+    from = hole.at;
+    switch (hole.slot) {
       case Slot::kPrevHash:
         out->append(values.prev_hash);
         break;
@@ -277,7 +358,7 @@ void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
         break;
     }
   }
-  out->append(pieces.literals.back());
+  out->append(pieces.text, from, std::string::npos);
 }
 
 }  // namespace helm::ledger_internal

@@ -10,6 +10,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,15 +25,23 @@ namespace helm::ledger_internal {
 // (v, ledger_id and receipt_id-if-absent are set in Prepare.)
 enum class Slot : uint8_t { kPrevHash, kSeq, kTime, kSignature };
 
-// canonical = literals[0] + value(slots[0]) + literals[1] + ... + literals[n].
+// canonical = text with each slot's value inserted at its offset: slot i at
+// byte holes[i].at of `text` (offsets ascending). One string per form, so a
+// prepared receipt costs two allocations rather than one per literal piece.
 struct Pieces {
-  std::vector<std::string> literals;  // slots.size() + 1 entries
-  std::vector<Slot> slots;
+  struct Hole {
+    uint32_t at = 0;
+    Slot slot = Slot::kPrevHash;
+  };
+  std::string text;
+  std::array<Hole, 4> holes{};
+  uint8_t hole_count = 0;
 };
 
 struct PreparedReceipt {
-  Json json;               // the receipt without prev_hash/seq/time/signer/signature
-  std::string receipt_id;  // as set in json
+  Json json;               // the receipt without prev_hash/seq/time/signer/signature; null
+                           // unless Prepare was asked to keep it (receipt::Sign's input)
+  std::string receipt_id;  // the receipt's receipt_id
   std::string agent;       // principal.agent when it is a string, else empty
   Pieces signing;          // the signed bytes: JCS without `signature`
   Pieces stored;           // the stored bytes: JCS with `signature`
@@ -41,8 +50,11 @@ struct PreparedReceipt {
 // kInvalidArgument when `receipt` is not an object, has a non-string
 // receipt_id, or cannot be canonicalised (floats, invalid UTF-8).
 // `signer_canonical` is the JCS of the `signer` value for the signing key.
+// `keep_json`: also return the receipt as JSON (ledger-filled members removed,
+// v, ledger_id and receipt_id set) for the receipt::Sign path; the template
+// path does not need it, and building it costs allocations on every append.
 Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
-                                std::string_view signer_canonical);
+                                std::string_view signer_canonical, bool keep_json = true);
 
 // Slot values, already JSON text: quoted strings and a bare integer.
 struct SlotValues {
@@ -56,6 +68,7 @@ struct SlotValues {
 void Render(const Pieces& pieces, const SlotValues& values, std::string* out);
 
 // RFC 8785 member order: by UTF-16 code units of the (valid UTF-8) names.
+// Names that agree up to an ASCII byte are ordered by that byte directly.
 bool Utf16Less(std::string_view a, std::string_view b);
 
 }  // namespace helm::ledger_internal

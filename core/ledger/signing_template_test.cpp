@@ -91,6 +91,26 @@ TEST_CASE("template signing gives receipt::Sign's bytes for random receipts") {
     CHECK(signing == receipt::SigningBytes(reference->json).value());
     CHECK(prepared->json["ledger_id"] == "ldg_x");
     CHECK(prepared->json["v"] == receipt::kVersion);
+
+    // Without the JSON copy (the writer's path): the same bytes and id.
+    auto lean = Prepare(r, "ldg_x", signer, /*keep_json=*/false);
+    REQUIRE(lean.ok());
+    CHECK(lean->json.is_null());
+    // A freshly minted id differs: the same bytes once the id is swapped.
+    auto swap_id = [&](std::string bytes) {
+      if (lean->receipt_id != prepared->receipt_id) {
+        bytes.replace(bytes.find(prepared->receipt_id), prepared->receipt_id.size(),
+                      lean->receipt_id);
+      }
+      return bytes;
+    };
+    if (r.contains("receipt_id")) CHECK(lean->receipt_id == prepared->receipt_id);
+    std::string lean_signing;
+    Render(lean->signing, {prev_text, seq_text, time_text, {}}, &lean_signing);
+    CHECK(lean_signing == swap_id(signing));
+    std::string lean_stored;
+    Render(lean->stored, {prev_text, seq_text, time_text, sig}, &lean_stored);
+    CHECK(lean_stored == swap_id(stored));
   }
 }
 
@@ -109,6 +129,16 @@ TEST_CASE("member order is by UTF-16 code units, not UTF-8 bytes") {
   // U+1F600 is a surrogate pair (0xD83D ...) and sorts before U+FFFD in UTF-16,
   // the other way round in UTF-8.
   CHECK(Utf16Less("\xF0\x9F\x98\x80", "\xEF\xBF\xBD"));
+  // ... also after a common prefix, and when the difference is inside a character.
+  CHECK(Utf16Less("x\xF0\x9F\x98\x80", "x\xEF\xBF\xBD"));
+  CHECK_FALSE(Utf16Less("x\xEF\xBF\xBD", "x\xF0\x9F\x98\x80"));
+  CHECK(Utf16Less("\xC3\xA9", "\xC3\xAA"));
+  CHECK(Utf16Less("a\x7f", "a\xC2\x80"));
+  CHECK_FALSE(Utf16Less("abc", "abc"));
+  CHECK(Utf16Less("", "a"));
+  CHECK_FALSE(Utf16Less("a", ""));
+  CHECK(Utf16Less("receipt_id", "request"));
+  CHECK(Utf16Less("Seq", "_"));
 }
 
 }  // namespace

@@ -49,6 +49,15 @@ struct Leg {
   UpstreamRequest request;
 };
 
+// A candidate's breaker permit and request. Without a leg the candidate was
+// skipped (recorded); `end` is set when the request cannot be sent to anyone
+// (untranslatable: 400, already sealed).
+struct ProxyService::Opened {
+  route::BreakerPermit permit;
+  std::optional<Leg> leg;
+  std::optional<ProxyResponse> end;
+};
+
 // The request for one candidate: verbatim for the same protocol (only the
 // model patched), else translated through the IR. kUnavailable with a skip
 // reason ("protocol_unsupported", "provider_unavailable") when the candidate

@@ -172,25 +172,36 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
                    : ExecuteBuffered(std::move(f), filtered.usable);
 }
 
+ProxyService::Opened ProxyService::Open(Flight& f, const route::Candidate& c) {
+  Opened o;
+  o.permit = router_->breakers().TryAcquire(c.key);
+  if (!o.permit.admitted()) {
+    RecordAttempt(f, c, "skipped", route::DenialName(o.permit.denial()), 0);
+    return o;
+  }
+  auto leg = PrepareLeg(f, c);
+  if (leg.ok()) {
+    o.leg = std::move(leg.value());
+    return o;
+  }
+  o.permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+  if (leg.error().code == ErrorCode::kInvalidArgument) {
+    o.end = ErrorResponse(f, 400, "REQUEST_UNTRANSLATABLE", leg.error().message);
+    Seal(f, "rejected", 400);
+  } else {
+    RecordAttempt(f, c, "skipped", leg.error().message, 0);
+  }
+  return o;
+}
+
 ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
                                             const std::vector<route::Candidate>& candidates) {
   for (const route::Candidate& c : candidates) {
-    route::BreakerPermit permit = router_->breakers().TryAcquire(c.key);
-    if (!permit.admitted()) {
-      RecordAttempt(*f, c, "skipped", route::DenialName(permit.denial()), 0);
-      continue;
-    }
-    auto leg = PrepareLeg(*f, c);
-    if (!leg.ok()) {
-      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
-      if (leg.error().code == ErrorCode::kInvalidArgument) {
-        ProxyResponse res = ErrorResponse(*f, 400, "REQUEST_UNTRANSLATABLE", leg.error().message);
-        Seal(*f, "rejected", 400);
-        return res;
-      }
-      RecordAttempt(*f, c, "skipped", leg.error().message, 0);
-      continue;
-    }
+    Opened opened = Open(*f, c);
+    if (opened.end) return std::move(*opened.end);
+    if (!opened.leg) continue;
+    route::BreakerPermit& permit = opened.permit;
+    const Leg* leg = &*opened.leg;
     UpstreamHead head;
     std::string out;
     int64_t t0 = NowUs();

@@ -44,6 +44,9 @@ class ProxyService {
                                 const std::vector<route::Candidate>& candidates);
   ProxyResponse ExecuteStream(std::shared_ptr<Flight> flight,
                               const std::vector<route::Candidate>& candidates);
+  // A candidate's breaker permit and request (flight.h).
+  struct Opened;
+  Opened Open(Flight& flight, const route::Candidate& candidate);
   // Every candidate failed or was skipped: 502, sealed upstream_error.
   ProxyResponse AllFailed(Flight& flight);
   void Seal(Flight& flight, const std::string& status, int http_status);

@@ -87,22 +87,11 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
   const std::function<bool()> never = [] { return false; };
 
   for (const route::Candidate& c : candidates) {
-    route::BreakerPermit permit = router_->breakers().TryAcquire(c.key);
-    if (!permit.admitted()) {
-      RecordAttempt(*f, c, "skipped", route::DenialName(permit.denial()), 0);
-      continue;
-    }
-    auto leg = PrepareLeg(*f, c);
-    if (!leg.ok()) {
-      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
-      if (leg.error().code == ErrorCode::kInvalidArgument) {
-        ProxyResponse res = ErrorResponse(*f, 400, "REQUEST_UNTRANSLATABLE", leg.error().message);
-        Seal(*f, "rejected", 400);
-        return res;
-      }
-      RecordAttempt(*f, c, "skipped", leg.error().message, 0);
-      continue;
-    }
+    Opened opened = Open(*f, c);
+    if (opened.end) return std::move(*opened.end);
+    if (!opened.leg) continue;
+    route::BreakerPermit& permit = opened.permit;
+    const Leg* leg = &*opened.leg;
     int64_t t0 = NowUs();
     auto reader = std::make_shared<UpstreamReader>(leg->upstream, leg->request,
                                                    options_.stream_buffer_bytes);

@@ -9,6 +9,8 @@
 #                NSIGN=2 (forward + two Ed25519 signatures, nothing else)
 #   helm         helm proxy, embedded boundary, durable receipts (--sync always)
 #   helm-nosync  the same with --sync none
+#   helm-translated  helm durable, Anthropic Messages clients (POST /v1/messages)
+#                translated to the OpenAI-compatible upstream and back
 # and prints a table plus the ratios the targets are stated in.
 #
 #   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--raw-backlog] [--keep]
@@ -29,7 +31,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${SHARED_BENCH:-$(cd "$root/.." && pwd)/shared/bench}"
 helm_bin="${HELM_BIN:-$root/build/helm}"
 policy="${POLICY:-$root/policies/development.toml}"
-targets="${TARGETS:-direct bare helm helm-nosync}"
+targets="${TARGETS:-direct bare helm helm-nosync helm-translated}"
 seconds=8
 warmup=2
 keep=0
@@ -131,17 +133,17 @@ listen_overflows() {
   fi
 }
 
-# run_wrk NAME CONNS URL [HEADERS]
+# run_wrk NAME CONNS URL [HEADERS] [LUA]
 run_wrk() {
-  local name="$1" conns="$2" url="$3" headers="${4:-}" out line
+  local name="$1" conns="$2" url="$3" headers="${4:-}" lua="${5:-$shared/post.lua}" out line
   if [[ "$warmup" != 0 ]]; then
-    WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$shared/post.lua" "$url" >/dev/null 2>&1 || true
+    WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
   fi
   out="$work/wrk-$name-$conns.txt"
   local before after
   before="$(listen_overflows)"
   WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
-    -s "$shared/post.lua" "$url" >"$out" 2>&1
+    -s "$lua" "$url" >"$out" 2>&1
   after="$(listen_overflows)"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
@@ -154,13 +156,14 @@ run_wrk() {
   echo "# $name c=$conns: $line listen_overflows=${drops[$name/$conns]}" >&2
 }
 
-run_pair() {  # run_pair NAME URL [HEADERS]
-  run_wrk "$1" 1 "$2" "${3:-}"
-  run_wrk "$1" 64 "$2" "${3:-}"
+run_pair() {  # run_pair NAME URL [HEADERS] [LUA]
+  run_wrk "$1" 1 "$2" "${3:-}" "${4:-$shared/post.lua}"
+  run_wrk "$1" 64 "$2" "${3:-}" "${4:-$shared/post.lua}"
 }
 
-run_helm() {  # run_helm NAME SYNC
-  local name="$1" sync="$2" port admin dir pid key
+run_helm() {  # run_helm NAME SYNC [PATH LUA]
+  local name="$1" sync="$2" path="${3:-/v1/chat/completions}" lua="${4:-$shared/post.lua}"
+  local port admin dir pid key
   port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data"
   "${preload[@]}" "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
     --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name.log" 2>&1 &
@@ -169,7 +172,7 @@ run_helm() {  # run_helm NAME SYNC
   key="$(cat "$dir/keys/bootstrap.key")"
   check_ok "http://127.0.0.1:$port/v1/chat/completions" "Authorization: Bearer $key"
   grep -qi '^X-Helm-Status: ALLOW' "$work/check.hdr" || { echo "bench-proxy: $name did not ALLOW" >&2; return 1; }
-  run_pair "$name" "http://127.0.0.1:$port/v1/chat/completions" "Authorization: Bearer $key"
+  run_pair "$name" "http://127.0.0.1:$port$path" "Authorization: Bearer $key" "$lua"
   stop_pid "$pid"
 }
 
@@ -187,6 +190,7 @@ for t in $targets; do
       stop_pid "$pid" ;;
     helm) run_helm helm always ;;
     helm-nosync) run_helm helm-nosync none ;;
+    helm-translated) run_helm helm-translated always /v1/messages "$root/scripts/bench/post_anthropic.lua" ;;
     *) echo "bench-proxy: unknown target $t" >&2; exit 2 ;;
   esac
 done
@@ -197,6 +201,7 @@ label() {
     bare) echo "bare_proxy, NSIGN=2" ;;
     helm) echo "helm, durable receipts (sync always)" ;;
     helm-nosync) echo "helm, --sync none" ;;
+    helm-translated) echo "helm durable, Anthropic client → OpenAI upstream" ;;
   esac
 }
 ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else printf "%d µs", u }'; }
@@ -229,6 +234,11 @@ if [[ -n "${p50[helm-nosync/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
 fi
 if [[ -n "${p50[helm/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
   echo "- for reference, helm durable p50 minus direct p50 at 1 connection: $(( p50[helm/1] - p50[direct/1] )) µs"
+fi
+if [[ -n "${rps[helm-translated/64]:-}" && -n "${rps[helm/64]:-}" ]]; then
+  r="$(awk -v a="${rps[helm-translated/64]}" -v b="${rps[helm/64]}" 'BEGIN { printf "%.3f", a/b }')"
+  ok="$(awk -v r="$r" 'BEGIN { print (r >= 0.70) ? 1 : 0 }')"
+  echo "- translated (Anthropic → OpenAI) / verbatim req/s at 64 connections: $r (target >= 0.70: $(verdict "$ok"))"
 fi
 if [[ -n "${p50[bare/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
   echo "- for reference, bare_proxy p50 minus direct p50 at 1 connection: $(( p50[bare/1] - p50[direct/1] )) µs"

@@ -1,5 +1,6 @@
-// Every limit helm enforces, with its default, in one place. Each is
-// documented in docs/limits.md and has an at-the-limit / one-past test pair.
+// The limits of helm's listeners and request path, with their defaults, in one
+// place (docs/limits.md). Parser limits of upstream streams are beside the
+// parser (core/provider/sse.h).
 #pragma once
 
 #include <cstddef>
@@ -10,9 +11,11 @@ namespace helm {
 struct Limits {
   size_t max_body_bytes = 4 << 20;            // client request body (413 beyond)
   int max_json_depth = 64;                    // nesting of client JSON (400 beyond)
-  size_t max_sse_line_bytes = 4 << 20;        // one upstream SSE line
   size_t max_response_bytes = 64 << 20;       // one buffered upstream response (502 beyond)
-  size_t max_concurrent_streams = 256;        // open streaming responses (503 beyond)
+  // Open streaming responses (503 beyond). Below server_threads, so that a
+  // stream beyond the cap is shed at once instead of queueing for a worker,
+  // and short requests and health checks still find one.
+  size_t max_concurrent_streams = 96;
   size_t server_threads = 128;                // HTTP worker threads per listener
   int64_t approval_ttl_seconds = 15 * 60;     // pending/approved approvals expire
   size_t max_list_limit = 1000;               // receipts per list page

@@ -1,6 +1,5 @@
 // The limits of helm's listeners and request path, with their defaults, in one
-// place (docs/limits.md). Parser limits of upstream streams are beside the
-// parser (core/provider/sse.h).
+// place (docs/limits.md).
 #pragma once
 
 #include <cstddef>
@@ -11,6 +10,7 @@ namespace helm {
 struct Limits {
   size_t max_body_bytes = 4 << 20;            // client request body (413 beyond)
   int max_json_depth = 64;                    // nesting of client JSON (400 beyond)
+  size_t max_sse_line_bytes = 4 << 20;        // one upstream SSE line (SseParser's default)
   size_t max_response_bytes = 64 << 20;       // one buffered upstream response (502 beyond)
   // Open streaming responses (503 beyond). Below server_threads, so that a
   // stream beyond the cap is shed at once instead of queueing for a worker,

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "core/common/toml_util.h"
+
 #include "core/crypto/crypto.h"
 #include "core/policy/rule.h"
 #include "core/policy/toml_json.h"
@@ -41,24 +43,6 @@ std::string DefaultReason(Verdict v) {
   return "";
 }
 
-const char* TypeName(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    default:
-      return "a date/time";
-  }
-}
 
 // Reads and validates one policy document. Each method returns the first
 // problem found as a kConfig Error.
@@ -74,7 +58,7 @@ class Loader {
     return Fail(n.source().begin.line, key, problem);
   }
   Error WrongType(const toml::node& n, const std::string& key, const char* want) const {
-    return Fail(n, key, std::string("expected ") + want + ", got " + TypeName(n));
+    return Fail(n, key, std::string("expected ") + want + ", got " + TomlTypeName(n));
   }
 
   Status CheckKeys(const toml::table& t, const std::string& path,

@@ -5,6 +5,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/common/toml_util.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -19,24 +21,6 @@ inline constexpr int64_t kMaxTokens = int64_t{1} << 40;
 inline constexpr int64_t kMaxPrice = int64_t{1} << 40;  // micro-dollars per million tokens
 inline constexpr int64_t kMaxPort = 65535;
 
-const char* TypeName(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    default:
-      return "a date/time";
-  }
-}
 
 std::optional<ProviderKind> ParseKind(std::string_view s) {
   if (s == "openai") return ProviderKind::kOpenAI;
@@ -85,7 +69,7 @@ class Loader {
     return Fail(n.source().begin.line, key, problem);
   }
   Error WrongType(const toml::node& n, const std::string& key, const char* want) const {
-    return Fail(n, key, std::string("expected ") + want + ", got " + TypeName(n));
+    return Fail(n, key, std::string("expected ") + want + ", got " + TomlTypeName(n));
   }
   Error Missing(const toml::node& table, const std::string& key) const {
     return Fail(table, key, "required key is missing");

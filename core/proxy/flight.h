@@ -20,7 +20,7 @@ struct ProxyService::Flight {
   std::string correlation_id;
   Principal principal;
   Decision decision;
-  Json body;                 // the client's body, parsed
+  Json body;                 // the client's body, parsed (moved to dispatch_json by Route)
   std::string client_model;  // as the client asked (path model for Gemini)
   bool stream = false;
   std::string dispatch_text;  // the body to forward: raw bytes, or rewritten by an obligation

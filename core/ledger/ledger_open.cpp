@@ -185,17 +185,15 @@ Status RocksLedger::InitSigner() {
 RocksLedger::~RocksLedger() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_ = true;  // no new appends
   }
-  queue_cv_.notify_all();
-  commit_cv_.notify_all();
-  if (signer_.joinable()) signer_.join();  // answers every queued caller, then ends
+  ticker_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    signer_done_ = true;
+    // Appends already queued are signed and written by their own callers.
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait(lock, [&] { return queue_.empty() && !signing_ && !committing_; });
   }
-  commit_cv_.notify_all();
-  if (committer_.joinable()) committer_.join();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* h : cf_) db_->DestroyColumnFamilyHandle(h);
     cf_.clear();

@@ -1,6 +1,7 @@
-// The single writer: takes up to max_batch pending receipts, signs them in
-// seq order, and commits them with one WriteBatch (one fsync when sync is
-// on). See docs/ledger.md, "Group commit".
+// The writer: a sign leader takes up to max_batch pending receipts and signs
+// them in seq order, a commit leader writes them with one WriteBatch (one
+// fsync when sync is on). See rocks_ledger.h and docs/ledger.md, "Group
+// commit".
 #include <pthread.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -31,13 +32,13 @@ void Quote(std::string_view text, std::string* out) {
 }  // namespace
 
 void RocksLedger::StartWriter() {
-  signer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "helm-ledger-sig");
-    SignerLoop();
-  });
-  committer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "helm-ledger-wal");
-    CommitterLoop();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writable_ = true;
+  }
+  ticker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "helm-ledger-tick");
+    TickerLoop();
   });
 }
 
@@ -48,15 +49,26 @@ void RocksLedger::PublishHeadForReadOnly() {
 }
 
 Result<Appended> RocksLedger::Submit(Pending* pending) {
+  bool lead;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_ || !signer_.joinable()) {
+    if (stop_ || !writable_) {
       return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
     }
     queue_.push_back(pending);
+    // Nobody signing means the queue was empty: this caller leads, in its
+    // own thread. Otherwise a leader hands it a turn or its result.
+    lead = !signing_;
+    signing_ = true;
   }
-  queue_cv_.notify_one();
-  pending->Wait();
+  for (Pending::Turn turn = lead ? Pending::Turn::kSign : pending->Take();
+       turn != Pending::Turn::kDone; turn = pending->Take()) {
+    if (turn == Pending::Turn::kSign) {
+      LeadSigning(pending);
+    } else {
+      LeadCommit();
+    }
+  }
   return std::move(pending->result);
 }
 
@@ -81,65 +93,96 @@ Result<Appended> RocksLedger::Append(Json receipt) {
 Result<Appended> RocksLedger::Checkpoint() {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
   Pending pending;
-  pending.checkpoint = true;
+  pending.kind = Pending::Kind::kCheckpoint;
   return Submit(&pending);
 }
 
-bool RocksLedger::CheckpointDueByTime() const {
-  if (options_.checkpoint_interval_seconds <= 0 || work_.since_checkpoint == 0) return false;
-  return options_.clock->NowMicros() - work_.checkpoint_micros >=
+bool RocksLedger::CheckpointDue(const ChainState& state) const {
+  if (options_.checkpoint_interval_seconds <= 0 || state.since_checkpoint == 0) return false;
+  return options_.clock->NowMicros() - state.checkpoint_micros >=
          options_.checkpoint_interval_seconds * 1000000;
 }
 
-void RocksLedger::SignerLoop() {
-  for (;;) {
-    std::vector<Pending*> batch;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      // Wait for room (one commit waiting at most: the queue keeps filling
-      // meanwhile, so the next batch is larger), then for work. Wake at
-      // least once a second to notice a checkpoint falling due.
-      commit_cv_.wait(lock, [&] { return commits_.empty(); });
-      while (queue_.empty() && !stop_ && !CheckpointDueByTime()) {
-        queue_cv_.wait_for(lock, std::chrono::seconds(1));
-      }
-      if (queue_.empty() && stop_) return;  // every queued caller is answered
-      if (rollback_) {                      // a write failed: sign on from what is durable
-        work_ = durable_;
-        rollback_ = false;
-      }
-      size_t n = std::min(queue_.size(), options_.max_batch);
-      batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    std::unique_ptr<Commit> commit = SignBatch(std::move(batch));
-    if (!commit) continue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      commits_.push_back(std::move(commit));
-    }
-    commit_cv_.notify_all();
+// Appends also check the time, so this only matters when the ledger is idle.
+void RocksLedger::TickerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    ticker_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stop_ || !CheckpointDue(durable_)) continue;
+    lock.unlock();
+    Pending tick;
+    tick.kind = Pending::Kind::kTick;
+    (void)Submit(&tick);  // answered; a refused tick is retried a second later
+    lock.lock();
   }
 }
 
-std::unique_ptr<Commit> RocksLedger::SignBatch(std::vector<Pending*> batch) {
+void RocksLedger::LeadSigning(Pending* self) {
+  std::vector<Pending*> batch;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // At most one signed batch waits for the disk: meanwhile the queue keeps
+    // filling, so the next batch is larger.
+    room_cv_.wait(lock, [&] { return commits_.empty(); });
+    if (rollback_) {  // a write failed: sign on from what is durable
+      work_ = durable_;
+      rollback_ = false;
+    }
+    const size_t n = std::min(queue_.size(), options_.max_batch);
+    batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  std::unique_ptr<Commit> commit = SignBatch(batch);
+  Pending* next_signer = nullptr;
+  bool commit_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty()) {
+      signing_ = false;
+      idle_cv_.notify_all();
+    } else {
+      next_signer = queue_.front();
+    }
+    if (commit) {
+      commit->leader = self;
+      commit->batch = std::move(batch);
+      commits_.push_back(std::move(commit));
+      commit_now = !committing_;  // else the commit leader hands this one over in turn
+      committing_ = true;
+    }
+  }
+  if (next_signer) next_signer->Give(Pending::Turn::kSign);
+  if (commit_now) {
+    LeadCommit();
+  } else if (!commit) {  // nothing to write: every pending of the batch is answered
+    for (Pending* p : batch) p->Give(Pending::Turn::kDone);
+  }
+}
+
+std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch) {
   auto commit = std::make_unique<Commit>();
   commit->wb = std::make_unique<rocksdb::WriteBatch>();
   commit->base = work_;
   for (Pending* p : batch) {
-    p->result = p->checkpoint ? AppendCheckpoint(commit->wb.get())
-                              : AppendOne(p->prepared, commit->wb.get());
-    if (p->checkpoint || !p->result.ok()) continue;
+    switch (p->kind) {
+      case Pending::Kind::kTick:
+        p->result = MakeError(ErrorCode::kInternal, "checkpoint tick");
+        continue;
+      case Pending::Kind::kCheckpoint:
+        p->result = AppendCheckpoint(commit->wb.get());
+        continue;
+      case Pending::Kind::kReceipt:
+        p->result = AppendOne(p->prepared, commit->wb.get());
+        break;
+    }
+    if (!p->result.ok()) continue;
     ++work_.since_checkpoint;
     if (options_.checkpoint_every > 0 && work_.since_checkpoint >= options_.checkpoint_every) {
       AppendCheckpoint(commit->wb.get()).value();  // cannot fail: a fixed, canonicalisable receipt
     }
   }
-  if (CheckpointDueByTime()) AppendCheckpoint(commit->wb.get()).value();
-  if (work_.head_seq == commit->base.head_seq) {  // nothing to write: every receipt refused
-    for (Pending* p : batch) p->Release();
-    return nullptr;
-  }
+  if (CheckpointDue(work_)) AppendCheckpoint(commit->wb.get()).value();
+  if (work_.head_seq == commit->base.head_seq) return nullptr;  // every receipt refused
   commit->wb->Put(cf_[kMeta], layout::kMetaHeadSeq, layout::EncodeSeq(work_.head_seq));
   commit->wb->Put(cf_[kMeta], layout::kMetaHeadHash, work_.head_hash);
   if (work_.checkpoint_seq != commit->base.checkpoint_seq) {
@@ -147,24 +190,32 @@ std::unique_ptr<Commit> RocksLedger::SignBatch(std::vector<Pending*> batch) {
                     layout::EncodeSeq(work_.checkpoint_seq));
   }
   commit->after = work_;
-  commit->batch = std::move(batch);
   return commit;
 }
 
-void RocksLedger::CommitterLoop() {
-  for (;;) {
-    std::unique_ptr<Commit> commit;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      commit_cv_.wait(lock, [&] { return !commits_.empty() || signer_done_; });
-      if (commits_.empty()) return;
-      commit = std::move(commits_.front());
-      commits_.pop_front();
-    }
-    commit_cv_.notify_all();  // room for the signer's next batch
-    WriteCommit(commit.get());
-    for (Pending* p : commit->batch) p->Release();
+void RocksLedger::LeadCommit() {
+  std::unique_ptr<Commit> commit;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    commit = std::move(commits_.front());
+    commits_.pop_front();
   }
+  room_cv_.notify_one();  // room for the sign leader's next batch
+  WriteCommit(commit.get());
+  Pending* next_committer = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (commits_.empty()) {
+      committing_ = false;
+      idle_cv_.notify_all();
+    } else {
+      next_committer = commits_.front()->leader;
+    }
+  }
+  // The next leader's own pending is in its (unwritten) batch, so it is
+  // still waiting for a turn.
+  if (next_committer) next_committer->Give(Pending::Turn::kCommit);
+  for (Pending* p : commit->batch) p->Give(Pending::Turn::kDone);
 }
 
 void RocksLedger::WriteCommit(Commit* commit) {
@@ -194,7 +245,7 @@ void RocksLedger::WriteCommit(Commit* commit) {
     return;
   }
   // Nothing of this batch is durable: its callers hear kUnavailable, and the
-  // signer continues from the last durable receipt.
+  // next sign leader continues from the last durable receipt.
   Error error = FromRocks(s, "ledger write");
   error.code = ErrorCode::kUnavailable;
   for (Pending* p : commit->batch) p->result = error;

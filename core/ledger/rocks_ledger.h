@@ -1,16 +1,23 @@
 // RocksLedger: the Ledger implementation (internal to core/ledger). Split
 // over ledger_open.cpp (open, meta, tail check), ledger_writer.cpp (the
-// single writer: signing, group commit, checkpoints) and ledger_read.cpp.
+// writer: signing, group commit, checkpoints) and ledger_read.cpp.
 //
-// Threading: any thread may call Append/Checkpoint and the readers. Append
-// enqueues a Pending and blocks on its semaphore. Two internal threads form a
-// two-stage pipeline so that signing batch N+1 overlaps the fsync of batch N:
-//   signer    takes up to max_batch pendings, signs them in seq order on the
-//             working head (work_), builds one WriteBatch, hands it on;
-//   committer writes each WriteBatch (one fsync), then publishes the durable
-//             head (durable_) and releases the batch's callers.
-// A failed write fails its batch and every batch signed after it (their
-// base is no longer durable), and the signer restarts from durable_.
+// Threading: any thread may call Append/Checkpoint and the readers. There is
+// no writer thread: the appending threads take the writer's two roles in
+// turn, as RocksDB's own write leader does, so that an append with nobody
+// else in flight signs and writes in its own thread without a hand-off:
+//   sign leader    takes up to max_batch queued pendings (its own first),
+//                  signs them in seq order on the working head (work_) and
+//                  builds one WriteBatch; then hands the role to the next
+//                  queued caller, if any;
+//   commit leader  writes its own signed batch (one fsync), publishes the
+//                  durable head (durable_), releases the batch's callers and
+//                  hands the role to the leader of the next signed batch.
+// One sign leader and one commit leader run at a time, so signing batch N+1
+// overlaps the fsync of batch N. A failed write fails its batch and every
+// batch signed after it (their base is no longer durable), and the next sign
+// leader restarts from durable_. A ticker thread only submits time-based
+// checkpoints when the ledger is idle.
 #pragma once
 
 #include <condition_variable>
@@ -47,35 +54,41 @@ struct ChainState {
 };
 
 // One caller's request to the writer, owned by the caller's stack frame.
-// (A mutex and condition variable rather than std::binary_semaphore, whose
-// libstdc++ wait spins on sched_yield: with 64 waiting callers on 2 cores the
-// spinning took CPU from the signer.)
+// The caller waits on it for its turn: to lead signing, to lead the commit of
+// the batch it signed, or for its result. (A mutex and condition variable per
+// caller rather than std::binary_semaphore, whose libstdc++ wait spins on
+// sched_yield, or one shared condition variable, which wakes every caller.)
 struct Pending {
-  PreparedReceipt prepared;  // unused when checkpoint is set
-  bool checkpoint = false;   // a forced checkpoint (Ledger::Checkpoint)
+  enum class Kind { kReceipt, kCheckpoint, kTick };  // kTick: a checkpoint if one is due
+  enum class Turn { kWait, kSign, kCommit, kDone };
+
+  PreparedReceipt prepared;  // kReceipt only
+  Kind kind = Kind::kReceipt;
   Result<Appended> result = MakeError(ErrorCode::kInternal, "not written");
 
-  // Called once by the writer after `result` is final.
-  void Release() {
+  void Give(Turn turn) {
     std::lock_guard<std::mutex> lock(mu);
-    done = true;
+    turn_ = turn;
     cv.notify_one();
   }
-  void Wait() {
+  // Blocks until given a turn; kDone (result final) is the last one.
+  Turn Take() {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
+    cv.wait(lock, [&] { return turn_ != Turn::kWait; });
+    return turn_ == Turn::kDone ? Turn::kDone : std::exchange(turn_, Turn::kWait);
   }
 
  private:
   std::mutex mu;
   std::condition_variable cv;
-  bool done HELM_GUARDED_BY(mu) = false;
+  Turn turn_ HELM_GUARDED_BY(mu) = Turn::kWait;
 };
 
 // A signed batch on its way to disk: the WriteBatch, its callers, and the
 // chain state before and after it. (Destroyed only in .cpp files that
 // include rocksdb/write_batch.h.)
 struct Commit {
+  Pending* leader = nullptr;  // the caller that signed it, and writes it
   std::vector<Pending*> batch;
   std::unique_ptr<rocksdb::WriteBatch> wb;
   ChainState base;   // work_ before signing: must equal durable_ when written
@@ -115,13 +128,14 @@ class RocksLedger final : public Ledger {
 
   Result<Appended> Submit(Pending* pending);
   Status CreateMeta();
+  bool CheckpointDue(const ChainState& state) const;
+  void TickerLoop();
 
-  // Signer thread only.
-  void SignerLoop();
-  bool CheckpointDueByTime() const;
-  std::unique_ptr<Commit> SignBatch(std::vector<Pending*> batch);
-  // Committer thread only.
-  void CommitterLoop();
+  // The sign leader only.
+  void LeadSigning(Pending* self);
+  std::unique_ptr<Commit> SignBatch(const std::vector<Pending*>& batch);
+  // The commit leader only.
+  void LeadCommit();
   void WriteCommit(Commit* commit);
   Result<Appended> AppendOne(const PreparedReceipt& prepared, rocksdb::WriteBatch* wb);
   Result<Appended> AppendCheckpoint(rocksdb::WriteBatch* wb);
@@ -142,23 +156,25 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf
 
   mutable std::mutex mu_;
-  std::condition_variable queue_cv_;           // the signer waits for work
-  std::condition_variable commit_cv_;          // the committer waits for a commit; the
-                                               // signer waits for room in commits_
+  std::condition_variable room_cv_;            // the sign leader waits for room in commits_
+  std::condition_variable idle_cv_;            // the destructor waits for the leaders
+  std::condition_variable ticker_cv_;          // the ticker's sleep
   mutable std::condition_variable append_cv_;  // tail waiters
   std::deque<Pending*> queue_ HELM_GUARDED_BY(mu_);
-  std::deque<std::unique_ptr<Commit>> commits_ HELM_GUARDED_BY(mu_);  // at most one waiting
-  bool stop_ HELM_GUARDED_BY(mu_) = false;         // no more appends; the signer drains
-  bool signer_done_ HELM_GUARDED_BY(mu_) = false;  // the committer drains and ends
-  bool rollback_ HELM_GUARDED_BY(mu_) = false;     // a write failed: the signer restarts
-                                                   // from durable_
-  ChainState durable_ HELM_GUARDED_BY(mu_);        // what is on disk; what readers see
+  std::deque<std::unique_ptr<Commit>> commits_ HELM_GUARDED_BY(mu_);  // signed, not yet
+                                                                      // being written
+  bool signing_ HELM_GUARDED_BY(mu_) = false;     // a sign leader is at work
+  bool committing_ HELM_GUARDED_BY(mu_) = false;  // a commit leader is at work
+  bool writable_ HELM_GUARDED_BY(mu_) = false;    // set by StartWriter
+  bool stop_ HELM_GUARDED_BY(mu_) = false;        // no more appends
+  bool rollback_ HELM_GUARDED_BY(mu_) = false;    // a write failed: the next sign leader
+                                                  // restarts from durable_
+  ChainState durable_ HELM_GUARDED_BY(mu_);       // what is on disk; what readers see
 
-  // Signer-thread state (set up before the threads start).
+  // Sign-leader state (one sign leader at a time; handed over under mu_).
   ChainState work_;  // the head including signed, not yet durable receipts
   std::string signing_buf_, seq_text_, prev_text_, time_text_, sig_text_;
-  std::thread signer_;
-  std::thread committer_;
+  std::thread ticker_;
 };
 
 }  // namespace helm::ledger_internal

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/common/result.h"
 
@@ -15,8 +16,8 @@ namespace helm::crypto {
 void Init();
 
 std::array<uint8_t, 32> Sha256(std::string_view data);
-std::string Sha256Hex(std::string_view data);           // 64 lowercase hex chars
-std::string Sha256Tagged(std::string_view data);        // "sha256:" + hex
+std::string Sha256Hex(std::string_view data);     // 64 lowercase hex chars
+std::string Sha256Tagged(std::string_view data);  // "sha256:" + hex
 
 // Incremental SHA-256 (OpenSSL) for streamed bodies.
 class Sha256Stream {
@@ -55,6 +56,37 @@ KeyPair GenerateKeyPair();
 std::string KeyId(std::string_view public_key);
 std::string Sign(std::string_view message, std::string_view secret_key);  // 64 raw bytes
 bool Verify(std::string_view message, std::string_view signature, std::string_view public_key);
+
+// Ed25519 in two steps, for a signer that learns its message at the last
+// moment (the ledger: each receipt signs the previous receipt's hash).
+// PrepareSignature does the expensive part, the nonce commitment R = r·B, on
+// any thread beforehand; FinishSignature then costs one SHA-512 over R‖A‖M
+// and a scalar multiply-add. The result is an ordinary Ed25519 signature
+// (RFC 8032 §5.1.7 verification; Verify above). Only the nonce differs from
+// RFC 8032's deterministic SHA-512(prefix‖M), since M is not known yet:
+// r = SHA-512(prefix ‖ 32 random bytes ‖ context) mod L — secret (the key's
+// prefix), unpredictable (the random bytes), and distinct per message even
+// if the RNG failed, as long as `context` is (the ledger passes the receipt
+// id). A nonce signs one message: FinishSignature spends it, and an unready
+// or spent nonce falls back to Sign (deterministic RFC 8032).
+class SignatureNonce {
+ public:
+  SignatureNonce() = default;
+  SignatureNonce(SignatureNonce&& other) noexcept { *this = std::move(other); }
+  SignatureNonce& operator=(SignatureNonce&& other) noexcept;
+  ~SignatureNonce();
+  bool ready() const { return ready_; }
+
+ private:
+  friend SignatureNonce PrepareSignature(std::string_view, std::string_view);
+  friend std::string FinishSignature(std::string_view, std::string_view, SignatureNonce&);
+  std::array<uint8_t, 32> r_{};           // the secret nonce scalar
+  std::array<uint8_t, 32> commitment_{};  // R = r·B, the signature's first half
+  bool ready_ = false;
+};
+SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view context);
+std::string FinishSignature(std::string_view message, std::string_view secret_key,
+                            SignatureNonce& nonce);  // 64 raw bytes; spends the nonce
 
 }  // namespace helm::crypto
 

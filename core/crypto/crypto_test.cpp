@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,38 @@ TEST_CASE("ed25519 sign/verify round trip and rejection") {
   sig[0] ^= 1;
   CHECK_FALSE(Verify("message", sig, kp.public_key));
   CHECK(KeyId(kp.public_key).size() == 16);
+}
+
+}  // namespace helm::crypto
+
+namespace helm::crypto {
+
+TEST_CASE("two-step ed25519: standard signatures, one message per nonce") {
+  Init();
+  KeyPair kp = GenerateKeyPair();
+  std::set<std::string> commitments;
+  for (int i = 0; i < 200; ++i) {
+    const std::string message = "receipt " + std::to_string(i) + std::string(i * 7, 'x');
+    SignatureNonce nonce = PrepareSignature(kp.secret_key, "rcpt_" + std::to_string(i));
+    REQUIRE(nonce.ready());
+    SignatureNonce moved = std::move(nonce);
+    CHECK_FALSE(nonce.ready());
+    std::string sig = FinishSignature(message, kp.secret_key, moved);
+    CHECK_FALSE(moved.ready());
+    CHECK(Verify(message, sig, kp.public_key));  // libsodium's RFC 8032 verification
+    CHECK_FALSE(Verify(message + "!", sig, kp.public_key));
+    CHECK(sig != Sign(message, kp.secret_key));  // not the deterministic nonce
+    commitments.insert(sig.substr(0, 32));
+  }
+  CHECK(commitments.size() == 200);  // a fresh R every time, even for one context
+  SignatureNonce a = PrepareSignature(kp.secret_key, "same");
+  SignatureNonce b = PrepareSignature(kp.secret_key, "same");
+  CHECK(FinishSignature("m", kp.secret_key, a).substr(0, 32) !=
+        FinishSignature("m", kp.secret_key, b).substr(0, 32));
+  // A spent nonce is never used twice: the fallback is the deterministic signature.
+  CHECK(FinishSignature("m2", kp.secret_key, a) == Sign("m2", kp.secret_key));
+  SignatureNonce unready;
+  CHECK(FinishSignature("m3", kp.secret_key, unready) == Sign("m3", kp.secret_key));
 }
 
 }  // namespace helm::crypto

@@ -170,7 +170,7 @@ Status RocksLedger::InitSigner() {
   Appended slow;
   std::string slow_hash;
   const std::string time = FormatRfc3339Micros(1700000000123456);
-  SignFast(*prepared, 42, time, &fast, &fast_hash);
+  SignFast(*prepared, nullptr, 42, time, &fast, &fast_hash);  // deterministic, comparable
   Status s = SignSlow(*prepared, 42, time, &slow, &slow_hash);
   if (!s.ok()) return s;
   fast_signing_ = fast.stored == slow.stored && fast_hash == slow_hash;

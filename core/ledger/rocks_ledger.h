@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/crypto/crypto.h"
 #include "core/ledger/ledger.h"
 #include "core/ledger/signing_template.h"
 
@@ -62,7 +63,9 @@ struct Pending {
   enum class Kind { kReceipt, kCheckpoint, kTick };  // kTick: a checkpoint if one is due
   enum class Turn { kWait, kSign, kCommit, kDone };
 
-  PreparedReceipt prepared;  // kReceipt only
+  PreparedReceipt prepared;      // kReceipt only
+  crypto::SignatureNonce nonce;  // kReceipt: made by the caller, so the leader's
+                                 // signature costs no scalar multiplication
   Kind kind = Kind::kReceipt;
   Result<Appended> result = MakeError(ErrorCode::kInternal, "not written");
 
@@ -137,11 +140,13 @@ class RocksLedger final : public Ledger {
   // The commit leader only.
   void LeadCommit();
   void WriteCommit(Commit* commit);
-  Result<Appended> AppendOne(const PreparedReceipt& prepared, rocksdb::WriteBatch* wb);
+  // `nonce` (may be null: a deterministic signature) is spent.
+  Result<Appended> AppendOne(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce,
+                             rocksdb::WriteBatch* wb);
   Result<Appended> AppendCheckpoint(rocksdb::WriteBatch* wb);
   // Sign `prepared` as receipt `seq` chained to head_hash_ at `time`.
-  void SignFast(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
-                Appended* out, std::string* hash);
+  void SignFast(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce, uint64_t seq,
+                const std::string& time, Appended* out, std::string* hash);
   Status SignSlow(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
                   Appended* out, std::string* hash);
 
@@ -163,13 +168,13 @@ class RocksLedger final : public Ledger {
   std::deque<Pending*> queue_ HELM_GUARDED_BY(mu_);
   std::deque<std::unique_ptr<Commit>> commits_ HELM_GUARDED_BY(mu_);  // signed, not yet
                                                                       // being written
-  bool signing_ HELM_GUARDED_BY(mu_) = false;     // a sign leader is at work
-  bool committing_ HELM_GUARDED_BY(mu_) = false;  // a commit leader is at work
-  bool writable_ HELM_GUARDED_BY(mu_) = false;    // set by StartWriter
-  bool stop_ HELM_GUARDED_BY(mu_) = false;        // no more appends
-  bool rollback_ HELM_GUARDED_BY(mu_) = false;    // a write failed: the next sign leader
-                                                  // restarts from durable_
-  ChainState durable_ HELM_GUARDED_BY(mu_);       // what is on disk; what readers see
+  bool signing_ HELM_GUARDED_BY(mu_) = false;                         // a sign leader is at work
+  bool committing_ HELM_GUARDED_BY(mu_) = false;                      // a commit leader is at work
+  bool writable_ HELM_GUARDED_BY(mu_) = false;                        // set by StartWriter
+  bool stop_ HELM_GUARDED_BY(mu_) = false;                            // no more appends
+  bool rollback_ HELM_GUARDED_BY(mu_) = false;  // a write failed: the next sign leader
+                                                // restarts from durable_
+  ChainState durable_ HELM_GUARDED_BY(mu_);     // what is on disk; what readers see
 
   // Sign-leader state (one sign leader at a time; handed over under mu_).
   ChainState work_;  // the head including signed, not yet durable receipts

@@ -1,0 +1,101 @@
+// Ed25519 signing in two steps (crypto.h, PrepareSignature): the nonce
+// commitment ahead of time, the signature once the message is known. Built
+// from libsodium's group and scalar primitives following RFC 8032 §5.1.6;
+// only the nonce's derivation differs (see crypto.h).
+#include <sodium.h>
+
+#include <cstring>
+
+#include "core/crypto/crypto.h"
+
+namespace helm::crypto {
+namespace {
+
+using Bytes = const unsigned char*;
+
+Bytes U(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
+
+// SHA-512 of the 32-byte seed, split as RFC 8032 §5.1.5: the secret scalar
+// s (clamped, then reduced mod L) and the nonce prefix.
+struct Expanded {
+  unsigned char scalar[32];
+  unsigned char prefix[32];
+  Expanded(const Expanded&) = delete;
+  explicit Expanded(std::string_view secret_key) {
+    unsigned char h[64];
+    crypto_hash_sha512(h, U(secret_key), 32);
+    h[0] &= 248;
+    h[31] &= 127;
+    h[31] |= 64;
+    unsigned char wide[64] = {0};
+    std::memcpy(wide, h, 32);
+    crypto_core_ed25519_scalar_reduce(scalar, wide);
+    std::memcpy(prefix, h + 32, 32);
+    sodium_memzero(h, sizeof h);
+    sodium_memzero(wide, sizeof wide);
+  }
+  ~Expanded() {
+    sodium_memzero(scalar, sizeof scalar);
+    sodium_memzero(prefix, sizeof prefix);
+  }
+};
+
+}  // namespace
+
+SignatureNonce::~SignatureNonce() { sodium_memzero(r_.data(), r_.size()); }
+
+SignatureNonce& SignatureNonce::operator=(SignatureNonce&& other) noexcept {
+  r_ = other.r_;
+  commitment_ = other.commitment_;
+  ready_ = std::exchange(other.ready_, false);
+  sodium_memzero(other.r_.data(), other.r_.size());
+  return *this;
+}
+
+SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view context) {
+  SignatureNonce nonce;
+  if (secret_key.size() != kSecretKeyBytes) return nonce;
+  const Expanded key(secret_key);
+  unsigned char random[32];
+  randombytes_buf(random, sizeof random);
+  unsigned char h[64];
+  crypto_hash_sha512_state st;
+  crypto_hash_sha512_init(&st);
+  crypto_hash_sha512_update(&st, key.prefix, sizeof key.prefix);
+  crypto_hash_sha512_update(&st, random, sizeof random);
+  crypto_hash_sha512_update(&st, U(context), context.size());
+  crypto_hash_sha512_final(&st, h);
+  crypto_core_ed25519_scalar_reduce(nonce.r_.data(), h);
+  sodium_memzero(h, sizeof h);
+  // Fails only for r = 0 (probability 2^-252): the nonce then stays unready.
+  nonce.ready_ =
+      crypto_scalarmult_ed25519_base_noclamp(nonce.commitment_.data(), nonce.r_.data()) == 0;
+  return nonce;
+}
+
+std::string FinishSignature(std::string_view message, std::string_view secret_key,
+                            SignatureNonce& nonce) {
+  if (!nonce.ready_ || secret_key.size() != kSecretKeyBytes) return Sign(message, secret_key);
+  nonce.ready_ = false;  // one message per nonce, whatever happens next
+  const Expanded key(secret_key);
+  unsigned char h[64];
+  crypto_hash_sha512_state st;
+  crypto_hash_sha512_init(&st);
+  crypto_hash_sha512_update(&st, nonce.commitment_.data(), nonce.commitment_.size());
+  crypto_hash_sha512_update(&st, U(secret_key) + 32, kPublicKeyBytes);  // A
+  crypto_hash_sha512_update(&st, U(message), message.size());
+  crypto_hash_sha512_final(&st, h);
+  unsigned char k[32];
+  crypto_core_ed25519_scalar_reduce(k, h);
+  unsigned char ks[32];
+  crypto_core_ed25519_scalar_mul(ks, k, key.scalar);
+  std::string sig(kSignatureBytes, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(sig.data());
+  std::memcpy(out, nonce.commitment_.data(), 32);                 // R
+  crypto_core_ed25519_scalar_add(out + 32, nonce.r_.data(), ks);  // S = r + k·s mod L
+  sodium_memzero(nonce.r_.data(), nonce.r_.size());
+  sodium_memzero(ks, sizeof ks);
+  return sig;
+}
+
+}  // namespace helm::crypto

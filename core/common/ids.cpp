@@ -1,6 +1,7 @@
 #include "core/common/ids.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "core/crypto/crypto.h"
@@ -32,9 +33,18 @@ std::string NewUlid(int64_t unix_millis) {
     out[i] = kAlphabet[t & 31];
     t >>= 5;
   }
-  std::string rnd = crypto::RandomBytes(10);  // 80 bits = 16 base32 chars
+  // 80 random bits = 16 base32 chars, from a per-thread block of the system
+  // CSPRNG's output (one getrandom call per 64 ids rather than per id).
+  constexpr size_t kIdBytes = 10, kBlock = 64 * kIdBytes;
+  thread_local std::string block;
+  thread_local size_t used = kBlock;
+  if (used == kBlock) {
+    block = crypto::RandomBytes(kBlock);
+    used = 0;
+  }
   unsigned __int128 r = 0;
-  for (unsigned char c : rnd) r = (r << 8) | c;
+  for (size_t i = 0; i < kIdBytes; ++i) r = (r << 8) | static_cast<unsigned char>(block[used + i]);
+  used += kIdBytes;
   for (int i = 25; i >= 10; --i) {
     out[i] = kAlphabet[static_cast<int>(r & 31)];
     r >>= 5;
@@ -47,14 +57,30 @@ std::string NewId(const char* prefix) {
 }
 
 std::string FormatRfc3339Micros(int64_t unix_micros) {
-  std::time_t secs = static_cast<std::time_t>(unix_micros / 1000000);
-  int64_t micros = unix_micros % 1000000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
+  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil,
+  // inverted); no gmtime_r, which takes glibc's time-zone lock.
+  int64_t days = unix_micros / 86400000000;
+  int64_t rest = unix_micros % 86400000000;
+  if (rest < 0) {
+    rest += 86400000000;
+    --days;
+  }
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const int64_t secs = rest / 1000000;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(micros));
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ",
+                static_cast<long long>(year), static_cast<long long>(month),
+                static_cast<long long>(day), static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                static_cast<long long>(rest % 1000000));
   return buf;
 }
 

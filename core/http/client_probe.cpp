@@ -31,6 +31,18 @@ bool SameEndpoint(const sockaddr_storage& a, const std::string& addr, int port) 
   return p == port && addr == text;
 }
 
+// Whether fd is the connected socket local_addr:local_port <-> remote_addr:remote_port.
+bool IsSocket(int fd, const std::string& local_addr, int local_port, const std::string& remote_addr,
+              int remote_port) {
+  sockaddr_storage peer{}, self{};
+  socklen_t len = sizeof peer;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return false;
+  if (!SameEndpoint(peer, remote_addr, remote_port)) return false;
+  len = sizeof self;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) == 0 &&
+         SameEndpoint(self, local_addr, local_port);
+}
+
 int FindSocket(const std::string& local_addr, int local_port, const std::string& remote_addr,
                int remote_port) {
   rlimit lim{};
@@ -38,17 +50,29 @@ int FindSocket(const std::string& local_addr, int local_port, const std::string&
                    ? static_cast<int>(lim.rlim_cur)
                    : kMaxScannedFds;
   for (int fd = 3; fd < max_fd; ++fd) {
-    sockaddr_storage peer{}, self{};
-    socklen_t len = sizeof peer;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    if (!SameEndpoint(peer, remote_addr, remote_port)) continue;
-    len = sizeof self;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) == 0 &&
-        SameEndpoint(self, local_addr, local_port)) {
-      return fd;
-    }
+    if (IsSocket(fd, local_addr, local_port, remote_addr, remote_port)) return fd;
   }
   return -1;
+}
+
+// A server worker thread holds one connection for its keep-alive life, so
+// the socket found for the previous request on this thread is almost always
+// this request's too: confirm it with two calls instead of scanning every fd.
+int CachedSocket(const std::string& local_addr, int local_port, const std::string& remote_addr,
+                 int remote_port) {
+  struct Last {
+    std::string local_addr, remote_addr;
+    int local_port = -1, remote_port = -1, fd = -1;
+  };
+  thread_local Last last;
+  if (last.fd >= 0 && last.local_port == local_port && last.remote_port == remote_port &&
+      last.local_addr == local_addr && last.remote_addr == remote_addr &&
+      IsSocket(last.fd, local_addr, local_port, remote_addr, remote_port)) {
+    return last.fd;
+  }
+  last = Last{local_addr, remote_addr, local_port, remote_port,
+              FindSocket(local_addr, local_port, remote_addr, remote_port)};
+  return last.fd;
 }
 
 }  // namespace
@@ -57,7 +81,7 @@ std::function<bool()> MakeClientProbe(std::string local_addr, int local_port,
                                       std::string remote_addr, int remote_port) {
   auto fd = std::make_shared<int>(-2);  // -2: not looked up yet; -1: not found
   return [=] {
-    if (*fd == -2) *fd = FindSocket(local_addr, local_port, remote_addr, remote_port);
+    if (*fd == -2) *fd = CachedSocket(local_addr, local_port, remote_addr, remote_port);
     if (*fd < 0) return true;
     pollfd p{*fd, POLLIN | POLLRDHUP, 0};
     if (poll(&p, 1, 0) <= 0) return true;

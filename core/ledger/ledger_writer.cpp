@@ -89,8 +89,9 @@ Result<Appended> RocksLedger::Append(Json receipt) {
   pending.prepared = std::move(*prepared);
   // The signature's scalar multiplication happens here, in parallel across
   // callers, instead of on the single chain (crypto.h, PrepareSignature).
-  if (fast_signing_)
+  if (fast_signing_) {
     pending.nonce = crypto::PrepareSignature(key_.secret_key, pending.prepared.receipt_id);
+  }
   return Submit(&pending);
 }
 

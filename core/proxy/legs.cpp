@@ -1,6 +1,7 @@
 // Building the request for one candidate (verbatim or translated) and reading
 // its answer back into the client's protocol.
 #include "core/common/ids.h"
+#include "core/common/json_scan.h"
 #include "core/crypto/crypto.h"
 #include "core/protocol/codec.h"
 #include "core/proxy/client_errors.h"
@@ -22,17 +23,13 @@ protocol::ProviderKind WireKind(route::ProviderKind kind) {
 }
 
 // Usage of a provider body that is forwarded verbatim: only the top-level
-// usage member is kept while parsing, so large answers are not materialised.
+// usage member is parsed, so the answer itself is never materialised.
 std::optional<Json> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
   const char* member = kind == protocol::ProviderKind::kGemini ? "usageMetadata" : "usage";
-  Json kept = Json::parse(
-      body,
-      [member](int depth, Json::parse_event_t event, Json& parsed) {
-        return !(depth == 1 && event == Json::parse_event_t::key && parsed != member);
-      },
-      false);
-  if (!kept.is_object() || !kept.contains(member) || !kept[member].is_object()) return std::nullopt;
-  const Json& u = kept[member];
+  std::optional<std::string_view> raw = TopLevelMember(body, member);
+  if (!raw) return std::nullopt;
+  const Json u = Json::parse(*raw, nullptr, false);
+  if (!u.is_object()) return std::nullopt;
   switch (kind) {
     case protocol::ProviderKind::kAnthropic: return UsageJson(protocol::UsageFromAnthropic(u));
     case protocol::ProviderKind::kGemini: return UsageJson(protocol::UsageFromGemini(u));

@@ -17,6 +17,10 @@ struct Limits {
   // and short requests and health checks still find one.
   size_t max_concurrent_streams = 96;
   size_t server_threads = 128;                // HTTP worker threads per listener
+  // Outcome receipts are sealed off the response path by seal_threads
+  // threads; beyond seal_queue waiting outcomes a request seals its own.
+  size_t seal_threads = 16;
+  size_t seal_queue = 1024;
   int64_t approval_ttl_seconds = 15 * 60;     // pending/approved approvals expire
   size_t max_list_limit = 1000;               // receipts per list page
   int64_t tail_heartbeat_ms = 15000;          // SSE keep-alive comment interval

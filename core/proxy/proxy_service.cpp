@@ -39,7 +39,10 @@ bool WantsJson(const Json& body) {
 }  // namespace
 
 ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions options)
-    : boundary_(boundary), router_(router), options_(std::move(options)) {}
+    : boundary_(boundary),
+      router_(router),
+      options_(std::move(options)),
+      sealer_(boundary, options_.limits.seal_threads, options_.limits.seal_queue) {}
 
 ProxyService::~ProxyService() = default;
 
@@ -307,7 +310,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;
-  if (!boundary_->Seal(o).ok()) GetCounter("helm_proxy_seal_failures_total").Add();
+  sealer_.Submit(std::move(o));
   GetCounter("helm_proxy_requests_total", "status=\"" + status + "\"").Add();
 }
 

@@ -1,0 +1,103 @@
+// The sealer against a real LocalBoundary (policy, RocksDB ledger, keys) in
+// a temporary data dir.
+#include "core/proxy/sealer.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/boundary/local_boundary.h"
+#include "core/common/protocols.h"
+#include "core/crypto/crypto.h"
+
+namespace helm {
+namespace {
+
+struct Fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("helm-sealer-" + crypto::HexEncode(crypto::RandomBytes(6)));
+  std::unique_ptr<LocalBoundary> boundary;
+
+  Fixture() {
+    BoundaryOptions o;
+    o.policy_path = std::string(HELM_SOURCE_DIR) + "/policies/development.toml";
+    o.data_dir = dir.string();
+    o.ledger.sync = false;
+    boundary = std::move(LocalBoundary::Open(o).value());
+  }
+  ~Fixture() {
+    boundary.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  // An ALLOW decision to seal outcomes for.
+  Decision Allowed() {
+    EvaluateInput in;
+    in.principal.agent = "sealer-test";
+    in.principal.api_key_id = "key_test";
+    in.protocol = kOpenAiChat;
+    in.endpoint = "/v1/chat/completions";
+    in.body =
+        Json{{"model", "m"}, {"messages", Json::array({{{"role", "user"}, {"content", "hi"}}})}};
+    in.request_hash = crypto::Sha256Tagged(DumpJson(in.body));
+    Decision d = boundary->Evaluate(in).value();
+    REQUIRE(d.verdict == Verdict::kAllow);
+    return d;
+  }
+
+  Outcome OutcomeOf(const Decision& d, int n) {
+    Outcome o;
+    o.decision_id = d.decision_id;
+    o.decision_receipt_id = d.receipt_id;
+    o.principal.agent = "sealer-test";
+    o.principal.api_key_id = "key_test";
+    o.status = "completed";
+    o.http_status = 200;
+    o.output_hash = crypto::Sha256Tagged(std::to_string(n));
+    return o;
+  }
+
+  // Output hashes of the outcome receipts in the ledger, in seq order.
+  std::vector<std::string> SealedHashes() {
+    std::vector<std::string> hashes;
+    boundary->ledger().ForEach(1, boundary->ledger().HeadSeq(),
+                               [&](uint64_t, std::string_view stored) {
+                                 Json r = Json::parse(stored);
+                                 if (r["kind"] == "outcome") hashes.push_back(r["output_hash"]);
+                                 return true;
+                               });
+    return hashes;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Sealer: every submitted outcome is sealed by the time it is destroyed") {
+  Fixture fx;
+  std::vector<Decision> decisions;
+  for (int i = 0; i < 50; ++i) decisions.push_back(fx.Allowed());
+  {
+    Sealer sealer(fx.boundary.get(), 4, 8);  // a short queue: some seal inline
+    for (int i = 0; i < 50; ++i) sealer.Submit(fx.OutcomeOf(decisions[i], i));
+  }
+  std::vector<std::string> hashes = fx.SealedHashes();
+  REQUIRE(hashes.size() == 50);
+  std::sort(hashes.begin(), hashes.end());
+  for (int i = 0; i < 50; ++i) {
+    CHECK(
+        std::binary_search(hashes.begin(), hashes.end(), crypto::Sha256Tagged(std::to_string(i))));
+  }
+}
+
+TEST_CASE("Sealer: with no room it seals in the caller's thread, before Submit returns") {
+  Fixture fx;
+  Decision d = fx.Allowed();
+  Sealer sealer(fx.boundary.get(), 1, 0);
+  sealer.Submit(fx.OutcomeOf(d, 7));
+  CHECK(fx.SealedHashes() == std::vector<std::string>{crypto::Sha256Tagged("7")});
+}
+
+}  // namespace helm

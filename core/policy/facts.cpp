@@ -1,65 +1,61 @@
+// ExtractFacts: from the IR for the translatable protocols; from the two
+// string fields of the OpenAI embeddings and completions doors, which have no IR.
 #include "core/policy/facts.h"
 
-#include "core/policy/facts_anthropic_gemini.h"
-#include "core/policy/facts_openai.h"
-#include "core/policy/facts_walk.h"
+#include "core/protocol/translate.h"
 
 namespace helm {
 namespace {
 
-using facts_internal::Bad;
-
-// Runs the walker of `protocol` over body (J = Json or const Json).
-template <typename J, typename V>
-Status Walk(std::string_view protocol, J& body, V& v) {
-  using namespace facts_internal;
-  if (!body.is_object()) return Bad("body", "expected a JSON object");
-  if (protocol == kOpenAiChat) return WalkOpenAiChat(body, v);
-  if (protocol == kAnthropicMessages) return WalkAnthropicMessages(body, v);
-  if (protocol == kOpenAiResponses) return WalkOpenAiResponses(body, v);
-  if (protocol == kGeminiGenerate) return WalkGeminiGenerate(body, v);
-  if (protocol == kOpenAiEmbeddings) return WalkOpenAiEmbeddings(body, v);
-  if (protocol == kOpenAiCompletions) return WalkOpenAiCompletions(body, v);
-  return Bad("protocol", "unknown protocol \"" + std::string(protocol) + "\"");
+Error Bad(const std::string& where, std::string_view what) {
+  return MakeError(ErrorCode::kInvalidArgument, where + ": " + std::string(what));
 }
 
-// Collects texts, images and tool names into RequestFacts.
-struct Collector {
-  RequestFacts* facts;
-  void Text(const Json& node) { facts->texts.push_back(node.get<std::string>()); }
-  void Stringified(const Json& node) { facts->texts.push_back(DumpJson(node)); }
-  void Image() { facts->has_images = true; }
-  void Tool(const std::string& name) { facts->tools.push_back(name); }
-};
+void AddText(RequestFacts& facts, std::string text) {
+  if (!text.empty()) facts.texts.push_back(std::move(text));
+}
 
-// Applies fn to every visited text in place and sums its results.
-struct Rewriter {
-  const std::function<int(std::string&)>* fn;
-  int count = 0;
-  void Text(Json& node) { count += (*fn)(node.get_ref<std::string&>()); }
-  // A structured payload is rewritten through its dump: if the rewritten dump
-  // still parses it replaces the value, otherwise the value becomes the
-  // rewritten text (wrapped as {"content": ...} where an object is expected),
-  // so a match is never sent on unchanged.
-  void Stringified(Json& node) {
-    std::string text = DumpJson(node);
-    int n = (*fn)(text);
-    if (n == 0) return;
-    count += n;
-    auto parsed = ParseStrictJson(text);
-    if (parsed.ok()) {
-      node = std::move(parsed).value();
-    } else if (node.is_object()) {
-      node = Json{{"content", text}};
-    } else {
-      node = text;
+void AddParts(RequestFacts& facts, std::vector<ir::ContentPart>& parts) {
+  for (ir::ContentPart& p : parts) {
+    switch (p.kind) {
+      case ir::PartKind::kText:
+      case ir::PartKind::kOpaque:
+        AddText(facts, std::move(p.text));
+        break;
+      case ir::PartKind::kThinking:  // signed thinking cannot be rewritten: not inspected
+        if (p.signature.empty()) AddText(facts, std::move(p.text));
+        break;
+      case ir::PartKind::kImage:
+        facts.has_images = true;
+        break;
+      case ir::PartKind::kRedactedThinking:
+        break;
     }
   }
-  void Image() {}
-  void Tool(const std::string&) {}
-};
+}
 
-Status ModelAndStream(const Json& body, RequestFacts& facts) {
+// embeddings `input`, completions `prompt`: a string or an array of strings.
+Status LegacyTexts(const Json& body, const char* key, RequestFacts& facts) {
+  auto it = body.find(key);
+  if (it == body.end()) return Bad(key, "missing");
+  if (it->is_string()) {
+    AddText(facts, it->get<std::string>());
+    return Status::Ok();
+  }
+  if (!it->is_array()) return Bad(key, "expected a string or an array of strings");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& item = (*it)[i];
+    if (!item.is_string()) {
+      return Bad(std::string(key) + "[" + std::to_string(i) + "]",
+                 "expected a string (token arrays are not supported)");
+    }
+    AddText(facts, item.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status LegacyFacts(const Json& body, const char* key, RequestFacts& facts) {
+  if (Status s = LegacyTexts(body, key, facts); !s.ok()) return s;
   auto model = body.find("model");
   if (model != body.end() && !model->is_null()) {
     if (!model->is_string()) return Bad("model", "expected a string");
@@ -75,27 +71,38 @@ Status ModelAndStream(const Json& body, RequestFacts& facts) {
 
 }  // namespace
 
-Result<RequestFacts> ExtractFacts(std::string_view protocol, const Json& body) {
+RequestFacts FactsFromIr(std::string_view protocol, ir::Request request) {
   RequestFacts facts;
   facts.protocol = std::string(protocol);
-  Collector collector{&facts};
-  Status s = Walk(protocol, body, collector);
-  if (!s.ok()) return s.error();
-  s = ModelAndStream(body, facts);
-  if (!s.ok()) return s.error();
+  facts.model = std::move(request.model);
+  facts.stream = request.stream;
+  facts.tools.reserve(request.tools.size());
+  for (ir::Tool& t : request.tools) facts.tools.push_back(std::move(t.name));
+  for (ir::Message& m : request.messages) {
+    AddParts(facts, m.content);
+    for (ir::ToolCall& c : m.tool_calls) AddText(facts, std::move(c.arguments));
+  }
+  return facts;
+}
+
+Result<RequestFacts> ExtractFacts(std::string_view protocol, const Json& body) {
+  RequestFacts facts;
+  if (protocol::IsTranslatableProtocol(protocol)) {
+    auto request = protocol::InspectClientRequest(protocol, body, protocol::Payloads::kSkip);
+    if (!request.ok()) return request.error();
+    facts = FactsFromIr(protocol, std::move(request).value());
+  } else if (protocol == kOpenAiEmbeddings || protocol == kOpenAiCompletions) {
+    if (!body.is_object()) return Bad("body", "expected a JSON object");
+    facts.protocol = std::string(protocol);
+    Status s = LegacyFacts(body, protocol == kOpenAiEmbeddings ? "input" : "prompt", facts);
+    if (!s.ok()) return s.error();
+  } else {
+    return Bad("protocol", "unknown protocol \"" + std::string(protocol) + "\"");
+  }
   size_t bytes = 0;
   for (const auto& text : facts.texts) bytes += text.size();
   facts.input_tokens = static_cast<int64_t>((bytes + 3) / 4);
   return facts;
-}
-
-int RewriteTexts(std::string_view protocol, Json& body,
-                 const std::function<int(std::string&)>& fn) {
-  Rewriter rewriter{&fn};
-  // A body that fails the walk was refused by ExtractFacts already; the count
-  // covers whatever was visited before the shape problem.
-  (void)Walk(protocol, body, rewriter);
-  return rewriter.count;
 }
 
 }  // namespace helm

@@ -37,6 +37,8 @@ void AppendParts(const std::vector<ir::ContentPart>& parts, Json* blocks) {
       case ir::PartKind::kRedactedThinking:
         blocks->push_back({{"type", "redacted_thinking"}, {"data", p.data}});
         break;
+      case ir::PartKind::kOpaque:  // never in a translatable request
+        break;
     }
   }
 }

@@ -18,11 +18,37 @@
 namespace helm::protocol {
 
 // ---- client requests → IR (openai_chat_decode.cpp, anthropic_decode.cpp,
-// responses_decode.cpp, gemini_decode.cpp)
-Result<ir::Request> DecodeOpenAiChatRequest(const Json& body);
-Result<ir::Request> DecodeAnthropicRequest(const Json& body);
-Result<ir::Request> DecodeResponsesRequest(const Json& body);
-Result<ir::Request> DecodeGeminiRequest(const Json& body);
+// responses_decode.cpp, gemini_decode.cpp). These are InspectClientRequest:
+// kInvalidArgument only for a body without the protocol's shape; what the IR
+// does not model is kept (kOpaque parts, typed tools) or noted in
+// request.untranslatable.
+Result<ir::Request> DecodeOpenAiChatRequest(const Json& body, Payloads payloads);
+Result<ir::Request> DecodeAnthropicRequest(const Json& body, Payloads payloads);
+Result<ir::Request> DecodeResponsesRequest(const Json& body, Payloads payloads);
+Result<ir::Request> DecodeGeminiRequest(const Json& body, Payloads payloads);
+
+// ---- strict reads of client requests (decode_util.cpp). A member of the
+// wrong type is kInvalidArgument, never read as empty: the policy must not see
+// less of a request than the provider would.
+// The member, or a null Json when absent. Never copies.
+const Json& Field(const Json& obj, std::string_view key);
+// The member under either spelling (Gemini accepts camelCase and snake_case):
+// nullptr when neither is set (absent or null), kInvalidArgument when both
+// are. `snake` may be nullptr (one spelling only).
+Result<const Json*> EitherField(const Json& obj, const char* camel, const char* snake);
+// *out = the string member; absent or null leaves *out as it is;
+// kInvalidArgument ("'key' must be a string") otherwise.
+Status ReadString(const Json& obj, std::string_view key, std::string* out);
+// `model` (a string) and `stream` (a boolean), both optional.
+Status ReadModelAndStream(const Json& body, ir::Request* req);
+// *to = from, unless payloads is kSkip (schemas and native fields).
+void CopyPayload(const Json& from, Json* to, Payloads payloads);
+// A kOpaque part of `type`; its text is the part's `text` member when that is
+// a string (a part type helm does not know still shows its text).
+ir::ContentPart OpaquePart(std::string type, const Json& part);
+// Why the IR cannot be carried to another protocol, from its structure
+// (opaque parts, typed tools, images by file id); "" when it can.
+std::string StructuralUntranslatable(const ir::Request& req);
 
 // ---- IR → provider requests (*_encode.cpp)
 Result<Json> EncodeOpenAiChatRequest(const ir::Request& req, const std::string& model);
@@ -90,18 +116,18 @@ Json UsageToGemini(const ir::Usage& u);
 void MergeUsage(const ir::Usage& from, ir::Usage* into);
 
 // ---- helpers (codec_util.cpp)
-std::string GetString(const Json& obj, const char* key);  // "" unless a string
-bool IsObject(const Json& j, const char* key);
-bool IsArray(const Json& j, const char* key);
+std::string GetString(const Json& obj, std::string_view key);  // "" unless a string
+bool IsObject(const Json& j, std::string_view key);
+bool IsArray(const Json& j, std::string_view key);
 // Typed optional reads: nullopt when absent or null; kInvalidArgument
 // (with the key in the message) when present with the wrong type.
-Result<std::optional<double>> OptDouble(const Json& obj, const char* key);
-Result<std::optional<int64_t>> OptInt(const Json& obj, const char* key);
+Result<std::optional<double>> OptDouble(const Json& obj, std::string_view key);
+Result<std::optional<int64_t>> OptInt(const Json& obj, std::string_view key);
 // Copies every member of `body` whose key is not in `known` into *native.
 // Same, into *dst; the first type error is kept in *err and later reads
 // still run (so a decoder checks *err once).
-void ReadOpt(const Json& obj, const char* key, std::optional<double>* dst, Status* err);
-void ReadOpt(const Json& obj, const char* key, std::optional<int64_t>* dst, Status* err);
+void ReadOpt(const Json& obj, std::string_view key, std::optional<double>* dst, Status* err);
+void ReadOpt(const Json& obj, std::string_view key, std::optional<int64_t>* dst, Status* err);
 void CollectNative(const Json& body, std::initializer_list<std::string_view> known, Json* native);
 // Text of a content that is a string or an array of text-typed blocks.
 std::string JoinedText(const Json& content);

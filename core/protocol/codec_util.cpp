@@ -5,14 +5,14 @@
 
 namespace helm::protocol {
 
-std::string GetString(const Json& obj, const char* key) {
+std::string GetString(const Json& obj, std::string_view key) {
   if (!obj.is_object()) return "";
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_string()) return "";
   return it->get<std::string>();
 }
 
-bool IsObject(const Json& j, const char* key) {
+bool IsObject(const Json& j, std::string_view key) {
   if (!j.is_object()) return false;
   auto it = j.find(key);
   return it != j.end() && it->is_object();
@@ -102,20 +102,20 @@ Error BadUpstream(std::string message) {
 
 namespace helm::protocol {
 
-bool IsArray(const Json& j, const char* key) {
+bool IsArray(const Json& j, std::string_view key) {
   if (!j.is_object()) return false;
   auto it = j.find(key);
   return it != j.end() && it->is_array();
 }
 
-Result<std::optional<double>> OptDouble(const Json& obj, const char* key) {
+Result<std::optional<double>> OptDouble(const Json& obj, std::string_view key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<double>();
-  if (!it->is_number()) return BadRequest(std::string("'") + key + "' must be a number");
+  if (!it->is_number()) return BadRequest("'" + std::string(key) + "' must be a number");
   return std::optional<double>(it->get<double>());
 }
 
-Result<std::optional<int64_t>> OptInt(const Json& obj, const char* key) {
+Result<std::optional<int64_t>> OptInt(const Json& obj, std::string_view key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
   if (it->is_number_integer()) return std::optional<int64_t>(it->get<int64_t>());
@@ -125,7 +125,7 @@ Result<std::optional<int64_t>> OptInt(const Json& obj, const char* key) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }
-  return BadRequest(std::string("'") + key + "' must be an integer");
+  return BadRequest("'" + std::string(key) + "' must be an integer");
 }
 
 void CollectNative(const Json& body, std::initializer_list<std::string_view> known,
@@ -141,13 +141,13 @@ void CollectNative(const Json& body, std::initializer_list<std::string_view> kno
 
 namespace helm::protocol {
 
-void ReadOpt(const Json& obj, const char* key, std::optional<double>* dst, Status* err) {
+void ReadOpt(const Json& obj, std::string_view key, std::optional<double>* dst, Status* err) {
   auto r = OptDouble(obj, key);
   if (r.ok()) *dst = *r;
   else if (err->ok()) *err = r.error();
 }
 
-void ReadOpt(const Json& obj, const char* key, std::optional<int64_t>* dst, Status* err) {
+void ReadOpt(const Json& obj, std::string_view key, std::optional<int64_t>* dst, Status* err) {
   auto r = OptInt(obj, key);
   if (r.ok()) *dst = *r;
   else if (err->ok()) *err = r.error();

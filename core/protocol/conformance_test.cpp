@@ -18,59 +18,16 @@ enum class Case { kText, kTool, kImage, kJson };
 
 const char* kPng = "iVBORw0KGgo=";
 
-// The client request of each protocol for each case.
-Json ClientBody(std::string_view protocol, Case c) {
-  std::map<Case, const char*> bodies;
-  if (protocol == kOpenAiChat) {
-    bodies = {
-        {Case::kText, R"({"model":"m","messages":[{"role":"user","content":"hello"}]})"},
-        {Case::kTool, R"({"model":"m","messages":[{"role":"user","content":"weather?"},
-          {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
-            "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
-          {"role":"tool","tool_call_id":"call_1","content":"{\"temp\":21}"}],
-          "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
-            "properties":{"city":{"type":"string"}},"additionalProperties":false}}}]})"},
-        {Case::kImage, R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what?"},
-          {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]})"},
-        {Case::kJson, R"({"model":"m","messages":[{"role":"user","content":"json"}],
-          "response_format":{"type":"json_schema","json_schema":{"name":"out","schema":{"type":"object",
-            "$schema":"x","properties":{"a":{"type":"string"}}},"strict":true}}})"}};
-  } else if (protocol == kAnthropicMessages) {
-    bodies = {
-        {Case::kText, R"({"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hello"}]})"},
-        {Case::kTool, R"({"model":"m","max_tokens":10,"messages":[{"role":"user","content":"weather?"},
-          {"role":"assistant","content":[{"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris"}}]},
-          {"role":"user","content":[{"type":"tool_result","tool_use_id":"call_1","content":"{\"temp\":21}"}]}],
-          "tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}]})"},
-        {Case::kImage, R"({"model":"m","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"what?"},
-          {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]})"},
-        {Case::kJson, nullptr}};  // Anthropic requests have no JSON mode to translate from
-  } else if (protocol == kOpenAiResponses) {
-    bodies = {
-        {Case::kText, R"({"model":"m","input":"hello"})"},
-        {Case::kTool, R"({"model":"m","input":[{"role":"user","content":"weather?"},
-          {"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},
-          {"type":"function_call_output","call_id":"call_1","output":"{\"temp\":21}"}],
-          "tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}]})"},
-        {Case::kImage, R"({"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"what?"},
-          {"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]}]})"},
-        {Case::kJson, R"({"model":"m","input":"json","text":{"format":{"type":"json_schema","name":"out",
-          "schema":{"type":"object","properties":{"a":{"type":"string"}}}}}})"}};
-  } else {
-    bodies = {
-        {Case::kText, R"({"contents":[{"role":"user","parts":[{"text":"hello"}]}]})"},
-        {Case::kTool, R"({"contents":[{"role":"user","parts":[{"text":"weather?"}]},
-          {"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}]},
-          {"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"temp":21}}}]}],
-          "tools":[{"functionDeclarations":[{"name":"get_weather","parameters":{"type":"object"}}]}]})"},
-        {Case::kImage, R"({"contents":[{"role":"user","parts":[{"text":"what?"},
-          {"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}}]}]})"},
-        {Case::kJson, R"({"contents":[{"role":"user","parts":[{"text":"json"}]}],
-          "generationConfig":{"responseMimeType":"application/json","responseSchema":{"type":"object",
-          "properties":{"a":{"type":"string"}}}}})"}};
-  }
-  const char* b = bodies[c];
-  return b ? Json::parse(b) : Json();
+// The client request of each protocol for each case:
+// tests/corpus/requests/<protocol>/conformance_<case>.json. Anthropic requests
+// have no JSON mode to translate from.
+Json ClientBody(const std::string& protocol, Case c) {
+  static const std::map<Case, const char*> kNames = {
+      {Case::kText, "text"}, {Case::kTool, "tool"}, {Case::kImage, "image"}, {Case::kJson, "json"}};
+  if (protocol == kAnthropicMessages && c == Case::kJson) return Json();
+  Json body = testing::LoadRequest(protocol + "/conformance_" + kNames.at(c) + ".json");
+  REQUIRE_MESSAGE(!body.is_null(), protocol << " " << kNames.at(c));
+  return body;
 }
 
 void CheckProviderRequest(ProviderKind kind, Case c, const Json& r, const std::string& label) {

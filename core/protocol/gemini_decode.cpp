@@ -5,6 +5,13 @@
 // and each functionResponse is paired with the earliest unanswered call of the
 // same name, in order. Gemini thought signatures are not kept: the IR's
 // thinking signature is Anthropic's, and the two must never be exchanged.
+//
+// Requests are decoded whole (codec.h), in either spelling Gemini accepts
+// (camelCase or snake_case; both in one object is malformed). A part holds one
+// datum. Media that is not an image, executableCode, codeExecutionResult and
+// unknown parts become kOpaque parts; built-in tools (googleSearch, …) typed
+// tools named by their key. An absent functionCall.args or
+// functionResponse.response is empty text, not "{}".
 #include "core/protocol/codec.h"
 
 namespace helm::protocol {
@@ -15,21 +22,80 @@ struct PendingCall {
   bool answered = false;
 };
 
+// The one datum of a part: its key (camelCase) and value.
+struct Datum {
+  const char* key = nullptr;
+  const Json* value = nullptr;
+};
+
+Result<Datum> PartDatum(const Json& p) {
+  static constexpr std::pair<const char*, const char*> kData[] = {
+      {"text", nullptr},
+      {"inlineData", "inline_data"},
+      {"fileData", "file_data"},
+      {"functionCall", "function_call"},
+      {"functionResponse", "function_response"},
+      {"executableCode", "executable_code"},
+      {"codeExecutionResult", "code_execution_result"}};
+  Datum d;
+  for (const auto& [camel, snake] : kData) {
+    auto v = EitherField(p, camel, snake);
+    if (!v.ok()) return v.error();
+    if (*v == nullptr) continue;
+    if (d.key != nullptr) return BadRequest("a part holds one of text, inlineData, fileData, "
+                                            "functionCall, functionResponse, …");
+    d = {camel, *v};
+  }
+  return d;
+}
+
+// inlineData / fileData: an image when the MIME type says so or is missing,
+// else an opaque part.
+Result<ir::ContentPart> DecodeMedia(const Datum& d) {
+  const Json& media = *d.value;
+  if (!media.is_object()) return BadRequest(std::string("'") + d.key + "' must be an object");
+  bool inline_data = std::string_view(d.key) == "inlineData";
+  auto mime = EitherField(media, "mimeType", "mime_type");
+  if (!mime.ok()) return mime.error();
+  std::string mime_type = *mime && (*mime)->is_string() ? (*mime)->get<std::string>() : "";
+  if (!mime_type.empty() && mime_type.rfind("image/", 0) != 0) {
+    ir::ContentPart p = OpaquePart(d.key, Json());
+    p.mime_type = std::move(mime_type);
+    return p;
+  }
+  ir::ContentPart img;
+  img.kind = ir::PartKind::kImage;
+  img.mime_type = std::move(mime_type);
+  if (inline_data) {
+    img.data = GetString(media, "data");
+  } else {
+    auto uri = EitherField(media, "fileUri", "file_uri");
+    if (!uri.ok()) return uri.error();
+    if (*uri && (*uri)->is_string()) img.image_url = (*uri)->get<std::string>();
+  }
+  return img;
+}
+
+// The compact JSON of a payload, or "" when absent.
+std::string Payload(const Json& obj, const char* key) {
+  const Json& v = Field(obj, key);
+  return v.is_null() ? "" : DumpJson(v);
+}
+
 class ContentsDecoder {
  public:
   explicit ContentsDecoder(std::string seed) : seed_(std::move(seed)) {}
 
   // Appends the IR messages for one `contents` entry.
   Status Content(const Json& c, std::vector<ir::Message>* out) {
-    std::string role = GetString(c, "role");
-    bool model = role == "model";
+    if (!c.is_object()) return BadRequest("each content must be an object");
+    bool model = GetString(c, "role") == "model";
     ir::Message msg;
     msg.role = model ? ir::Role::kAssistant : ir::Role::kUser;
     std::vector<ir::Message> results;
-    const Json parts = c.value("parts", Json::array());
+    const Json& parts = Field(c, "parts");
     if (!parts.is_array()) return BadRequest("'parts' must be an array");
     for (const auto& p : parts) {
-      if (!p.is_object()) return BadRequest("each part must be an object");
       if (Status s = Part(p, model, &msg, &results); !s.ok()) return s;
     }
     for (auto& r : results) out->push_back(std::move(r));
@@ -40,8 +106,7 @@ class ContentsDecoder {
   }
 
   ir::ToolCall Call(const Json& fc) {
-    ir::ToolCall c{GetString(fc, "id"), GetString(fc, "name"),
-                   DumpJson(fc.value("args", Json::object()))};
+    ir::ToolCall c{GetString(fc, "id"), GetString(fc, "name"), Payload(fc, "args")};
     if (c.id.empty()) c.id = SynthesizeToolCallId(seed_, n_++);
     pending_.push_back({c.id, c.name, false});
     return c;
@@ -49,28 +114,28 @@ class ContentsDecoder {
 
  private:
   Status Part(const Json& p, bool model, ir::Message* msg, std::vector<ir::Message>* results) {
-    if (p.contains("text")) {
-      ir::ContentPart t = ir::ContentPart::Text(GetString(p, "text"));
-      if (p.value("thought", Json(false)) == Json(true)) t.kind = ir::PartKind::kThinking;
+    if (!p.is_object()) return BadRequest("each part must be an object");
+    auto datum = PartDatum(p);
+    if (!datum.ok()) return datum.error();
+    const std::string_view key = datum->key == nullptr ? "" : datum->key;
+    if (key == "text") {
+      if (!datum->value->is_string()) return BadRequest("'text' must be a string");
+      ir::ContentPart t = ir::ContentPart::Text(datum->value->get<std::string>());
+      if (Field(p, "thought") == Json(true)) t.kind = ir::PartKind::kThinking;
       msg->content.push_back(std::move(t));
-    } else if (IsObject(p, "inlineData")) {
-      ir::ContentPart img;
-      img.kind = ir::PartKind::kImage;
-      img.mime_type = GetString(p["inlineData"], "mimeType");
-      img.data = GetString(p["inlineData"], "data");
-      msg->content.push_back(std::move(img));
-    } else if (IsObject(p, "fileData")) {
-      ir::ContentPart img;
-      img.kind = ir::PartKind::kImage;
-      img.mime_type = GetString(p["fileData"], "mimeType");
-      img.image_url = GetString(p["fileData"], "fileUri");
-      msg->content.push_back(std::move(img));
-    } else if (IsObject(p, "functionCall") && model) {
-      msg->tool_calls.push_back(Call(p["functionCall"]));
-    } else if (IsObject(p, "functionResponse")) {
-      results->push_back(Response(p["functionResponse"]));
+    } else if (key == "inlineData" || key == "fileData") {
+      auto media = DecodeMedia(*datum);
+      if (!media.ok()) return media.error();
+      msg->content.push_back(std::move(*media));
+    } else if (key == "functionCall") {
+      if (!datum->value->is_object()) return BadRequest("'functionCall' must be an object");
+      if (!model) return BadRequest("functionCall outside a model turn");
+      msg->tool_calls.push_back(Call(*datum->value));
+    } else if (key == "functionResponse") {
+      if (!datum->value->is_object()) return BadRequest("'functionResponse' must be an object");
+      results->push_back(Response(*datum->value));
     } else {
-      return BadRequest("part cannot be translated: " + DumpJson(p).substr(0, 80));
+      msg->content.push_back(OpaquePart(key.empty() ? "part" : std::string(key), Json()));
     }
     return Status::Ok();
   }
@@ -90,7 +155,7 @@ class ContentsDecoder {
       }
     }
     if (m.tool_call_id.empty()) m.tool_call_id = SynthesizeToolCallId(seed_, n_++);
-    m.content.push_back(ir::ContentPart::Text(DumpJson(fr.value("response", Json::object()))));
+    m.content.push_back(ir::ContentPart::Text(Payload(fr, "response")));
     return m;
   }
 
@@ -99,26 +164,72 @@ class ContentsDecoder {
   std::vector<PendingCall> pending_;
 };
 
-Status DecodeTools(const Json& body, ir::Request* req) {
-  if (IsArray(body, "tools")) {
-    for (const auto& t : body["tools"]) {
-      if (!IsArray(t, "functionDeclarations")) {
-        return BadRequest("only functionDeclarations tools can be translated");
+// systemInstruction: a string, or a content whose parts are text.
+Status DecodeSystem(const Json& body, ir::Request* req) {
+  auto system = EitherField(body, "systemInstruction", "system_instruction");
+  if (!system.ok()) return system.error();
+  if (*system == nullptr) return Status::Ok();
+  ir::Message s;
+  s.role = ir::Role::kSystem;
+  if ((*system)->is_string()) {
+    s.content.push_back(ir::ContentPart::Text((*system)->get<std::string>()));
+  } else {
+    const Json& parts = Field(**system, "parts");
+    if (!parts.is_array()) return BadRequest("'systemInstruction' must have a 'parts' array");
+    for (const auto& p : parts) {
+      auto datum = p.is_object() ? PartDatum(p) : Result<Datum>(Datum{});
+      if (!datum.ok()) return datum.error();
+      if (datum->key == nullptr || std::string_view(datum->key) != "text" ||
+          !datum->value->is_string()) {
+        return BadRequest("'systemInstruction' parts must be text");
       }
-      for (const auto& f : t["functionDeclarations"]) {
-        Json params = f.value("parameters", f.value("parametersJsonSchema", Json::object()));
-        req->tools.push_back({GetString(f, "name"), GetString(f, "description"), params, std::nullopt});
-      }
+      s.content.push_back(ir::ContentPart::Text(datum->value->get<std::string>()));
     }
   }
-  if (IsObject(body, "toolConfig") && IsObject(body["toolConfig"], "functionCallingConfig")) {
-    const Json& fc = body["toolConfig"]["functionCallingConfig"];
+  req->messages.push_back(std::move(s));
+  return Status::Ok();
+}
+
+// One tools[] entry: function declarations, and built-in tools named by key.
+Status DecodeTool(const Json& t, Payloads payloads, ir::Request* req) {
+  if (!t.is_object()) return BadRequest("each tool must be an object");
+  for (const auto& [key, value] : t.items()) {
+    if (key != "functionDeclarations" && key != "function_declarations") {
+      req->tools.push_back({key, key, "", Json::object(), std::nullopt});
+      continue;
+    }
+    if (!value.is_array()) return BadRequest("'" + key + "' must be an array");
+    for (const auto& f : value) {
+      if (!f.is_object()) return BadRequest("each function declaration must be an object");
+      ir::Tool tool;
+      if (Status s = ReadString(f, "name", &tool.name); !s.ok()) return s;
+      if (tool.name.empty()) return BadRequest("each function declaration needs a name");
+      tool.description = GetString(f, "description");
+      const Json* params = &Field(f, "parameters");
+      if (params->is_null()) params = &Field(f, "parametersJsonSchema");
+      if (params->is_object()) CopyPayload(*params, &tool.parameters, payloads);
+      req->tools.push_back(std::move(tool));
+    }
+  }
+  return Status::Ok();
+}
+
+Status DecodeTools(const Json& body, Payloads payloads, ir::Request* req) {
+  const Json& tools = Field(body, "tools");
+  if (!tools.is_null() && !tools.is_array()) return BadRequest("'tools' must be an array");
+  if (tools.is_array()) {
+    for (const auto& t : tools) {
+      if (Status s = DecodeTool(t, payloads, req); !s.ok()) return s;
+    }
+  }
+  const Json& fc = Field(Field(body, "toolConfig"), "functionCallingConfig");
+  if (fc.is_object()) {
     std::string mode = GetString(fc, "mode");
     if (mode == "AUTO") req->tool_choice.kind = ir::ToolChoiceKind::kAuto;
     if (mode == "NONE") req->tool_choice.kind = ir::ToolChoiceKind::kNone;
     if (mode == "ANY" || mode == "VALIDATED") {
       req->tool_choice.kind = ir::ToolChoiceKind::kRequired;
-      const Json names = fc.value("allowedFunctionNames", Json::array());
+      const Json& names = Field(fc, "allowedFunctionNames");
       if (names.is_array() && names.size() == 1 && names[0].is_string()) {
         req->tool_choice = {ir::ToolChoiceKind::kNamed, names[0].get<std::string>()};
       }
@@ -127,9 +238,9 @@ Status DecodeTools(const Json& body, ir::Request* req) {
   return Status::Ok();
 }
 
-Status DecodeGenerationConfig(const Json& body, ir::Request* req) {
-  if (!IsObject(body, "generationConfig")) return Status::Ok();
-  const Json& g = body["generationConfig"];
+Status DecodeGenerationConfig(const Json& body, Payloads payloads, ir::Request* req) {
+  const Json& g = Field(body, "generationConfig");
+  if (!g.is_object()) return Status::Ok();
   Status err;
   ReadOpt(g, "temperature", &req->temperature, &err);
   ReadOpt(g, "topP", &req->top_p, &err);
@@ -139,49 +250,52 @@ Status DecodeGenerationConfig(const Json& body, ir::Request* req) {
   ReadOpt(g, "presencePenalty", &req->presence_penalty, &err);
   ReadOpt(g, "frequencyPenalty", &req->frequency_penalty, &err);
   if (!err.ok()) return err;
-  if (IsArray(g, "stopSequences")) {
-    for (const auto& s : g["stopSequences"]) {
+  const Json& stop = Field(g, "stopSequences");
+  if (stop.is_array()) {
+    for (const auto& s : stop) {
       if (s.is_string()) req->stop.push_back(s.get<std::string>());
     }
   }
   if (GetString(g, "responseMimeType") == "application/json") {
     req->response_format.kind = ir::ResponseFormatKind::kJsonObject;
-    Json schema = g.value("responseJsonSchema", g.value("responseSchema", Json()));
-    if (schema.is_object()) {
+    const Json* schema = &Field(g, "responseJsonSchema");
+    if (schema->is_null()) schema = &Field(g, "responseSchema");
+    if (schema->is_object()) {
       req->response_format.kind = ir::ResponseFormatKind::kJsonSchema;
       req->response_format.name = "response";
-      req->response_format.schema = schema;
+      CopyPayload(*schema, &req->response_format.schema, payloads);
     }
   }
+  if (payloads == Payloads::kSkip) return Status::Ok();
   Json rest = Json::object();
   CollectNative(g, {"temperature", "topP", "topK", "maxOutputTokens", "seed", "presencePenalty",
                     "frequencyPenalty", "stopSequences", "responseMimeType", "responseSchema",
                     "responseJsonSchema"},
                 &rest);
-  if (!rest.empty()) req->native["generationConfig"] = rest;
+  if (!rest.empty()) req->native["generationConfig"] = std::move(rest);
   return Status::Ok();
 }
 
 }  // namespace
 
-Result<ir::Request> DecodeGeminiRequest(const Json& body) {
+Result<ir::Request> DecodeGeminiRequest(const Json& body, Payloads payloads) {
   if (!body.is_object()) return BadRequest("request body must be a JSON object");
-  if (!IsArray(body, "contents")) return BadRequest("'contents' must be an array");
+  const Json& contents = Field(body, "contents");
+  if (!contents.is_array()) return BadRequest("'contents' must be an array");
   ir::Request req;
   req.native_protocol = kGeminiGenerate;
-  if (IsObject(body, "systemInstruction")) {
-    std::string text = JoinedText(body["systemInstruction"].value("parts", Json::array()));
-    req.messages.push_back({ir::Role::kSystem, {ir::ContentPart::Text(text)}, {}, "", "", false});
-  }
+  if (Status s = DecodeSystem(body, &req); !s.ok()) return s.error();
   ContentsDecoder dec("");
-  for (const auto& c : body["contents"]) {
-    if (!c.is_object()) return BadRequest("each content must be an object");
+  for (const auto& c : contents) {
     if (Status s = dec.Content(c, &req.messages); !s.ok()) return s.error();
   }
-  if (Status s = DecodeTools(body, &req); !s.ok()) return s.error();
-  if (Status s = DecodeGenerationConfig(body, &req); !s.ok()) return s.error();
+  if (Status s = DecodeTools(body, payloads, &req); !s.ok()) return s.error();
+  if (Status s = DecodeGenerationConfig(body, payloads, &req); !s.ok()) return s.error();
   req.include_usage = true;
-  CollectNative(body, {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig"},
+  if (payloads == Payloads::kSkip) return req;
+  CollectNative(body,
+                {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig",
+                 "generationConfig"},
                 &req.native);
   return req;
 }
@@ -204,7 +318,9 @@ Result<ir::Response> DecodeGeminiResponse(const Json& body) {
   const Json parts = cand.value("content", Json::object()).value("parts", Json::array());
   for (const auto& p : parts) {
     if (IsObject(p, "functionCall")) {
-      resp.tool_calls.push_back(dec.Call(p["functionCall"]));
+      ir::ToolCall call = dec.Call(p["functionCall"]);
+      if (call.arguments.empty()) call.arguments = "{}";  // clients expect an object
+      resp.tool_calls.push_back(std::move(call));
     } else if (p.contains("text")) {
       ir::ContentPart t = ir::ContentPart::Text(GetString(p, "text"));
       if (p.value("thought", Json(false)) == Json(true)) t.kind = ir::PartKind::kThinking;

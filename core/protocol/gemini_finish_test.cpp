@@ -13,15 +13,8 @@ using ir::FinishReason;
 SseFrame Data(const char* d) { return {"", d}; }
 
 TEST_CASE("Gemini request: function responses pair with calls by name and order") {
-  auto req = DecodeClientRequest(kGeminiGenerate, Json::parse(R"({"contents":[
-    {"role":"user","parts":[{"text":"go"}]},
-    {"role":"model","parts":[{"functionCall":{"name":"f","args":{"n":1}}},
-                             {"functionCall":{"name":"g","args":{}}},
-                             {"functionCall":{"name":"f","args":{"n":2}}}]},
-    {"role":"user","parts":[{"functionResponse":{"name":"f","response":{"r":1}}},
-                            {"functionResponse":{"name":"f","response":{"r":2}}},
-                            {"functionResponse":{"name":"g","response":{"r":3}}}]}],
-    "safetySettings":[{"category":"x"}]})"));
+  // calls f, g, f and responses f, f, g; native safetySettings.
+  auto req = DecodeClientRequest(kGeminiGenerate, LoadRequest("gemini.generate/call_pairing.json"));
   REQUIRE(req.ok());
   const auto& calls = req->messages[1].tool_calls;
   REQUIRE(calls.size() == 3);

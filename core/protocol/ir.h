@@ -29,17 +29,23 @@ namespace helm::ir {
 
 enum class PartKind {
   kText,              // text
-  kImage,             // image_url, or mime_type + data (base64)
+  kImage,             // image_url, or mime_type + data (base64); neither when
+                      // the client named a file id (untranslatable)
   kThinking,          // text = the reasoning, signature = the provider's signature
   kRedactedThinking,  // data = the opaque encrypted block (Anthropic only)
+  kOpaque,            // content the IR does not model (audio, files, documents,
+                      // unknown types): data = the protocol's type name, text =
+                      // its client-visible text if any, mime_type if it has one.
+                      // Only ever in an untranslatable request.
 };
 
 struct ContentPart {
   PartKind kind = PartKind::kText;
-  std::string text;       // kText, kThinking
+  std::string text;       // kText, kThinking, kOpaque
   std::string image_url;  // kImage by reference (http(s) or provider file URI)
-  std::string mime_type;  // kImage inline
-  std::string data;       // kImage inline: base64; kRedactedThinking: opaque data
+  std::string mime_type;  // kImage inline, kOpaque
+  std::string data;       // kImage inline: base64; kRedactedThinking: opaque data;
+                          // kOpaque: the type name
   std::string detail;     // kImage: OpenAI "detail" (low/high/auto), empty if absent
   std::string signature;  // kThinking
 
@@ -72,6 +78,10 @@ struct Message {
 
 struct Tool {
   std::string name;
+  // Empty for a function tool. Otherwise the protocol's type of a built-in or
+  // server tool ("web_search", "custom", "googleSearch", …): the request is
+  // then untranslatable.
+  std::string type;
   std::string description;
   Json parameters = Json::object();  // JSON Schema of the arguments object
   std::optional<bool> strict;
@@ -115,6 +125,9 @@ struct Request {
   bool include_usage = false;  // the client asked for usage in the stream
   std::string native_protocol;        // protocol `native` came from
   Json native = Json::object();       // fields with no IR meaning
+  // Why this request cannot be carried to another protocol; empty when it can
+  // (set by InspectClientRequest, core/protocol/translate.h).
+  std::string untranslatable;
   bool operator==(const Request&) const = default;
 };
 

@@ -10,27 +10,12 @@ using testing::TestOptions;
 
 Json P(const char* s) { return Json::parse(s); }
 
-const char* kOpenAiToolConversation = R"({
-  "model": "gpt-x", "temperature": 0.5, "max_tokens": 300, "user": "u-1",
-  "messages": [
-    {"role": "system", "content": "be brief"},
-    {"role": "user", "content": [{"type": "text", "text": "weather in Zürich? 🌦"},
-      {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR", "detail": "low"}}]},
-    {"role": "assistant", "content": null, "tool_calls": [
-      {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Zürich\"}"}},
-      {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
-    {"role": "tool", "tool_call_id": "call_a", "content": "12C"},
-    {"role": "tool", "tool_call_id": "call_b", "content": "noon"},
-    {"role": "user", "content": "thanks"}],
-  "tools": [{"type": "function", "function": {"name": "get_weather", "description": "w",
-             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
-            {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}],
-  "tool_choice": "required", "parallel_tool_calls": false, "stop": "END",
-  "stream": true, "stream_options": {"include_usage": true}
-})";
+// tests/corpus/requests/openai.chat/tool_conversation.json: system, text and
+// image parts, two tool calls and their results, tools, sampling, stream.
+Json OpenAiToolConversation() { return testing::LoadRequest("openai.chat/tool_conversation.json"); }
 
 TEST_CASE("OpenAI chat request decodes into the IR") {
-  auto req = DecodeClientRequest(kOpenAiChat, P(kOpenAiToolConversation));
+  auto req = DecodeClientRequest(kOpenAiChat, OpenAiToolConversation());
   REQUIRE(req.ok());
   CHECK(req->model == "gpt-x");
   REQUIRE(req->messages.size() == 6);
@@ -49,7 +34,7 @@ TEST_CASE("OpenAI chat request decodes into the IR") {
 }
 
 TEST_CASE("OpenAI chat request round trip through the IR") {
-  auto req = DecodeClientRequest(kOpenAiChat, P(kOpenAiToolConversation));
+  auto req = DecodeClientRequest(kOpenAiChat, OpenAiToolConversation());
   REQUIRE(req.ok());
   auto enc = EncodeProviderRequest(ProviderKind::kOpenAi, *req, "gpt-x");
   REQUIRE(enc.ok());
@@ -63,7 +48,7 @@ TEST_CASE("OpenAI chat request round trip through the IR") {
 }
 
 TEST_CASE("OpenAI chat → Anthropic request shape") {
-  auto req = DecodeClientRequest(kOpenAiChat, P(kOpenAiToolConversation));
+  auto req = DecodeClientRequest(kOpenAiChat, OpenAiToolConversation());
   REQUIRE(req.ok());
   auto enc = EncodeProviderRequest(ProviderKind::kAnthropic, *req, "claude-x");
   REQUIRE(enc.ok());
@@ -99,24 +84,14 @@ TEST_CASE("Anthropic max_tokens defaults to 4096 and temperature is clamped") {
         ErrorCode::kInvalidArgument);
 }
 
-const char* kAnthropicConversation = R"({
-  "model": "claude-x", "max_tokens": 1000, "system": [{"type": "text", "text": "sys"}],
-  "metadata": {"user_id": "u"}, "top_k": 5,
-  "messages": [
-    {"role": "user", "content": "look"},
-    {"role": "assistant", "content": [
-      {"type": "thinking", "thinking": "hmm", "signature": "sig=="},
-      {"type": "text", "text": "calling"},
-      {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}}]},
-    {"role": "user", "content": [
-      {"type": "tool_result", "tool_use_id": "toolu_1", "content": "found", "is_error": true},
-      {"type": "text", "text": "go on"}]}],
-  "tools": [{"name": "lookup", "input_schema": {"type": "object"}}],
-  "tool_choice": {"type": "tool", "name": "lookup"}
-})";
+// tests/corpus/requests/anthropic.messages/conversation.json: system blocks,
+// thinking, a tool_use and an error tool_result beside text, metadata.
+Json AnthropicConversation() {
+  return testing::LoadRequest("anthropic.messages/conversation.json");
+}
 
 TEST_CASE("Anthropic request decodes into the IR, system and tool results split out") {
-  auto req = DecodeClientRequest(kAnthropicMessages, P(kAnthropicConversation));
+  auto req = DecodeClientRequest(kAnthropicMessages, AnthropicConversation());
   REQUIRE(req.ok());
   REQUIRE(req->messages.size() == 5);
   CHECK(req->messages[0].role == ir::Role::kSystem);
@@ -133,7 +108,7 @@ TEST_CASE("Anthropic request decodes into the IR, system and tool results split 
 }
 
 TEST_CASE("Anthropic request round trip through the IR") {
-  auto req = DecodeClientRequest(kAnthropicMessages, P(kAnthropicConversation));
+  auto req = DecodeClientRequest(kAnthropicMessages, AnthropicConversation());
   REQUIRE(req.ok());
   auto enc = EncodeProviderRequest(ProviderKind::kAnthropic, *req, "claude-x");
   REQUIRE(enc.ok());
@@ -146,7 +121,7 @@ TEST_CASE("Anthropic request round trip through the IR") {
 }
 
 TEST_CASE("Anthropic → OpenAI request shape: thinking dropped, tool result becomes a tool message") {
-  auto req = DecodeClientRequest(kAnthropicMessages, P(kAnthropicConversation));
+  auto req = DecodeClientRequest(kAnthropicMessages, AnthropicConversation());
   REQUIRE(req.ok());
   auto enc = EncodeProviderRequest(ProviderKind::kOpenAi, *req, "gpt-x");
   REQUIRE(enc.ok());

@@ -35,12 +35,14 @@ Json EncodeContent(const std::vector<ir::ContentPart>& parts, bool text_only) {
   return arr;
 }
 
+// A call without arguments (Gemini may omit args) is sent as "{}".
 Json EncodeToolCalls(const std::vector<ir::ToolCall>& calls) {
   Json arr = Json::array();
   for (const auto& c : calls) {
+    const std::string& args = c.arguments.empty() ? std::string("{}") : c.arguments;
     arr.push_back({{"id", c.id},
                    {"type", "function"},
-                   {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+                   {"function", {{"name", c.name}, {"arguments", args}}}});
   }
   return arr;
 }

@@ -1,11 +1,13 @@
 // OpenAI Responses client requests → IR. Responses is a client protocol only
 // (no provider kind speaks it here), so there is no response decoder.
 //
-// Refused with kInvalidArgument, because a stateless gateway cannot honour
-// them: `previous_response_id` (the conversation lives at OpenAI), `store:
-// true`, `item_reference` items, non-function tools (web_search,
-// file_search, …), and input files by id. `reasoning` items are dropped
-// (their encrypted content only means something to OpenAI).
+// Decoded whole (codec.h), but untranslatable, because a stateless gateway
+// cannot honour them: `previous_response_id` (the conversation lives at
+// OpenAI), `store: true`, `conversation`, `item_reference` items; and what the
+// IR does not model: non-function tools (web_search, file_search, …), custom
+// tool calls, input files and audio, images by file id, unknown item types
+// (kept as an opaque part, with their `text`, in a user message). `reasoning`
+// items are dropped (their encrypted content only means something to OpenAI).
 #include <map>
 
 #include "core/protocol/codec.h"
@@ -14,23 +16,26 @@ namespace helm::protocol {
 namespace {
 
 Result<ir::ContentPart> DecodePart(const Json& p) {
-  std::string type = GetString(p, "type");
-  if (type == "input_text" || type == "output_text" || type == "text") {
-    return ir::ContentPart::Text(GetString(p, "text"));
+  if (!p.is_object()) return BadRequest("each content part must be an object");
+  const Json& type_json = Field(p, "type");
+  if (!type_json.is_string()) return BadRequest("content part without a 'type'");
+  const std::string& type = type_json.get_ref<const std::string&>();
+  if (type == "input_text" || type == "output_text" || type == "text" || type == "refusal") {
+    const char* key = type == "refusal" ? "refusal" : "text";
+    const Json& text = Field(p, key);
+    if (!text.is_string()) return BadRequest("'" + type + "' part without a string '" + key + "'");
+    return ir::ContentPart::Text(text.get<std::string>());
   }
-  if (type == "refusal") return ir::ContentPart::Text(GetString(p, "refusal"));
-  if (type == "input_image") {
-    std::string url = GetString(p, "image_url");
-    if (url.empty()) return BadRequest("input_image without image_url cannot be translated");
-    ir::ContentPart img;
-    img.kind = ir::PartKind::kImage;
-    if (!ParseDataUrl(url, &img.mime_type, &img.data)) img.image_url = url;
-    img.detail = GetString(p, "detail");
-    return img;
-  }
-  return BadRequest("content part type '" + type + "' cannot be translated");
+  if (type != "input_image") return OpaquePart(type, p);
+  ir::ContentPart img;
+  img.kind = ir::PartKind::kImage;
+  std::string url = GetString(p, "image_url");  // empty: a file id (untranslatable)
+  if (!ParseDataUrl(url, &img.mime_type, &img.data)) img.image_url = std::move(url);
+  img.detail = GetString(p, "detail");
+  return img;
 }
 
+// Message content and function_call_output output: a string or parts.
 Result<std::vector<ir::ContentPart>> DecodeContent(const Json& content) {
   std::vector<ir::ContentPart> parts;
   if (content.is_string()) {
@@ -60,40 +65,56 @@ class InputDecoder {
 
   Status Item(const Json& item) {
     if (!item.is_object()) return BadRequest("each input item must be an object");
-    std::string type = GetString(item, "type");
-    if (type.empty() || type == "message") return Message(item);
-    if (type == "function_call") {
-      ir::ToolCall c{GetString(item, "call_id"), GetString(item, "name"),
-                     GetString(item, "arguments")};
-      names_[c.id] = c.name;
-      if (req_->messages.empty() || req_->messages.back().role != ir::Role::kAssistant) {
-        req_->messages.push_back({ir::Role::kAssistant, {}, {}, "", "", false});
-      }
-      req_->messages.back().tool_calls.push_back(std::move(c));
-      return Status::Ok();
+    std::string type = "message";  // a message item may omit its type
+    if (Status s = ReadString(item, "type", &type); !s.ok()) return s;
+    if (type == "message") return Message(item);
+    bool custom = type == "custom_tool_call" || type == "custom_tool_call_output";
+    if (custom) req_->untranslatable = "custom tool calls cannot be translated";
+    if (type == "function_call" || type == "custom_tool_call") {
+      return Call(item, custom ? "input" : "arguments");
     }
-    if (type == "function_call_output") {
-      ir::Message m;
-      m.role = ir::Role::kTool;
-      m.tool_call_id = GetString(item, "call_id");
-      m.name = names_[m.tool_call_id];
-      auto parts = DecodeContent(item.value("output", Json("")));
-      if (!parts.ok()) return parts.error();
-      m.content = std::move(*parts);
-      req_->messages.push_back(std::move(m));
-      return Status::Ok();
+    if (type == "function_call_output" || type == "custom_tool_call_output") {
+      return Output(item);
     }
     if (type == "reasoning") return Status::Ok();
-    return BadRequest("input item type '" + type + "' cannot be translated");
+    // item_reference and unknown items: an opaque part, so the IR keeps them.
+    req_->messages.push_back({ir::Role::kUser, {OpaquePart(type, item)}, {}, "", "", false});
+    return Status::Ok();
   }
 
  private:
   Status Message(const Json& item) {
     auto role = DecodeRole(GetString(item, "role"));
     if (!role.ok()) return role.error();
-    auto parts = DecodeContent(item.value("content", Json()));
+    auto parts = DecodeContent(Field(item, "content"));
     if (!parts.ok()) return parts.error();
     req_->messages.push_back({*role, std::move(*parts), {}, "", "", false});
+    return Status::Ok();
+  }
+
+  Status Call(const Json& item, const char* arguments) {
+    ir::ToolCall c{GetString(item, "call_id"), GetString(item, "name"), ""};
+    if (Status s = ReadString(item, arguments, &c.arguments); !s.ok()) return s;
+    names_[c.id] = c.name;
+    if (req_->messages.empty() || req_->messages.back().role != ir::Role::kAssistant) {
+      req_->messages.push_back({ir::Role::kAssistant, {}, {}, "", "", false});
+    }
+    req_->messages.back().tool_calls.push_back(std::move(c));
+    return Status::Ok();
+  }
+
+  Status Output(const Json& item) {
+    ir::Message m;
+    m.role = ir::Role::kTool;
+    m.tool_call_id = GetString(item, "call_id");
+    m.name = names_[m.tool_call_id];
+    const Json& output = Field(item, "output");
+    if (!output.is_null()) {
+      auto parts = DecodeContent(output);
+      if (!parts.ok()) return parts.error();
+      m.content = std::move(*parts);
+    }
+    req_->messages.push_back(std::move(m));
     return Status::Ok();
   }
 
@@ -101,75 +122,96 @@ class InputDecoder {
   std::map<std::string, std::string> names_;
 };
 
-Status DecodeTools(const Json& body, ir::Request* req) {
-  if (IsArray(body, "tools")) {
-    for (const auto& t : body["tools"]) {
-      std::string type = GetString(t, "type");
-      if (type != "function") return BadRequest("tool type '" + type + "' cannot be translated");
-      ir::Tool tool{GetString(t, "name"), GetString(t, "description"),
-                    t.value("parameters", Json::object()), std::nullopt};
-      if (t.contains("strict") && t["strict"].is_boolean()) tool.strict = t["strict"].get<bool>();
-      req->tools.push_back(std::move(tool));
+// A function tool, or a typed one (web_search, file_search, custom, …) by its
+// name, or by its type when it has none.
+Result<ir::Tool> DecodeTool(const Json& t, Payloads payloads) {
+  if (!t.is_object()) return BadRequest("each tool must be an object");
+  ir::Tool tool;
+  std::string type = GetString(t, "type");
+  if (Status s = ReadString(t, "name", &tool.name); !s.ok()) return s.error();
+  if (tool.name.empty()) tool.name = type;
+  if (tool.name.empty()) return BadRequest("each tool needs a name or a type");
+  if (type != "function") tool.type = type.empty() ? "untyped" : type;
+  tool.description = GetString(t, "description");
+  const Json& params = Field(t, "parameters");
+  if (params.is_object()) CopyPayload(params, &tool.parameters, payloads);
+  const Json& strict = Field(t, "strict");
+  if (strict.is_boolean()) tool.strict = strict.get<bool>();
+  return tool;
+}
+
+Status DecodeTools(const Json& body, Payloads payloads, ir::Request* req) {
+  const Json& tools = Field(body, "tools");
+  if (!tools.is_null() && !tools.is_array()) return BadRequest("'tools' must be an array");
+  if (tools.is_array()) {
+    for (const auto& t : tools) {
+      auto tool = DecodeTool(t, payloads);
+      if (!tool.ok()) return tool.error();
+      req->tools.push_back(std::move(*tool));
     }
   }
-  const Json tc = body.value("tool_choice", Json());
+  const Json& tc = Field(body, "tool_choice");
   if (tc.is_string()) {
-    std::string s = tc.get<std::string>();
+    const std::string& s = tc.get_ref<const std::string&>();
     if (s == "auto") req->tool_choice.kind = ir::ToolChoiceKind::kAuto;
     else if (s == "none") req->tool_choice.kind = ir::ToolChoiceKind::kNone;
     else if (s == "required") req->tool_choice.kind = ir::ToolChoiceKind::kRequired;
     else return BadRequest("unknown tool_choice '" + s + "'");
   } else if (tc.is_object()) {
-    if (GetString(tc, "type") != "function") return BadRequest("tool_choice cannot be translated");
+    std::string type = GetString(tc, "type");
+    if (type != "function") req->untranslatable = "tool_choice '" + type + "' cannot be translated";
     req->tool_choice = {ir::ToolChoiceKind::kNamed, GetString(tc, "name")};
   }
-  if (body.contains("parallel_tool_calls") && body["parallel_tool_calls"].is_boolean()) {
-    req->parallel_tool_calls = body["parallel_tool_calls"].get<bool>();
-  }
+  const Json& parallel = Field(body, "parallel_tool_calls");
+  if (parallel.is_boolean()) req->parallel_tool_calls = parallel.get<bool>();
   return Status::Ok();
 }
 
-void DecodeTextFormat(const Json& body, ir::ResponseFormat* rf) {
-  if (!IsObject(body, "text") || !IsObject(body["text"], "format")) return;
-  const Json& f = body["text"]["format"];
+void DecodeTextFormat(const Json& body, Payloads payloads, ir::ResponseFormat* rf) {
+  const Json& f = Field(Field(body, "text"), "format");
   std::string type = GetString(f, "type");
   if (type == "json_object") rf->kind = ir::ResponseFormatKind::kJsonObject;
   if (type == "json_schema") {
     rf->kind = ir::ResponseFormatKind::kJsonSchema;
     rf->name = GetString(f, "name");
-    rf->schema = f.value("schema", Json::object());
-    if (f.contains("strict") && f["strict"].is_boolean()) rf->strict = f["strict"].get<bool>();
+    const Json& schema = Field(f, "schema");
+    if (payloads == Payloads::kCopy) rf->schema = schema.is_null() ? Json::object() : schema;
+    const Json& strict = Field(f, "strict");
+    if (strict.is_boolean()) rf->strict = strict.get<bool>();
   }
 }
 
-Status RefuseStateful(const Json& body) {
-  if (body.contains("previous_response_id") && !body["previous_response_id"].is_null()) {
-    return BadRequest("previous_response_id is not supported: the gateway is stateless; send the "
-                      "whole conversation in 'input'");
+// The stateful features a stateless gateway cannot honour.
+std::string Stateful(const Json& body) {
+  if (!Field(body, "previous_response_id").is_null()) {
+    return "previous_response_id is not supported: the gateway is stateless; send the whole "
+           "conversation in 'input'";
   }
-  if (body.value("store", Json(false)) == Json(true)) {
-    return BadRequest("store: true is not supported: the gateway is stateless; set store to false");
+  if (Field(body, "store") == Json(true)) {
+    return "store: true is not supported: the gateway is stateless; set store to false";
   }
-  if (body.contains("conversation") && !body["conversation"].is_null()) {
-    return BadRequest("conversation is not supported: the gateway is stateless");
+  if (!Field(body, "conversation").is_null()) {
+    return "conversation is not supported: the gateway is stateless";
   }
-  return Status::Ok();
+  return "";
 }
 
 }  // namespace
 
-Result<ir::Request> DecodeResponsesRequest(const Json& body) {
+Result<ir::Request> DecodeResponsesRequest(const Json& body, Payloads payloads) {
   if (!body.is_object()) return BadRequest("request body must be a JSON object");
-  if (Status s = RefuseStateful(body); !s.ok()) return s.error();
   ir::Request req;
-  req.model = GetString(body, "model");
-  std::string instructions = GetString(body, "instructions");
+  if (Status s = ReadModelAndStream(body, &req); !s.ok()) return s.error();
+  std::string instructions;
+  if (Status s = ReadString(body, "instructions", &instructions); !s.ok()) return s.error();
   if (!instructions.empty()) {
-    req.messages.push_back({ir::Role::kSystem, {ir::ContentPart::Text(instructions)}, {}, "", "", false});
+    req.messages.push_back({ir::Role::kSystem, {ir::ContentPart::Text(std::move(instructions))},
+                            {}, "", "", false});
   }
-  const Json input = body.value("input", Json());
+  const Json& input = Field(body, "input");
   if (input.is_string()) {
-    req.messages.push_back({ir::Role::kUser, {ir::ContentPart::Text(input.get<std::string>())}, {}, "", "", false});
+    req.messages.push_back({ir::Role::kUser, {ir::ContentPart::Text(input.get<std::string>())},
+                            {}, "", "", false});
   } else if (input.is_array()) {
     InputDecoder dec(&req);
     for (const auto& item : input) {
@@ -178,16 +220,17 @@ Result<ir::Request> DecodeResponsesRequest(const Json& body) {
   } else {
     return BadRequest("'input' must be a string or an array");
   }
-  if (Status s = DecodeTools(body, &req); !s.ok()) return s.error();
-  DecodeTextFormat(body, &req.response_format);
+  if (Status s = DecodeTools(body, payloads, &req); !s.ok()) return s.error();
+  DecodeTextFormat(body, payloads, &req.response_format);
   Status err;
   ReadOpt(body, "temperature", &req.temperature, &err);
   ReadOpt(body, "top_p", &req.top_p, &err);
   ReadOpt(body, "max_output_tokens", &req.max_output_tokens, &err);
   if (!err.ok()) return err.error();
-  req.stream = body.value("stream", Json(false)) == Json(true);
+  if (std::string stateful = Stateful(body); !stateful.empty()) req.untranslatable = stateful;
   req.include_usage = true;  // the terminal response always carries usage
   req.native_protocol = kOpenAiResponses;
+  if (payloads == Payloads::kSkip) return req;
   CollectNative(body,
                 {"model", "instructions", "input", "tools", "tool_choice", "parallel_tool_calls",
                  "text", "temperature", "top_p", "max_output_tokens", "stream", "store",

@@ -40,19 +40,10 @@ std::string CheckResponsesStream(const std::vector<ParsedSse>& evs) {
 }
 
 TEST_CASE("Responses request decodes: instructions, items, function calls and outputs") {
-  auto req = DecodeClientRequest(kOpenAiResponses, P(R"({
-    "model": "gpt-x", "instructions": "sys", "max_output_tokens": 50, "store": false,
-    "input": [
-      {"role": "user", "content": [{"type": "input_text", "text": "hi"},
-                                   {"type": "input_image", "image_url": "https://x/y.png"}]},
-      {"type": "reasoning", "id": "rs_1", "summary": []},
-      {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
-      {"type": "function_call", "call_id": "c2", "name": "g", "arguments": "{\"a\":1}"},
-      {"type": "function_call_output", "call_id": "c1", "output": "r1"},
-      {"type": "function_call_output", "call_id": "c2", "output": "r2"}],
-    "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": true}],
-    "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}, "strict": true}},
-    "reasoning": {"effort": "low"}})"));
+  // instructions, an input_image by URL, a reasoning item, two calls and their
+  // outputs, a strict function tool, text.format, native reasoning.
+  auto req = DecodeClientRequest(kOpenAiResponses,
+                                 testing::LoadRequest("openai.responses/items_and_calls.json"));
   REQUIRE(req.ok());
   REQUIRE(req->messages.size() == 5);
   CHECK(req->messages[0].role == ir::Role::kSystem);
@@ -71,16 +62,23 @@ TEST_CASE("Responses request decodes: instructions, items, function calls and ou
 }
 
 TEST_CASE("Responses stateful features are refused") {
-  for (const char* body :
-       {R"({"input":"x","previous_response_id":"resp_1"})", R"({"input":"x","store":true})",
-        R"({"input":[{"type":"item_reference","id":"msg_1"}]})",
-        R"({"input":"x","tools":[{"type":"web_search"}]})",
-        R"({"input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})"}) {
-    auto r = DecodeClientRequest(kOpenAiResponses, P(body));
+  for (const char* name : {"previous_response_id", "store", "item_reference", "web_search",
+                           "file_image"}) {
+    CAPTURE(name);
+    Json body =
+        testing::LoadRequest(std::string("openai.responses/untranslatable_") + name + ".json");
+    REQUIRE(!body.is_null());
+    auto r = DecodeClientRequest(kOpenAiResponses, body);
     CHECK_FALSE(r.ok());
     if (!r.ok()) CHECK(r.error().code == ErrorCode::kInvalidArgument);
+    // Inspection reads them all the same (the policy decides on them).
+    auto inspected = InspectClientRequest(kOpenAiResponses, body);
+    REQUIRE(inspected.ok());
+    CHECK_FALSE(inspected->untranslatable.empty());
   }
-  CHECK(DecodeClientRequest(kOpenAiResponses, P(R"({"input":"x"})")).ok());
+  CHECK(DecodeClientRequest(kOpenAiResponses,
+                            testing::LoadRequest("openai.responses/input_string.json"))
+            .ok());
 }
 
 TEST_CASE("Responses response object from an Anthropic answer") {

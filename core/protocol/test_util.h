@@ -2,12 +2,25 @@
 // encoders, and split encoder output back into events.
 #pragma once
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/protocol/translate.h"
 
 namespace helm::protocol::testing {
+
+// A client request body of the shared corpus, tests/corpus/requests/<path>
+// (also replayed by core/policy/facts_differential_test.cpp); null when the
+// file is missing.
+inline Json LoadRequest(const std::string& path) {
+  std::ifstream in(std::string(HELM_SOURCE_DIR) + "/tests/corpus/requests/" + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = ParseStrictJson(text.str());
+  return in && parsed.ok() ? std::move(parsed).value() : Json();
+}
 
 struct ParsedSse {
   std::string event;

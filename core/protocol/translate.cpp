@@ -38,16 +38,29 @@ bool IsTranslatableProtocol(std::string_view p) {
          p == kGeminiGenerate;
 }
 
+Result<ir::Request> InspectClientRequest(std::string_view client_protocol, const Json& body,
+                                         Payloads payloads) {
+  auto decode = [&]() -> Result<ir::Request> {
+    if (client_protocol == kOpenAiChat) return DecodeOpenAiChatRequest(body, payloads);
+    if (client_protocol == kAnthropicMessages) return DecodeAnthropicRequest(body, payloads);
+    if (client_protocol == kOpenAiResponses) return DecodeResponsesRequest(body, payloads);
+    if (client_protocol == kGeminiGenerate) return DecodeGeminiRequest(body, payloads);
+    return BadRequest("protocol '" + std::string(client_protocol) + "' cannot be translated");
+  };
+  Result<ir::Request> req = decode();
+  if (req.ok() && req->untranslatable.empty()) req->untranslatable = StructuralUntranslatable(*req);
+  return req;
+}
+
 Result<ir::Request> DecodeClientRequest(std::string_view client_protocol, const Json& body) {
-  if (client_protocol == kOpenAiChat) return DecodeOpenAiChatRequest(body);
-  if (client_protocol == kAnthropicMessages) return DecodeAnthropicRequest(body);
-  if (client_protocol == kOpenAiResponses) return DecodeResponsesRequest(body);
-  if (client_protocol == kGeminiGenerate) return DecodeGeminiRequest(body);
-  return BadRequest("protocol '" + std::string(client_protocol) + "' cannot be translated");
+  Result<ir::Request> req = InspectClientRequest(client_protocol, body);
+  if (req.ok() && !req->untranslatable.empty()) return BadRequest(req->untranslatable);
+  return req;
 }
 
 Result<Json> EncodeProviderRequest(ProviderKind kind, const ir::Request& request,
                                    const std::string& upstream_model) {
+  if (!request.untranslatable.empty()) return BadRequest(request.untranslatable);
   switch (kind) {
     case ProviderKind::kOpenAi:
       // Every provider refuses an empty conversation; say so before calling one.

@@ -4,11 +4,12 @@
 // values: no I/O, no clock, no randomness. Ids and timestamps the client
 // protocols need are passed in by the caller (EncodeOptions).
 //
-// Client protocols are named by the constants of core/policy/facts.h:
+// Client protocols are named by the constants of core/common/protocols.h:
 // kOpenAiChat, kAnthropicMessages, kOpenAiResponses, kGeminiGenerate.
 //
 // The flow for one translated request:
-//   DecodeClientRequest → (policy, routing on the IR) → EncodeProviderRequest
+//   InspectClientRequest → policy facts (core/policy/facts.h)
+//   DecodeClientRequest → (routing on the IR) → EncodeProviderRequest
 //   POST ProviderPath(kind, model, stream)
 //   non-stream: DecodeProviderResponse → EncodeClientResponse
 //   stream:     SSE bytes → SseParser → ProviderStreamDecoder → IR events
@@ -28,8 +29,8 @@
 #include <vector>
 
 #include "core/common/json.h"
+#include "core/common/protocols.h"
 #include "core/common/result.h"
-#include "core/policy/facts.h"
 #include "core/protocol/ir.h"
 
 namespace helm::protocol {
@@ -51,18 +52,31 @@ bool IsTranslatableProtocol(std::string_view client_protocol);
 // ---------------------------------------------------------------------------
 // Requests
 
-// Client request JSON → IR. kInvalidArgument when the body does not have the
-// protocol's shape, uses a feature that cannot be translated (Responses
-// `previous_response_id`, `store: true`, non-function tools; see
-// docs/translation.md), or names an unknown protocol.
+// Client request JSON → IR, whatever the request asks for: kInvalidArgument
+// only when the body does not have the protocol's shape (or the protocol is
+// unknown). Features the IR does not model are kept for inspection — opaque
+// content parts, typed (built-in) tools — and request.untranslatable says why
+// the request cannot go to another protocol (empty when it can). The policy
+// decides on this (core/policy/facts.h); docs/translation.md lists the cases.
 // For gemini.generate the model and the stream flag live in the path, not the
 // body: the caller sets request.model and request.stream afterwards.
+// With Payloads::kSkip, what the policy never reads is not copied: tool
+// parameter schemas stay {}, the response-format schema null, `native` empty.
+enum class Payloads { kCopy, kSkip };
+Result<ir::Request> InspectClientRequest(std::string_view client_protocol, const Json& body,
+                                         Payloads payloads = Payloads::kCopy);
+
+// InspectClientRequest, and kInvalidArgument (with request.untranslatable as
+// the message) when the request uses a feature that cannot be translated
+// (Responses `previous_response_id`, `store: true`, non-function tools, audio
+// and files; see docs/translation.md).
 Result<ir::Request> DecodeClientRequest(std::string_view client_protocol, const Json& body);
 
 // IR → provider request body, with `upstream_model` as the model. Always asks
 // a streaming provider for usage (the gateway bills it) whatever the client
 // asked; the client encoder decides what the client sees. kInvalidArgument
-// when the request cannot be expressed (e.g. no messages for Anthropic).
+// when the request cannot be expressed (request.untranslatable is set, or e.g.
+// no messages for Anthropic).
 Result<Json> EncodeProviderRequest(ProviderKind kind, const ir::Request& request,
                                    const std::string& upstream_model);
 

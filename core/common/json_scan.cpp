@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "core/common/json.h"
+
 namespace helm {
 namespace {
 
@@ -59,12 +61,15 @@ std::optional<std::string_view> TopLevelMember(std::string_view text, std::strin
     const size_t key_end = SkipString(text, i);
     if (key_end == npos) return std::nullopt;
     const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    const bool match = key.find('\\') == std::string_view::npos
+                           ? key == name
+                           : Json::parse(text.substr(i, key_end - i), nullptr, false) == name;
     i = SkipSpace(text, key_end);
     if (i >= text.size() || text[i] != ':') return std::nullopt;
     const size_t value_start = SkipSpace(text, i + 1);
     const size_t value_end = SkipValue(text, value_start);
     if (value_end == npos || value_end == value_start) return std::nullopt;
-    if (key == name) found = text.substr(value_start, value_end - value_start);
+    if (match) found = text.substr(value_start, value_end - value_start);
     i = SkipSpace(text, value_end);
     if (i >= text.size()) return std::nullopt;
     if (text[i] == '}') return found;

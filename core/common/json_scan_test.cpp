@@ -34,6 +34,10 @@ TEST_CASE("TopLevelMember: the last of repeated names, and nothing from broken t
         std::optional<std::string_view>("2"));
   CHECK(TopLevelMember(R"({"usage":null})", "usage") == std::optional<std::string_view>("null"));
   CHECK(TopLevelMember("\n{ \"a\" :\t{ } }\n", "a") == std::optional<std::string_view>("{ }"));
+  CHECK(TopLevelMember(R"({"us\u0061ge":5,"u\"":6})", "usage") ==
+        std::optional<std::string_view>("5"));
+  CHECK(TopLevelMember(R"({"us\u0061ge":5,"u\"":6})", "u\"") ==
+        std::optional<std::string_view>("6"));
   for (const char* broken :
        {"", "[]", "{}", "{", R"({"usage")", R"({"usage":)", R"({"usage":{"a":1})",
         R"({"usage":"open)", R"({"a":1 "usage":2})", R"("usage")", R"({usage:1})"}) {

@@ -5,9 +5,9 @@
 // seq, head hash, ledger id).
 //
 // Thread safety: every method is safe to call from any thread. Appends are
-// ordered by one writer thread that signs and group-commits a batch with one
-// WriteBatch and (sync = always) one fsync; Append returns only once its
-// receipt is durable. The type has no delete or overwrite: append and reads.
+// ordered by one writer at a time — the appending threads lead in turn — that
+// signs and group-commits a batch with one WriteBatch and (sync = always) one
+// fsync; Append returns only once its receipt is durable. The type has no delete or overwrite: append and reads.
 #pragma once
 
 #include <chrono>
@@ -32,7 +32,7 @@ struct LedgerOptions {
   int64_t checkpoint_interval_seconds = 60;  // ... or after this long with new receipts (0 = never)
   size_t max_batch = 512;                    // receipts per group commit at most
   const Clock* clock = &SystemClock();
-  // Fault injection for tests: called by the writer before each batch write;
+  // Fault injection for tests: called before each batch write;
   // a non-ok Status fails the batch exactly as a failed RocksDB write does.
   std::function<Status()> before_write;
 };

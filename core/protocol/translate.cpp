@@ -106,10 +106,16 @@ std::string ProviderPath(ProviderKind kind, std::string_view upstream_model, boo
 
 Result<ir::Response> DecodeProviderResponse(ProviderKind kind, const Json& body) {
   if (!body.is_object()) return BadUpstream("response body is not a JSON object");
-  switch (kind) {
-    case ProviderKind::kOpenAi: return DecodeOpenAiChatResponse(body);
-    case ProviderKind::kAnthropic: return DecodeAnthropicResponse(body);
-    case ProviderKind::kGemini: return DecodeGeminiResponse(body);
+  // The response decoders read members with nlohmann's typed accessors: an
+  // answer of an unexpected shape is an unreadable answer, never an exception.
+  try {
+    switch (kind) {
+      case ProviderKind::kOpenAi: return DecodeOpenAiChatResponse(body);
+      case ProviderKind::kAnthropic: return DecodeAnthropicResponse(body);
+      case ProviderKind::kGemini: return DecodeGeminiResponse(body);
+    }
+  } catch (const Json::exception& e) {
+    return BadUpstream(std::string("unreadable response: ") + e.what());
   }
   return BadUpstream("unknown provider kind");
 }
@@ -122,13 +128,43 @@ Json EncodeClientResponse(std::string_view client_protocol, const ir::Response& 
   return EncodeOpenAiChatResponse(response, options);
 }
 
-std::unique_ptr<ProviderStreamDecoder> MakeStreamDecoder(ProviderKind kind) {
+namespace {
+
+// As for whole responses: an upstream event of an unexpected shape ends the
+// stream as malformed (the caller reports it truncated), never as an
+// exception on the thread that reads the upstream.
+class GuardedStreamDecoder final : public ProviderStreamDecoder {
+ public:
+  explicit GuardedStreamDecoder(std::unique_ptr<ProviderStreamDecoder> inner)
+      : inner_(std::move(inner)) {}
+  Status OnEvent(const SseFrame& frame, std::vector<ir::StreamEvent>* out) override {
+    try {
+      return inner_->OnEvent(frame, out);
+    } catch (const Json::exception& e) {
+      return BadUpstream(std::string("malformed event: ") + e.what());
+    }
+  }
+  void Close(std::vector<ir::StreamEvent>* out) override { inner_->Close(out); }
+  bool upstream_done() const override { return inner_->upstream_done(); }
+  bool ended_without_finish() const override { return inner_->ended_without_finish(); }
+
+ private:
+  std::unique_ptr<ProviderStreamDecoder> inner_;
+};
+
+std::unique_ptr<ProviderStreamDecoder> MakeUnguardedStreamDecoder(ProviderKind kind) {
   switch (kind) {
     case ProviderKind::kOpenAi: return MakeOpenAiChatStreamDecoder();
     case ProviderKind::kAnthropic: return MakeAnthropicStreamDecoder();
     case ProviderKind::kGemini: return MakeGeminiStreamDecoder();
   }
   return MakeOpenAiChatStreamDecoder();
+}
+
+}  // namespace
+
+std::unique_ptr<ProviderStreamDecoder> MakeStreamDecoder(ProviderKind kind) {
+  return std::make_unique<GuardedStreamDecoder>(MakeUnguardedStreamDecoder(kind));
 }
 
 std::unique_ptr<ClientStreamEncoder> MakeStreamEncoder(std::string_view client_protocol,

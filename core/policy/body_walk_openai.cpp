@@ -6,11 +6,12 @@
 namespace helm::body_walk {
 namespace {
 
-// Chat part: text, refusal, image_url; any other type shows its `text`.
-void ChatPart(Json& p, BodyVisitor& v) {
+// A content part: the image type (Chat `image_url`, Responses `input_image`),
+// `refusal`, or any other type, which shows its `text`.
+void Part(Json& p, std::string_view image_type, BodyVisitor& v) {
   const std::string* type = FindString(p, "type");
   if (type == nullptr) return;
-  if (*type == "image_url") {
+  if (*type == image_type) {
     v.Image();
   } else {
     TextAt(p, *type == "refusal" ? "refusal" : "text", v);
@@ -61,15 +62,7 @@ void ChatTools(Json& body, BodyVisitor& v) {
 void ResponsesParts(Json& content, BodyVisitor& v) {
   if (content.is_string()) v.Text(content);
   if (!content.is_array()) return;
-  for (Json& p : content) {
-    const std::string* type = FindString(p, "type");
-    if (type == nullptr) continue;
-    if (*type == "input_image") {
-      v.Image();
-    } else {
-      TextAt(p, *type == "refusal" ? "refusal" : "text", v);
-    }
-  }
+  for (Json& p : content) Part(p, "input_image", v);
 }
 
 void ResponsesItem(Json& item, BodyVisitor& v) {
@@ -96,7 +89,7 @@ void OpenAiChat(Json& body, BodyVisitor& v) {
       Json* content = Find(m, "content");
       if (content != nullptr && content->is_string()) v.Text(*content);
       if (content != nullptr && content->is_array()) {
-        for (Json& p : *content) ChatPart(p, v);
+        for (Json& p : *content) Part(p, "image_url", v);
       }
       ChatCalls(m, v);
     }

@@ -117,7 +117,7 @@ int RunProxy(const ProxyCommandOptions& options) {
                                     ? options
                                     : WithConfigSettings(options, *(*router)->state()->config);
   if (!o.boundary_url.empty()) {
-    RemoteBoundary remote(o.boundary_url, AdminToken(o.boundary.data_dir));
+    RemoteBoundary remote(o.boundary_url, AdminToken(o.boundary.data_dir), o.boundary.limits);
     std::cerr << "helm proxy: deciding through the boundary at " << o.boundary_url << "\n";
     return ServeProxy(o, router->get(), &remote, nullptr, nullptr);
   }

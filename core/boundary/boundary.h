@@ -76,6 +76,11 @@ class Boundary {
   virtual Result<Decision> Evaluate(const EvaluateInput& input) = 0;
   // Appends the outcome receipt; returns its receipt id.
   virtual Result<std::string> Seal(const Outcome& outcome) = 0;
+  // Seals without the caller waiting: the proxy's path, once the answer is
+  // complete. A failure is counted (helm_seal_failures_total), never
+  // reported; every outcome handed over is sealed before the boundary is
+  // destroyed.
+  virtual void SealDetached(Outcome outcome) = 0;
 };
 
 }  // namespace helm

@@ -195,7 +195,7 @@ bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
   return recent_ids_.count(receipt_id) != 0;
 }
 
-Result<std::string> LocalBoundary::Seal(const Outcome& o) {
+Result<Json> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   // A decision this boundary just appended is in the ledger (which never
   // deletes); any other parent is looked up.
   if (!RecentDecision(o.decision_receipt_id) && !ledger_->GetById(o.decision_receipt_id)) {
@@ -214,7 +214,13 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
          {"output_hash", o.output_hash},
          {"latency_us", o.latency_us}};
   if (o.usage) r["usage"] = *o.usage;
-  auto appended = ledger_->Append(std::move(r));
+  return r;
+}
+
+Result<std::string> LocalBoundary::Seal(const Outcome& o) {
+  Result<Json> receipt = OutcomeReceipt(o);
+  if (!receipt.ok()) return receipt.error();
+  auto appended = ledger_->Append(std::move(receipt.value()));
   if (!appended.ok()) {
     GetCounter("helm_ledger_failures_total").Add();
     return MakeError(appended.error().code == ErrorCode::kInvalidArgument
@@ -224,6 +230,23 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
   }
   GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"").Add();
   return appended->receipt_id;
+}
+
+void LocalBoundary::SealDetached(Outcome o) {
+  Result<Json> receipt = OutcomeReceipt(o);
+  if (!receipt.ok()) {
+    GetCounter("helm_seal_failures_total").Add();
+    return;
+  }
+  Counter* sealed = &GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"");
+  ledger_->AppendDetached(std::move(receipt.value()), [sealed](const Result<Appended>& r) {
+    if (r.ok()) {
+      sealed->Add();
+      return;
+    }
+    GetCounter("helm_ledger_failures_total").Add();
+    GetCounter("helm_seal_failures_total").Add();
+  });
 }
 
 }  // namespace helm

@@ -36,6 +36,8 @@ class LocalBoundary : public Boundary {
   Result<Principal> Authenticate(std::string_view secret) override;
   Result<Decision> Evaluate(const EvaluateInput& input) override;
   Result<std::string> Seal(const Outcome& outcome) override;
+  // The ledger queues the receipt and writes it with a later group commit.
+  void SealDetached(Outcome outcome) override;
 
   // Loads the policy file again; an invalid file keeps the current policy.
   Status ReloadPolicy();
@@ -54,6 +56,8 @@ class LocalBoundary : public Boundary {
   // then.hold_seconds: waits for an operator on the pending approval before
   // the decision is recorded. True when the approval was granted and consumed.
   bool Hold(const EvaluateInput& input, Decision* decision);
+  // The outcome receipt, once its parent decision is known to be in the ledger.
+  Result<Json> OutcomeReceipt(const Outcome& outcome) const;
   Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
                        const Decision& decision) const;
 

@@ -4,8 +4,10 @@
 
 namespace helm {
 
-RemoteBoundary::RemoteBoundary(std::string server, std::string admin_token)
-    : server_(std::move(server)), token_(std::move(admin_token)) {}
+RemoteBoundary::RemoteBoundary(std::string server, std::string admin_token, const Limits& limits)
+    : server_(std::move(server)),
+      token_(std::move(admin_token)),
+      sealer_(this, limits.seal_threads, limits.seal_queue) {}
 
 RemoteBoundary::~RemoteBoundary() = default;
 
@@ -78,5 +80,7 @@ Result<std::string> RemoteBoundary::Seal(const Outcome& outcome) {
   }
   return res->body.value("receipt_id", "");
 }
+
+void RemoteBoundary::SealDetached(Outcome outcome) { sealer_.Submit(std::move(outcome)); }
 
 }  // namespace helm

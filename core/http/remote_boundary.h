@@ -12,18 +12,22 @@
 #include <vector>
 
 #include "core/boundary/boundary.h"
+#include "core/boundary/sealer.h"
+#include "core/common/limits.h"
 #include "core/http/admin_client.h"
 
 namespace helm {
 
 class RemoteBoundary : public Boundary {
  public:
-  RemoteBoundary(std::string server, std::string admin_token);
+  // `limits`: seal_threads and seal_queue size the pool behind SealDetached.
+  RemoteBoundary(std::string server, std::string admin_token, const Limits& limits);
   ~RemoteBoundary() override;
 
   Result<Principal> Authenticate(std::string_view secret) override;
   Result<Decision> Evaluate(const EvaluateInput& input) override;
   Result<std::string> Seal(const Outcome& outcome) override;
+  void SealDetached(Outcome outcome) override;
 
  private:
   // Runs one POST on a pooled client.
@@ -39,6 +43,7 @@ class RemoteBoundary : public Boundary {
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<std::string, CachedPrincipal> auth_cache_;  // GUARDED_BY(mu_), by key hash
+  Sealer sealer_;  // last: destroyed (and drained) first, while Seal still works
 };
 
 }  // namespace helm

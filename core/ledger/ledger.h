@@ -58,6 +58,16 @@ class Ledger {
   // kUnavailable when the database cannot be written (the caller must refuse
   // the request), kInvalidArgument when the receipt cannot be canonicalised.
   virtual Result<Appended> Append(Json receipt) = 0;
+  // Append without waiting for it: the receipt is canonicalised in the
+  // caller's thread and queued; it is signed and written with a later group
+  // commit by whichever thread leads it (the ledger's own thread when no
+  // Append is in flight). `done` runs exactly once, with what Append would
+  // have returned: on that thread, or before this returns when the receipt
+  // is refused at once (closed ledger, not canonicalisable). It must not call
+  // into the ledger. Every queued receipt is written before the ledger
+  // closes.
+  using DetachedDone = std::function<void(const Result<Appended>&)>;
+  virtual void AppendDetached(Json receipt, DetachedDone done) = 0;
   // Writes a checkpoint receipt {kind: checkpoint, checkpoint: {seq, head_hash}} now.
   virtual Result<Appended> Checkpoint() = 0;
 

@@ -189,8 +189,21 @@ RocksLedger::~RocksLedger() {
   }
   ticker_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
+  // Appends already queued are signed and written by their own callers;
+  // detached ones, by this thread leading as the ticker would.
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!writable_ || std::none_of(queue_.begin(), queue_.end(),
+                                     [](const Pending* p) { return p->detached; })) {
+        break;
+      }
+    }
+    Pending tick;
+    tick.kind = Pending::Kind::kTick;
+    (void)Submit(&tick);
+  }
   {
-    // Appends already queued are signed and written by their own callers.
     std::unique_lock<std::mutex> lock(mu_);
     idle_cv_.wait(lock, [&] { return queue_.empty() && !signing_ && !committing_; });
   }

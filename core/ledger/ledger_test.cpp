@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <fstream>
 #include <set>
 #include <string>
@@ -344,6 +346,110 @@ TEST_CASE("failed writes under concurrent appends: every acknowledged receipt is
   CHECK(report.first_broken_detail == "");
   CHECK(report.receipts == (*ledger)->HeadSeq());
   CHECK(report.receipts == ok + report.checkpoints);
+}
+
+// Detached appends' results, collected from the threads that complete them.
+struct DetachedResults {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<Appended>> results;
+
+  Ledger::DetachedDone Callback() {
+    return [this](const Result<Appended>& r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(r);
+      cv.notify_all();
+    };
+  }
+  size_t WaitFor(size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, timeout, [&] { return results.size() >= n; });
+    return results.size();
+  }
+};
+
+TEST_CASE("detached appends with nobody else appending are written by the ledger's own thread") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  auto ledger = Ledger::Open(Options(dir), key);
+  REQUIRE(ledger.ok());
+  DetachedResults done;
+  for (int i = 0; i < 5; ++i) (*ledger)->AppendDetached(Decision("alice", i), done.Callback());
+  REQUIRE(done.WaitFor(5, std::chrono::seconds(5)) == 5);
+  std::set<uint64_t> seqs;
+  for (const Result<Appended>& r : done.results) {
+    REQUIRE(r.ok());
+    seqs.insert(r->seq);
+    CHECK((*ledger)->GetById(r->receipt_id) == r->stored);
+  }
+  CHECK(seqs == std::set<uint64_t>{1, 2, 3, 4, 5});
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+TEST_CASE("detached appends among concurrent appenders: all written, chain verifies") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.max_batch = 7;  // batches end mid-queue, between detached and waiting pendings
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  DetachedResults done;
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        // Like the proxy: a decision waits to be durable, its outcome does not.
+        if ((*ledger)->Append(Decision("agent" + std::to_string(t), i)).ok()) ++acknowledged;
+        (*ledger)->AppendDetached(Decision("outcome" + std::to_string(t), i), done.Callback());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(done.WaitFor(kThreads * kEach, std::chrono::seconds(10)) == kThreads * kEach);
+  CHECK(acknowledged == kThreads * kEach);
+  for (const Result<Appended>& r : done.results) {
+    REQUIRE(r.ok());
+    CHECK((*ledger)->Get(r->seq) == r->stored);
+  }
+  CHECK((*ledger)->HeadSeq() == 2 * kThreads * kEach);
+  CHECK((*ledger)->List(1, 1000, "outcome3").size() == kEach);
+  auto report = VerifyAll(**ledger, key);
+  CHECK(report.integrity_ok);
+  CHECK(report.receipts == 2 * kThreads * kEach);
+}
+
+TEST_CASE("detached appends still queued when the ledger closes are written; later ones refused") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  DetachedResults done;
+  constexpr int kCount = 2000;  // more than one batch
+  {
+    LedgerOptions options = Options(dir);
+    options.max_batch = 64;
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    for (int i = 0; i < kCount; ++i) (*ledger)->AppendDetached(Decision("bob", i), done.Callback());
+  }
+  REQUIRE(done.results.size() == kCount);  // all completed by the time the ledger is gone
+  for (const Result<Appended>& r : done.results) CHECK(r.ok());
+  auto ledger = Ledger::Open(Options(dir), key);
+  REQUIRE(ledger.ok());
+  CHECK((*ledger)->HeadSeq() == kCount);
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+
+  DetachedResults refused;
+  (*ledger)->AppendDetached(Json::array(), refused.Callback());  // not an object: refused at once
+  REQUIRE(refused.results.size() == 1);
+  CHECK(refused.results[0].error().code == ErrorCode::kInvalidArgument);
+  ledger->reset();
+  auto read_only = Ledger::OpenReadOnly(Options(dir).path);
+  REQUIRE(read_only.ok());
+  (*read_only)->AppendDetached(Decision("bob"), refused.Callback());
+  REQUIRE(refused.results.size() == 2);
+  CHECK(refused.results[1].error().code == ErrorCode::kUnavailable);
 }
 
 // Rewrites the stored receipt `seq` with one byte changed, through RocksDB

@@ -29,6 +29,17 @@ void Quote(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
+// Hands a pending its final result: its waiting caller wakes, or a detached
+// pending's callback runs here and the pending is freed.
+void Complete(Pending* pending) {
+  if (pending->detached) {
+    pending->detached(pending->result);
+    delete pending;
+  } else {
+    pending->Give(Pending::Turn::kDone);
+  }
+}
+
 }  // namespace
 
 void RocksLedger::StartWriter() {
@@ -48,18 +59,32 @@ void RocksLedger::PublishHeadForReadOnly() {
   durable_ = work_;
 }
 
+bool RocksLedger::Accepting(const Pending& pending) const {
+  return writable_ && (!stop_ || pending.kind == Pending::Kind::kTick);
+}
+
+void RocksLedger::WakeTicker() {
+  lead_wanted_ = true;
+  ticker_cv_.notify_one();
+}
+
 Result<Appended> RocksLedger::Submit(Pending* pending) {
   bool lead;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stop_ || !writable_) {
+    if (!Accepting(*pending)) {
       return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
     }
-    queue_.push_back(pending);
-    // Nobody signing means the queue was empty: this caller leads, in its
-    // own thread. Otherwise a leader hands it a turn or its result.
+    // Nobody signing: this caller leads, in its own thread, with its own
+    // pending first (detached ones may be queued). Otherwise a leader hands
+    // it a turn or its result.
     lead = !signing_;
     signing_ = true;
+    if (lead) {
+      queue_.push_front(pending);
+    } else {
+      queue_.push_back(pending);
+    }
   }
   for (Pending::Turn turn = lead ? Pending::Turn::kSign : pending->Take();
        turn != Pending::Turn::kDone; turn = pending->Take()) {
@@ -72,7 +97,20 @@ Result<Appended> RocksLedger::Submit(Pending* pending) {
   return std::move(pending->result);
 }
 
-Result<Appended> RocksLedger::Append(Json receipt) {
+void RocksLedger::SubmitDetached(Pending* pending) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Accepting(*pending)) {
+      queue_.push_back(pending);
+      if (!signing_) WakeTicker();
+      return;
+    }
+  }
+  pending->result = MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
+  Complete(pending);
+}
+
+Status RocksLedger::PrepareReceipt(Json receipt, Pending* pending) const {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
   // A receipt without receipt_id gets a fresh one here (80 random bits per
   // millisecond): only an id the caller chose can already be in the ledger,
@@ -85,14 +123,30 @@ Result<Appended> RocksLedger::Append(Json receipt) {
   if (caller_id && GetById(prepared->receipt_id)) {
     return MakeError(ErrorCode::kConflict, "receipt_id " + prepared->receipt_id + " exists");
   }
-  Pending pending;
-  pending.prepared = std::move(*prepared);
+  pending->prepared = std::move(*prepared);
   // The signature's scalar multiplication happens here, in parallel across
   // callers, instead of on the single chain (crypto.h, PrepareSignature).
   if (fast_signing_) {
-    pending.nonce = crypto::PrepareSignature(key_.secret_key, pending.prepared.receipt_id);
+    pending->nonce = crypto::PrepareSignature(key_.secret_key, pending->prepared.receipt_id);
   }
+  return Status::Ok();
+}
+
+Result<Appended> RocksLedger::Append(Json receipt) {
+  Pending pending;
+  if (Status s = PrepareReceipt(std::move(receipt), &pending); !s.ok()) return s.error();
   return Submit(&pending);
+}
+
+void RocksLedger::AppendDetached(Json receipt, DetachedDone done) {
+  auto pending = std::make_unique<Pending>();
+  pending->detached = std::move(done);
+  if (Status s = PrepareReceipt(std::move(receipt), pending.get()); !s.ok()) {
+    pending->result = s.error();
+    Complete(pending.release());
+    return;
+  }
+  SubmitDetached(pending.release());
 }
 
 Result<Appended> RocksLedger::Checkpoint() {
@@ -108,12 +162,16 @@ bool RocksLedger::CheckpointDue(const ChainState& state) const {
          options_.checkpoint_interval_seconds * 1000000;
 }
 
-// Appends also check the time, so this only matters when the ledger is idle.
+// Leads for detached receipts nobody else is signing, and submits time-based
+// checkpoints (appends also check the time, so those only matter when the
+// ledger is idle).
 void RocksLedger::TickerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    ticker_cv_.wait_for(lock, std::chrono::seconds(1));
-    if (stop_ || !CheckpointDue(durable_)) continue;
+    ticker_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
+    if (stop_) break;
+    const bool lead = std::exchange(lead_wanted_, false);
+    if (!lead && !CheckpointDue(durable_)) continue;
     lock.unlock();
     Pending tick;
     tick.kind = Pending::Kind::kTick;
@@ -142,11 +200,19 @@ void RocksLedger::LeadSigning(Pending* self) {
   bool commit_now = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.empty()) {
+    // The next sign leader is the first waiting caller, moved to the front so
+    // that its own pending heads its batch. Detached pendings alone leave
+    // the role to the ticker.
+    auto waiting = std::find_if(queue_.begin(), queue_.end(),
+                                [](const Pending* p) { return !p->detached; });
+    if (waiting == queue_.end()) {
       signing_ = false;
       idle_cv_.notify_all();
+      if (!queue_.empty()) WakeTicker();
     } else {
-      next_signer = queue_.front();
+      next_signer = *waiting;
+      queue_.erase(waiting);
+      queue_.push_front(next_signer);
     }
     if (commit) {
       commit->leader = self;
@@ -160,7 +226,7 @@ void RocksLedger::LeadSigning(Pending* self) {
   if (commit_now) {
     LeadCommit();
   } else if (!commit) {  // nothing to write: every pending of the batch is answered
-    for (Pending* p : batch) p->Give(Pending::Turn::kDone);
+    for (Pending* p : batch) Complete(p);
   }
 }
 
@@ -220,7 +286,7 @@ void RocksLedger::LeadCommit() {
   // The next leader's own pending is in its (unwritten) batch, so it is
   // still waiting for a turn.
   if (next_committer) next_committer->Give(Pending::Turn::kCommit);
-  for (Pending* p : commit->batch) p->Give(Pending::Turn::kDone);
+  for (Pending* p : commit->batch) Complete(p);
 }
 
 void RocksLedger::WriteCommit(Commit* commit) {

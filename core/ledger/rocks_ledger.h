@@ -9,15 +9,17 @@
 //   sign leader    takes up to max_batch queued pendings (its own first),
 //                  signs them in seq order on the working head (work_) and
 //                  builds one WriteBatch; then hands the role to the next
-//                  queued caller, if any;
+//                  waiting caller in the queue, if any (moved to its front);
 //   commit leader  writes its own signed batch (one fsync), publishes the
 //                  durable head (durable_), releases the batch's callers and
 //                  hands the role to the leader of the next signed batch.
 // One sign leader and one commit leader run at a time, so signing batch N+1
 // overlaps the fsync of batch N. A failed write fails its batch and every
 // batch signed after it (their base is no longer durable), and the next sign
-// leader restarts from durable_. A ticker thread only submits time-based
-// checkpoints when the ledger is idle.
+// leader restarts from durable_. Detached appends (AppendDetached) join the
+// queue without a waiting caller and ride along with the callers' batches;
+// only when none is in flight does the ticker thread lead for them. The
+// ticker also submits time-based checkpoints when the ledger is idle.
 #pragma once
 
 #include <condition_variable>
@@ -41,6 +43,7 @@ class WriteBatch;
 }  // namespace rocksdb
 
 #define HELM_GUARDED_BY(x)  // documentation; checked by review under g++
+#define HELM_REQUIRES(x)    // the caller holds x
 
 namespace helm::ledger_internal {
 
@@ -56,7 +59,9 @@ struct ChainState {
 
 // One caller's request to the writer, owned by the caller's stack frame.
 // The caller waits on it for its turn: to lead signing, to lead the commit of
-// the batch it signed, or for its result. (A mutex and condition variable per
+// the batch it signed, or for its result. A detached pending (AppendDetached)
+// is owned by the queue instead: nobody waits on it, it never leads, and its
+// `detached` callback receives the result. (A mutex and condition variable per
 // caller rather than std::binary_semaphore, whose libstdc++ wait spins on
 // sched_yield, or one shared condition variable, which wakes every caller.)
 struct Pending {
@@ -67,6 +72,7 @@ struct Pending {
   crypto::SignatureNonce nonce;  // kReceipt: made by the caller, so the leader's
                                  // signature costs no scalar multiplication
   Kind kind = Kind::kReceipt;
+  Ledger::DetachedDone detached;  // set: a detached pending, freed once done
   Result<Appended> result = MakeError(ErrorCode::kInternal, "not written");
 
   void Give(Turn turn) {
@@ -112,6 +118,7 @@ class RocksLedger final : public Ledger {
   void PublishHeadForReadOnly();
 
   Result<Appended> Append(Json receipt) override;
+  void AppendDetached(Json receipt, DetachedDone done) override;
   Result<Appended> Checkpoint() override;
   std::optional<std::string> Get(uint64_t seq) const override;
   std::optional<std::string> GetById(std::string_view receipt_id) const override;
@@ -129,7 +136,15 @@ class RocksLedger final : public Ledger {
  private:
   enum Cf { kDefault = 0, kReceipts, kById, kByAgent, kMeta, kCfCount };
 
+  // Canonicalises `receipt` into `pending` and makes its signature nonce.
+  Status PrepareReceipt(Json receipt, Pending* pending) const;
+  // Whether `pending` may still be queued (ticks also while closing).
+  bool Accepting(const Pending& pending) const HELM_REQUIRES(mu_);
   Result<Appended> Submit(Pending* pending);
+  // Queues a detached pending (takes ownership).
+  void SubmitDetached(Pending* pending);
+  // Asks the ticker thread to lead: detached receipts wait and nobody signs.
+  void WakeTicker() HELM_REQUIRES(mu_);
   Status CreateMeta();
   bool CheckpointDue(const ChainState& state) const;
   void TickerLoop();
@@ -172,6 +187,7 @@ class RocksLedger final : public Ledger {
   bool committing_ HELM_GUARDED_BY(mu_) = false;                      // a commit leader is at work
   bool writable_ HELM_GUARDED_BY(mu_) = false;                        // set by StartWriter
   bool stop_ HELM_GUARDED_BY(mu_) = false;                            // no more appends
+  bool lead_wanted_ HELM_GUARDED_BY(mu_) = false;  // see WakeTicker
   bool rollback_ HELM_GUARDED_BY(mu_) = false;  // a write failed: the next sign leader
                                                 // restarts from durable_
   ChainState durable_ HELM_GUARDED_BY(mu_);     // what is on disk; what readers see

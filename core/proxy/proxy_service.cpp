@@ -41,8 +41,7 @@ bool WantsJson(const Json& body) {
 ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions options)
     : boundary_(boundary),
       router_(router),
-      options_(std::move(options)),
-      sealer_(boundary, options_.limits.seal_threads, options_.limits.seal_queue) {}
+      options_(std::move(options)) {}
 
 ProxyService::~ProxyService() = default;
 
@@ -310,7 +309,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;
-  sealer_.Submit(std::move(o));
+  boundary_->SealDetached(std::move(o));
   GetCounter("helm_proxy_requests_total", "status=\"" + status + "\"").Add();
 }
 

@@ -14,7 +14,6 @@
 #include "core/common/limits.h"
 #include "core/proxy/proxy_types.h"
 #include "core/proxy/router.h"
-#include "core/proxy/sealer.h"
 #include "core/route/selection.h"
 
 namespace helm {
@@ -56,7 +55,6 @@ class ProxyService {
   Router* router_;
   ProxyOptions options_;
   std::atomic<size_t> open_streams_{0};
-  Sealer sealer_;  // last: destroyed (and drained) first
 };
 
 }  // namespace helm

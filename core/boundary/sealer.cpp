@@ -1,4 +1,4 @@
-#include "core/proxy/sealer.h"
+#include "core/boundary/sealer.h"
 
 #include <pthread.h>
 
@@ -36,7 +36,7 @@ void Sealer::Submit(Outcome outcome) {
       return;
     }
   }
-  GetCounter("helm_proxy_seals_inline_total").Add();
+  GetCounter("helm_seals_inline_total").Add();
   SealNow(outcome);
 }
 
@@ -54,7 +54,7 @@ void Sealer::Run() {
 }
 
 void Sealer::SealNow(const Outcome& outcome) {
-  if (!boundary_->Seal(outcome).ok()) GetCounter("helm_proxy_seal_failures_total").Add();
+  if (!boundary_->Seal(outcome).ok()) GetCounter("helm_seal_failures_total").Add();
 }
 
 }  // namespace helm

@@ -1,10 +1,7 @@
-// Sealer: appends outcome receipts off the response path. A request's
-// outcome is known once its last byte is ready; the client need not wait
-// while the receipt is signed and made durable, so the proxy hands the
-// outcome here and answers. The decision receipt, by contrast, is always
-// durable before dispatch (DESIGN §3); a crash between the answer and the
-// seal leaves a decision without an outcome, which `helm receipts verify`
-// lists (RELIABILITY I2), exactly as a crash mid-request does.
+// Sealer: Boundary::SealDetached for a boundary whose Seal blocks (the
+// remote boundary's HTTP call): a pool of threads calls Seal for the
+// outcomes handed over, so that the request need not wait. (LocalBoundary
+// needs no threads: its ledger queues detached receipts itself.)
 //
 // Bounded (RELIABILITY I5): at most `capacity` outcomes wait; beyond that
 // Submit seals in the caller's thread, so a slow ledger slows requests down

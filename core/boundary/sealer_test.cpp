@@ -1,15 +1,17 @@
-// The sealer against a real LocalBoundary (policy, RocksDB ledger, keys) in
-// a temporary data dir.
-#include "core/proxy/sealer.h"
+// The Sealer and LocalBoundary::SealDetached against a real LocalBoundary
+// (policy, RocksDB ledger, keys) in a temporary data dir.
+#include "core/boundary/sealer.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/boundary/local_boundary.h"
+#include "core/common/metrics.h"
 #include "core/common/protocols.h"
 #include "core/crypto/crypto.h"
 
@@ -19,14 +21,19 @@ namespace {
 struct Fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("helm-sealer-" + crypto::HexEncode(crypto::RandomBytes(6)));
+  BoundaryOptions options;
   std::unique_ptr<LocalBoundary> boundary;
 
   Fixture() {
-    BoundaryOptions o;
-    o.policy_path = std::string(HELM_SOURCE_DIR) + "/policies/development.toml";
-    o.data_dir = dir.string();
-    o.ledger.sync = false;
-    boundary = std::move(LocalBoundary::Open(o).value());
+    options.policy_path = std::string(HELM_SOURCE_DIR) + "/policies/development.toml";
+    options.data_dir = dir.string();
+    options.ledger.sync = false;
+    boundary = std::move(LocalBoundary::Open(options).value());
+  }
+  // Closes the boundary (which drains what it was handed) and opens it again.
+  void Reopen() {
+    boundary.reset();
+    boundary = std::move(LocalBoundary::Open(options).value());
   }
   ~Fixture() {
     boundary.reset();
@@ -98,6 +105,34 @@ TEST_CASE("Sealer: with no room it seals in the caller's thread, before Submit r
   Sealer sealer(fx.boundary.get(), 1, 0);
   sealer.Submit(fx.OutcomeOf(d, 7));
   CHECK(fx.SealedHashes() == std::vector<std::string>{crypto::Sha256Tagged("7")});
+}
+
+TEST_CASE("LocalBoundary::SealDetached: every outcome handed over is in the ledger once it closes") {
+  Fixture fx;
+  std::vector<Decision> decisions;
+  for (int i = 0; i < 50; ++i) decisions.push_back(fx.Allowed());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < 50; i += 5) fx.boundary->SealDetached(fx.OutcomeOf(decisions[i], i));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  // An outcome whose decision is not in the ledger is refused and counted.
+  const int64_t failures = GetCounter("helm_seal_failures_total").value();
+  Outcome orphan = fx.OutcomeOf(decisions[0], 99);
+  orphan.decision_receipt_id = "rcpt_not_in_the_ledger";
+  fx.boundary->SealDetached(orphan);
+  CHECK(GetCounter("helm_seal_failures_total").value() == failures + 1);
+
+  fx.Reopen();
+  std::vector<std::string> hashes = fx.SealedHashes();
+  REQUIRE(hashes.size() == 50);
+  std::sort(hashes.begin(), hashes.end());
+  for (int i = 0; i < 50; ++i) {
+    CHECK(
+        std::binary_search(hashes.begin(), hashes.end(), crypto::Sha256Tagged(std::to_string(i))));
+  }
 }
 
 }  // namespace helm

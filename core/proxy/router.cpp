@@ -95,8 +95,10 @@ Status Router::Reload() {
   if (path_.empty()) return Status::Ok();  // the shorthand has nothing to reload
   auto config = route::LoadConfigFile(path_, route::ProcessEnv());
   if (!config.ok()) return config.error();
+  route::BreakerSettings breaker = config->breaker;
   auto state = Build(std::move(config.value()), false, nullptr);
   if (!state.ok()) return state.error();
+  breakers_->Apply(breaker);
   std::lock_guard<std::mutex> lock(mu_);
   state_ = std::move(state.value());
   return Status::Ok();

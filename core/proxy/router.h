@@ -2,7 +2,7 @@
 // aliases), one Upstream per provider, and the circuit breakers. A reload
 // builds a whole new state and swaps it atomically; requests in flight keep
 // the state they started with. Breakers survive reloads (keyed by
-// "provider/model"). Thread-safe.
+// "provider/model"), with the reloaded [breaker] settings. Thread-safe.
 #pragma once
 
 #include <map>

@@ -106,8 +106,13 @@ void BreakerPermit::Release(const AttemptReport& report) {
 // ---- Breaker ---------------------------------------------------------------
 
 Breaker::Breaker(std::string key, const BreakerSettings& settings, const Clock& clock)
-    : key_(std::move(key)), settings_(settings), clock_(clock) {
+    : key_(std::move(key)), clock_(clock), settings_(settings) {
   counters_.key = key_;
+}
+
+void Breaker::Apply(const BreakerSettings& settings) {
+  std::lock_guard<std::mutex> lock(mu_);
+  settings_ = settings;
 }
 
 BreakerPermit Breaker::TryAcquire() {
@@ -199,7 +204,13 @@ BreakerSnapshot Breaker::Snapshot() const {
 // ---- BreakerRegistry -------------------------------------------------------
 
 BreakerRegistry::BreakerRegistry(const BreakerSettings& settings, const Clock& clock)
-    : settings_(settings), clock_(clock) {}
+    : clock_(clock), settings_(settings) {}
+
+void BreakerRegistry::Apply(const BreakerSettings& settings) {
+  std::lock_guard<std::mutex> lock(mu_);
+  settings_ = settings;
+  for (const auto& [key, breaker] : breakers_) breaker->Apply(settings);
+}
 
 std::shared_ptr<Breaker> BreakerRegistry::Get(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);

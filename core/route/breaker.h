@@ -129,6 +129,10 @@ class Breaker : public std::enable_shared_from_this<Breaker> {
   BreakerPermit TryAcquire();
   BreakerSnapshot Snapshot() const;
   const std::string& key() const { return key_; }
+  // New settings from a config reload. The state is kept: the next fault is
+  // counted against the new threshold, the next opening lasts the new
+  // cool-down (a circuit already open keeps the end it was given).
+  void Apply(const BreakerSettings& settings);
 
  private:
   friend class BreakerPermit;
@@ -136,9 +140,9 @@ class Breaker : public std::enable_shared_from_this<Breaker> {
   void OpenLocked(int64_t now);  // EXCLUSIVE_LOCKS_REQUIRED(mu_)
 
   const std::string key_;
-  const BreakerSettings settings_;
   const Clock& clock_;
   mutable std::mutex mu_;
+  BreakerSettings settings_;                    // GUARDED_BY(mu_)
   BreakerState state_ = BreakerState::kClosed;  // GUARDED_BY(mu_)
   int64_t consecutive_faults_ = 0;              // GUARDED_BY(mu_)
   int64_t open_until_ = 0;                      // GUARDED_BY(mu_)
@@ -147,7 +151,7 @@ class Breaker : public std::enable_shared_from_this<Breaker> {
   BreakerSnapshot counters_;                    // GUARDED_BY(mu_), counters only
 };
 
-// Breakers by "provider_id/model_id", created on first use with one set of
+// Breakers by "provider_id/model_id", created on first use with the current
 // settings. Breakers are never removed; keep one registry per process (across
 // config reloads, so state survives them).
 class BreakerRegistry {
@@ -157,11 +161,13 @@ class BreakerRegistry {
   std::shared_ptr<Breaker> Get(const std::string& key);
   BreakerPermit TryAcquire(const std::string& key) { return Get(key)->TryAcquire(); }
   std::vector<BreakerSnapshot> Snapshot() const;  // sorted by key
+  // New settings for every breaker, existing and future (Breaker::Apply).
+  void Apply(const BreakerSettings& settings);
 
  private:
-  const BreakerSettings settings_;
   const Clock& clock_;
   mutable std::mutex mu_;
+  BreakerSettings settings_;  // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<Breaker>> breakers_;  // GUARDED_BY(mu_)
 };
 

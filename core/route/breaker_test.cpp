@@ -266,5 +266,25 @@ TEST_CASE("breaker: concurrent permits keep the probe single") {
   CHECK(probes == 1);
 }
 
+TEST_CASE("registry: reloaded settings apply to existing and new breakers, state kept") {
+  FakeClock clock;
+  BreakerRegistry reg(Settings(3, 1000), clock);
+  auto fault = [&](const std::string& key) {
+    BreakerPermit p = reg.TryAcquire(key);
+    REQUIRE(p.admitted());
+    p.Release(ReportFault(AttemptOutcome::kServerError));
+  };
+  fault("oa/big");  // one fault counted under the old threshold of 3
+  reg.Apply(Settings(2, 5000));
+  CHECK(reg.Get("oa/big")->Snapshot().consecutive_faults == 1);  // state survives
+  fault("oa/big");  // the second fault now reaches the new threshold of 2
+  BreakerSnapshot s = reg.Get("oa/big")->Snapshot();
+  CHECK(s.state == BreakerState::kOpen);
+  CHECK(s.open_until_micros == clock.NowMicros() + 5000 * 1000);  // the new cool-down
+  fault("oa/small");  // created after the reload: the new settings too
+  fault("oa/small");
+  CHECK(reg.Get("oa/small")->Snapshot().state == BreakerState::kOpen);
+}
+
 }  // namespace
 }  // namespace helm::route

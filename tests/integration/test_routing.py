@@ -869,6 +869,21 @@ then.lane_pin = "bulk"
         status, _, raw = self.get("/v1/models")
         self.assertIn("bulk", [m["id"] for m in json.loads(raw)["data"]])
 
+        # New [breaker] settings apply to the breakers already in use: with a
+        # threshold of 1, one fault of pb/m2 opens its circuit.
+        helmtest.write_file(self.e.config, routing_toml(
+            self.e.a.url, self.e.b.url, lanes={"balanced": 'primary = "pb/m2"\nfallback = ["pa/m1"]'},
+        ).replace("failure_threshold = %d" % THRESHOLD, "failure_threshold = 1"))
+        mark = len(self.e.px.log)
+        self.e.px.proc.send_signal(signal.SIGHUP)
+        self.wait_log("config reloaded", mark)
+        self.e.b.script(["500"])
+        headers, _ = self.ok(chat("one fault"))
+        self.assertEqual(headers.get("x-helm-model"), "pa/m1")
+        headers, _ = self.ok(chat("circuit open"))
+        self.assertEqual(self.attempts(self.route(headers)),
+                         [("pb", "m2", "skipped", "circuit_open"), ("pa", "m1", "ok", None)])
+
 
 class ExampleConfigTest(RoutingCase):
     """examples/helm.toml loads with or without provider keys (every lane ends

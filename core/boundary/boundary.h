@@ -39,6 +39,7 @@ struct Decision {
   std::string receipt_id;
   Verdict verdict = Verdict::kDeny;
   std::string reason_code;
+  std::string detail;             // DENY REQUEST_INVALID: what is wrong with the request
   std::string rule_id;
   Obligations obligations;
   std::string approval_id;        // ESCALATE: the new pending approval; ALLOW: the one consumed

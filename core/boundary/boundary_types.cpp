@@ -16,6 +16,7 @@ Json Decision::ToJson() const {
          {"rule_id", rule_id},          {"obligations", ObligationsOrEmpty(obligations)},
          {"redactions", redactions}};
   if (!approval_id.empty()) j["approval_id"] = approval_id;
+  if (!detail.empty()) j["detail"] = detail;
   if (rewritten_body) j["body"] = *rewritten_body;
   return j;
 }
@@ -33,6 +34,7 @@ Result<Decision> Decision::FromJson(const Json& j) {
   d.reason_code = j.value("reason_code", "");
   d.rule_id = j.value("rule_id", "");
   d.approval_id = j.value("approval_id", "");
+  d.detail = j.value("detail", "");
   d.redactions = j.value("redactions", 0);
   if (d.receipt_id.empty()) {
     return MakeError(ErrorCode::kUnavailable, "boundary answered without a receipt id");

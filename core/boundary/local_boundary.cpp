@@ -64,17 +64,15 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
                                RequestFacts* facts) {
   Decision d;
   d.decision_id = NewId("dec_");  // receipt_id: minted by the ledger on append
-  if (!input.invalid_reason.empty()) {
+  auto invalid = [&d](const std::string& detail) {
     d.verdict = Verdict::kDeny;
     d.reason_code = "REQUEST_INVALID";
+    d.detail = detail;
     return d;
-  }
+  };
+  if (!input.invalid_reason.empty()) return invalid(input.invalid_reason);
   auto extracted = ExtractFacts(input.protocol, input.body);
-  if (!extracted.ok()) {
-    d.verdict = Verdict::kDeny;
-    d.reason_code = "REQUEST_INVALID";
-    return d;
-  }
+  if (!extracted.ok()) return invalid(extracted.error().message);
   *facts = std::move(extracted.value());
   facts->agent = input.principal.agent;
   facts->body_bytes = input.body_bytes;

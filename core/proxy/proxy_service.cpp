@@ -112,6 +112,11 @@ ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   f->headers.emplace_back("X-Helm-Status", VerdictName(d.verdict));
 
   if (!invalid.empty()) return ErrorResponse(*f, invalid_status, "REQUEST_INVALID", invalid, true);
+  if (d.verdict == Verdict::kDeny && d.reason_code == "REQUEST_INVALID") {  // JSON of a wrong shape
+    return ErrorResponse(*f, 400, "REQUEST_INVALID",
+                         d.detail.empty() ? "not a valid request for this endpoint" : d.detail,
+                         true);
+  }
   if (d.verdict == Verdict::kEscalate) {
     f->headers.emplace_back("X-Helm-Approval-ID", d.approval_id);
     return ErrorResponse(*f, 403, d.reason_code,

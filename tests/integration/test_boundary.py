@@ -93,6 +93,7 @@ class BoundaryTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(d["verdict"], "DENY")
         self.assertEqual(d["reason_code"], "REQUEST_INVALID")
+        self.assertIn("messages", d["detail"])
 
     def test_approval_is_single_use_and_bound(self):
         body = chat_body("please delete", tools=["delete_everything"])

@@ -179,6 +179,24 @@ class BadInputTest(ProxyCase):
                 self.assertEqual((r["verdict"], r["reason_code"]), ("DENY", "REQUEST_INVALID"))
         self.assert_nothing_dispatched()
 
+    def test_json_of_the_wrong_shape_is_400_naming_the_problem(self):
+        cases = {
+            "messages not an array": ({"model": "m", "messages": "hello"}, "messages"),
+            "content of a wrong type": ({"model": "m", "messages": [{"role": "user", "content": 7}]},
+                                        "content"),
+            "tools not an array": ({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                    "tools": {"name": "x"}}, "tools"),
+        }
+        for name, (body, member) in cases.items():
+            with self.subTest(name):
+                status, headers, raw = self.post(body)
+                err = self.assert_openai_error(status, headers, raw, 400, "REQUEST_INVALID")
+                self.assertIn(member, err["message"])
+                self.assertEqual(headers.get("x-helm-status"), "DENY")
+                r = self.receipt(headers["x-helm-receipt-id"])
+                self.assertEqual((r["verdict"], r["reason_code"]), ("DENY", "REQUEST_INVALID"))
+        self.assert_nothing_dispatched()
+
     def test_duplicate_keys_are_rejected(self):
         cases = [
             b'{"model":"gpt-4o-mini","model":"other","messages":[{"role":"user","content":"hi"}]}',

@@ -4,6 +4,18 @@
 #include "core/common/metrics.h"
 
 namespace helm {
+namespace {
+
+// Receipts are built member by member: a nlohmann initializer list would
+// build a two-element array per member first (they are on every request).
+Json PrincipalJson(const Principal& p) {
+  Json j = Json::object();
+  j["agent"] = p.agent;
+  j["api_key_id"] = p.api_key_id;
+  return j;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<LocalBoundary>> LocalBoundary::Open(const BoundaryOptions& options) {
   std::unique_ptr<LocalBoundary> b(new LocalBoundary);
@@ -127,20 +139,26 @@ bool LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
 
 Json LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                     const RequestFacts& facts, const Decision& d) const {
-  Json request{{"protocol", input.protocol},
-               {"endpoint", input.endpoint},
-               {"model", facts.model},
-               {"stream", facts.stream},
-               {"hash", input.request_hash}};
-  Json r{{"kind", "decision"},
-         {"decision_id", d.decision_id},
-         {"correlation_id", input.correlation_id},
-         {"principal", {{"agent", input.principal.agent}, {"api_key_id", input.principal.api_key_id}}},
-         {"verdict", VerdictName(d.verdict)},
-         {"reason_code", d.reason_code},
-         {"rule_id", d.rule_id},
-         {"policy", {{"id", policy.id()}, {"version", policy.version()}, {"hash", policy.hash()}}},
-         {"request", std::move(request)}};
+  Json request = Json::object();
+  request["protocol"] = input.protocol;
+  request["endpoint"] = input.endpoint;
+  request["model"] = facts.model;
+  request["stream"] = facts.stream;
+  request["hash"] = input.request_hash;
+  Json policy_ref = Json::object();
+  policy_ref["id"] = policy.id();
+  policy_ref["version"] = policy.version();
+  policy_ref["hash"] = policy.hash();
+  Json r = Json::object();
+  r["kind"] = "decision";
+  r["decision_id"] = d.decision_id;
+  r["correlation_id"] = input.correlation_id;
+  r["principal"] = PrincipalJson(input.principal);
+  r["verdict"] = VerdictName(d.verdict);
+  r["reason_code"] = d.reason_code;
+  r["rule_id"] = d.rule_id;
+  r["policy"] = std::move(policy_ref);
+  r["request"] = std::move(request);
   Json obligations = d.obligations.ToJson();
   if (d.verdict == Verdict::kAllow && obligations.is_object() && !obligations.empty()) {
     r["obligations"] = std::move(obligations);
@@ -193,25 +211,26 @@ bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
   return recent_ids_.count(receipt_id) != 0;
 }
 
-Result<Json> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
+Result<Json> LocalBoundary::OutcomeReceipt(Outcome o) const {
   // A decision this boundary just appended is in the ledger (which never
   // deletes); any other parent is looked up.
   if (!RecentDecision(o.decision_receipt_id) && !ledger_->GetById(o.decision_receipt_id)) {
     return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
   }
   // receipt_id is minted by the ledger (no duplicate check needed for it).
-  Json r{{"kind", "outcome"},
-         {"decision_id", o.decision_id},
-         {"parent", o.decision_receipt_id},
-         {"correlation_id", o.correlation_id},
-         {"principal", {{"agent", o.principal.agent}, {"api_key_id", o.principal.api_key_id}}},
-         {"status", o.status},
-         {"http_status", o.http_status},
-         {"route", o.route},
-         {"cost_micros", o.cost_micros},
-         {"output_hash", o.output_hash},
-         {"latency_us", o.latency_us}};
-  if (o.usage) r["usage"] = *o.usage;
+  Json r = Json::object();
+  r["kind"] = "outcome";
+  r["decision_id"] = o.decision_id;
+  r["parent"] = o.decision_receipt_id;
+  r["correlation_id"] = o.correlation_id;
+  r["principal"] = PrincipalJson(o.principal);
+  r["status"] = o.status;
+  r["http_status"] = o.http_status;
+  r["route"] = std::move(o.route);
+  r["cost_micros"] = o.cost_micros;
+  r["output_hash"] = std::move(o.output_hash);
+  r["latency_us"] = o.latency_us;
+  if (o.usage) r["usage"] = std::move(*o.usage);
   return r;
 }
 
@@ -231,12 +250,12 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
 }
 
 void LocalBoundary::SealDetached(Outcome o) {
-  Result<Json> receipt = OutcomeReceipt(o);
+  Counter* sealed = &GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"");
+  Result<Json> receipt = OutcomeReceipt(std::move(o));
   if (!receipt.ok()) {
     GetCounter("helm_seal_failures_total").Add();
     return;
   }
-  Counter* sealed = &GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"");
   ledger_->AppendDetached(std::move(receipt.value()), [sealed](const Result<Appended>& r) {
     if (r.ok()) {
       sealed->Add();

@@ -57,7 +57,7 @@ class LocalBoundary : public Boundary {
   // the decision is recorded. True when the approval was granted and consumed.
   bool Hold(const EvaluateInput& input, Decision* decision);
   // The outcome receipt, once its parent decision is known to be in the ledger.
-  Result<Json> OutcomeReceipt(const Outcome& outcome) const;
+  Result<Json> OutcomeReceipt(Outcome outcome) const;
   Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
                        const Decision& decision) const;
 

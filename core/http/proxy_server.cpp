@@ -1,7 +1,5 @@
 #include "core/http/proxy_server.h"
 
-#include <cctype>
-
 #include "core/common/metrics.h"
 #include "core/http/client_probe.h"
 #include "core/http/http_util.h"
@@ -40,8 +38,10 @@ ProxyRequest Convert(const httplib::Request& req, const char* protocol) {
   out.client_alive =
       http::MakeClientProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   for (const auto& [name, value] : req.headers) {
-    std::string lower;
-    for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    std::string lower = name;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
     out.headers.emplace(std::move(lower), value);  // the first value of a repeated header wins
   }
   return out;

@@ -92,8 +92,11 @@ route::AttemptOutcome OutcomeForFault(UpstreamFault fault) {
 
 void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std::string& outcome,
                    const std::string& skip_reason, int64_t latency_us) {
-  Json a{{"provider", c.provider_id}, {"model", c.model_id}, {"outcome", outcome},
-         {"latency_us", latency_us}};
+  Json a = Json::object();  // member by member: no initializer-list temporaries
+  a["provider"] = c.provider_id;
+  a["model"] = c.model_id;
+  a["outcome"] = outcome;
+  a["latency_us"] = latency_us;
   if (!skip_reason.empty()) a["skip_reason"] = skip_reason;
   f.attempts.push_back(std::move(a));
 }

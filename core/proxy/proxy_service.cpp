@@ -95,7 +95,7 @@ ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
     in.approval_id = it->second;
   }
   in.correlation_id = f->correlation_id;
-  in.headers = request.headers;
+  in.headers = std::move(f->req.headers);  // not needed past the decision
   in.invalid_reason = invalid;
   auto decision = boundary_->Evaluate(in);
   if (invalid.empty()) f->body = std::move(in.body);
@@ -302,15 +302,16 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
     provider = f.served_by.substr(0, slash);
     model = f.served_by.substr(slash + 1);
   }
-  o.route = {{"lane", f.plan.lane},
-             {"selected_lane", f.plan.selected_lane},
-             {"classified_by", f.plan.classified_by},
-             {"lane_adjusted_by", route::LaneAdjustmentName(f.plan.lane_adjusted_by)},
-             {"provider", provider},
-             {"model", model},
-             {"fallbacks", f.fallbacks},
-             {"attempts", f.attempts}};
-  o.usage = f.usage;
+  // Member by member, not an initializer list (one temporary array per member).
+  o.route["lane"] = f.plan.lane;
+  o.route["selected_lane"] = f.plan.selected_lane;
+  o.route["classified_by"] = f.plan.classified_by;
+  o.route["lane_adjusted_by"] = route::LaneAdjustmentName(f.plan.lane_adjusted_by);
+  o.route["provider"] = std::move(provider);
+  o.route["model"] = std::move(model);
+  o.route["fallbacks"] = f.fallbacks;
+  o.route["attempts"] = std::move(f.attempts);  // a flight is sealed once
+  o.usage = std::move(f.usage);
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;

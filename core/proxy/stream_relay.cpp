@@ -6,7 +6,11 @@
 namespace helm {
 
 Json UsageJson(const ir::Usage& u) {
-  return Json{{"input", u.input_tokens}, {"output", u.output_tokens}, {"cached", u.cached_read_tokens}};
+  Json j = Json::object();  // member by member: no initializer-list temporaries
+  j["input"] = u.input_tokens;
+  j["output"] = u.output_tokens;
+  j["cached"] = u.cached_read_tokens;
+  return j;
 }
 
 StreamRelay::StreamRelay(std::string client_protocol, protocol::ProviderKind provider,

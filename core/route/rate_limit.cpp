@@ -1,7 +1,6 @@
 #include "core/route/rate_limit.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 
 namespace helm::route {
@@ -12,11 +11,9 @@ inline constexpr int64_t kMaxDelaySeconds = int64_t{1} << 31;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }
@@ -196,17 +193,30 @@ int64_t RateLimitSkipUntil(int http_status, const Headers& headers, int64_t now_
       if (auto t = ParseRetryAfter(*ra, now_micros)) until = std::max(until, *t);
     }
   }
-  for (std::string_view kind : {"requests", "tokens"}) {
-    auto remaining = Find(headers, "x-ratelimit-remaining-" + std::string(kind));
-    auto reset = Find(headers, "x-ratelimit-reset-" + std::string(kind));
-    if (!remaining || !reset || Trim(*remaining) != "0") continue;
+  struct Pair {
+    std::string_view remaining, reset;
+  };
+  // OpenAI's resets are delays ("1s", "6m0s"), Anthropic's are times.
+  constexpr Pair kOpenAi[] = {{"x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"},
+                              {"x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}};
+  constexpr Pair kAnthropic[] = {
+      {"anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset"},
+      {"anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset"},
+      {"anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-reset"},
+      {"anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-reset"}};
+  auto exhausted = [&](const Pair& p) -> std::optional<std::string_view> {
+    auto remaining = Find(headers, p.remaining);
+    if (!remaining || Trim(*remaining) != "0") return std::nullopt;
+    return Find(headers, p.reset);
+  };
+  for (const Pair& p : kOpenAi) {
+    auto reset = exhausted(p);
+    if (!reset) continue;
     if (auto delay = ParseResetDelay(*reset)) until = std::max(until, now_micros + *delay);
   }
-  for (std::string_view kind : {"requests", "tokens", "input-tokens", "output-tokens"}) {
-    std::string prefix = "anthropic-ratelimit-" + std::string(kind);
-    auto remaining = Find(headers, prefix + "-remaining");
-    auto reset = Find(headers, prefix + "-reset");
-    if (!remaining || !reset || Trim(*remaining) != "0") continue;
+  for (const Pair& p : kAnthropic) {
+    auto reset = exhausted(p);
+    if (!reset) continue;
     if (auto t = ParseRfc3339Micros(*reset)) until = std::max(until, *t);
   }
   return until > now_micros ? until : 0;

@@ -11,7 +11,8 @@
 #   helm-nosync  the same with --sync none
 #   helm-translated  helm durable, Anthropic Messages clients (POST /v1/messages)
 #                translated to the OpenAI-compatible upstream and back
-# and prints a table plus the ratios the targets are stated in.
+# and prints a table plus the ratios the targets are stated in. The table
+# also gives each proxy's own CPU time per request (user part in brackets).
 #
 #   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--raw-backlog] [--keep]
 #
@@ -119,7 +120,16 @@ if [[ $shim -eq 1 ]]; then
   preload=(env "LD_PRELOAD=$work/listen_backlog.so")
 fi
 
-declare -A rps p50 p99 errs non2xx drops
+declare -A rps p50 p99 errs non2xx drops cpu usr
+
+# CPU time of the proxy under test per request, from /proc/PID/stat (utime,
+# stime): a steadier figure than req/s on a shared machine. measured_pid is
+# the process run_wrk charges ("" for nginx direct: "-").
+measured_pid=""
+clk_tck="$(getconf CLK_TCK)"
+proc_ticks() {  # proc_ticks PID -> "utime stime"
+  awk '{ print $14, $15 }' "/proc/$1/stat"
+}
 
 # Listen-queue overflows on this host (nstat, iproute2), or "-" without nstat.
 # cpp-httplib 0.11.4 listens with a backlog of 5: when wrk opens its 64
@@ -140,10 +150,12 @@ run_wrk() {
     WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
   fi
   out="$work/wrk-$name-$conns.txt"
-  local before after
+  local before after ticks0="" ticks1=""
   before="$(listen_overflows)"
+  [[ -n "$measured_pid" ]] && ticks0="$(proc_ticks "$measured_pid")"
   WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
     -s "$lua" "$url" >"$out" 2>&1
+  [[ -n "$measured_pid" ]] && ticks1="$(proc_ticks "$measured_pid")"
   after="$(listen_overflows)"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
@@ -153,6 +165,13 @@ run_wrk() {
   errs[$name/$conns]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
   non2xx[$name/$conns]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
   if [[ "$before" == - || "$after" == - ]]; then drops[$name/$conns]=-; else drops[$name/$conns]=$((after - before)); fi
+  cpu[$name/$conns]=-; usr[$name/$conns]=-
+  if [[ -n "$ticks0" && -n "$ticks1" ]]; then
+    read -r cpu[$name/$conns] usr[$name/$conns] < <(awk -v a="$ticks0" -v b="$ticks1" \
+      -v r="${rps[$name/$conns]}" -v s="$seconds" -v hz="$clk_tck" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); n = r * s; if (n < 1) n = 1
+        printf "%d %d\n", ((y[1] + y[2]) - (x[1] + x[2])) * 1e6 / hz / n, (y[1] - x[1]) * 1e6 / hz / n }')
+  fi
   echo "# $name c=$conns: $line listen_overflows=${drops[$name/$conns]}" >&2
 }
 
@@ -167,7 +186,7 @@ run_helm() {  # run_helm NAME SYNC [PATH LUA]
   port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data"
   "${preload[@]}" "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
     --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name.log" 2>&1 &
-  pid=$!; pids+=("$pid")
+  pid=$!; pids+=("$pid"); measured_pid="$pid"
   wait_port "$port" "$pid"
   key="$(cat "$dir/keys/bootstrap.key")"
   check_ok "http://127.0.0.1:$port/v1/chat/completions" "Authorization: Bearer $key"
@@ -179,11 +198,11 @@ run_helm() {  # run_helm NAME SYNC [PATH LUA]
 echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), backlog shim $([[ $shim -eq 1 ]] && echo on || echo off), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
 for t in $targets; do
   case "$t" in
-    direct) run_pair direct "$upstream/v1/chat/completions" ;;
+    direct) measured_pid=""; run_pair direct "$upstream/v1/chat/completions" ;;
     bare)
       port="$(free_port)"
       "${preload[@]}" "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare.log" 2>&1 &
-      pid=$!; pids+=("$pid")
+      pid=$!; pids+=("$pid"); measured_pid="$pid"
       wait_port "$port" "$pid"
       check_ok "http://127.0.0.1:$port/v1/chat/completions"
       run_pair bare "http://127.0.0.1:$port/v1/chat/completions"
@@ -207,12 +226,14 @@ label() {
 ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else printf "%d µs", u }'; }
 
 echo
-echo "| target | conns | req/s | p50 | p99 | errors | non-2xx | listen overflows |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | errors | non-2xx | listen overflows |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $targets; do
   for c in 1 64; do
     k="$t/$c"
-    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
+    cpu_cell="-"
+    [[ "${cpu[$k]}" != - ]] && cpu_cell="${cpu[$k]} µs (${usr[$k]})"
+    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
   done
 done
 echo
@@ -222,6 +243,9 @@ if [[ -n "${rps[helm/64]:-}" && -n "${rps[bare/64]:-}" ]]; then
   r="$(awk -v a="${rps[helm/64]}" -v b="${rps[bare/64]}" 'BEGIN { printf "%.3f", a/b }')"
   ok="$(awk -v r="$r" 'BEGIN { print (r >= 0.75) ? 1 : 0 }')"
   echo "- helm durable / bare_proxy req/s at 64 connections: $r (${rps[helm/64]} / ${rps[bare/64]}; target >= 0.75: $(verdict "$ok"))"
+fi
+if [[ "${cpu[helm/64]:--}" != - && "${cpu[bare/64]:--}" != - ]]; then
+  echo "- for reference, CPU per request at 64 connections, helm durable / bare_proxy: $(awk -v a="${cpu[helm/64]}" -v b="${cpu[bare/64]}" 'BEGIN { printf "%.2f", a/b }') (${cpu[helm/64]} / ${cpu[bare/64]} µs)"
 fi
 if [[ -n "${p99[helm/64]:-}" ]]; then
   ok="$(awk -v p="${p99[helm/64]}" 'BEGIN { print (p < 10000) ? 1 : 0 }')"

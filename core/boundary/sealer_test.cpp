@@ -107,7 +107,7 @@ TEST_CASE("Sealer: with no room it seals in the caller's thread, before Submit r
   CHECK(fx.SealedHashes() == std::vector<std::string>{crypto::Sha256Tagged("7")});
 }
 
-TEST_CASE("LocalBoundary::SealDetached: every outcome handed over is in the ledger once it closes") {
+TEST_CASE("LocalBoundary::SealDetached: every outcome handed over is sealed by its close") {
   Fixture fx;
   std::vector<Decision> decisions;
   for (int i = 0; i < 50; ++i) decisions.push_back(fx.Allowed());

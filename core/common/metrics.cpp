@@ -8,8 +8,9 @@ namespace helm {
 namespace {
 
 struct Registry {
+  using ByLabels = std::map<std::string, std::unique_ptr<Counter>, std::less<>>;
   std::mutex mu;
-  std::map<std::string, std::map<std::string, std::unique_ptr<Counter>>> series;  // GUARDED_BY(mu)
+  std::map<std::string, ByLabels, std::less<>> series;  // GUARDED_BY(mu)
 };
 
 Registry& GetRegistry() {
@@ -22,9 +23,17 @@ Registry& GetRegistry() {
 Counter& GetCounter(std::string_view name, std::string_view labels) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
-  auto& slot = r.series[std::string(name)][std::string(labels)];
-  if (!slot) slot = std::make_unique<Counter>();
-  return *slot;
+  // Looked up by view: a counter that exists (every call on the request
+  // path after the first) costs no allocation.
+  auto series = r.series.find(name);
+  if (series == r.series.end()) {
+    series = r.series.emplace(std::string(name), Registry::ByLabels()).first;
+  }
+  auto counter = series->second.find(labels);
+  if (counter == series->second.end()) {
+    counter = series->second.emplace(std::string(labels), std::make_unique<Counter>()).first;
+  }
+  return *counter->second;
 }
 
 std::string RenderMetrics() {

@@ -4,7 +4,7 @@
 // needs no threads: its ledger queues detached receipts itself.)
 //
 // Bounded (RELIABILITY I5): at most `capacity` outcomes wait; beyond that
-// Submit seals in the caller's thread, so a slow ledger slows requests down
+// Submit seals in the caller's thread, so a slow boundary slows requests down
 // instead of growing a queue. The destructor seals every queued outcome.
 #pragma once
 

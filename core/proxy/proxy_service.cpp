@@ -135,11 +135,12 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
   f->client_model = f->req.path_model.value_or(f->body.value("model", ""));
   f->stream = f->req.path_stream.value_or(f->body.value("stream", false));
   // Only an obligation re-serialises the body; otherwise it goes out as received.
-  // The parsed body is not needed past this point: move it, do not copy it.
+  // Neither the parsed body nor the received bytes are needed past this
+  // point: move them, do not copy them.
   bool patched = d.rewritten_body.has_value();
   f->dispatch_json = patched ? std::move(*f->decision.rewritten_body) : std::move(f->body);
   patched = ApplyObligations(f->req.protocol, d.obligations, f->dispatch_json) || patched;
-  f->dispatch_text = patched ? DumpJson(f->dispatch_json) : f->req.body;
+  f->dispatch_text = patched ? DumpJson(f->dispatch_json) : std::move(f->req.body);
 
   f->router = router_->state();
   RequestFacts facts;

@@ -16,7 +16,7 @@ struct ProxyRequest {
   std::string protocol;  // kOpenAiChat, kOpenAiEmbeddings, ...
   std::string endpoint;  // the route, e.g. "/v1/chat/completions"
   std::string upstream_path;  // path to call upstream (same-protocol forwarding)
-  std::string body;      // bytes as received
+  std::string body;      // bytes as received (moved to the flight's dispatch text once decided)
   std::string content_type;
   std::string credential;  // the API key, from whichever header carried it
   std::map<std::string, std::string> headers;  // lower-case names

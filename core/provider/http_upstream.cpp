@@ -226,7 +226,7 @@ class HttpUpstream final : public Upstream {
     }
   }
 
-  UpstreamResult Send(const UpstreamRequest& request,
+  UpstreamResult Send(UpstreamRequest request,
                       const std::function<bool(const UpstreamHead&)>& on_head,
                       const std::function<bool(std::string_view)>& on_data) override;
 
@@ -317,7 +317,7 @@ UpstreamFault HttpUpstream::MapError(httplib::Error err, const Attempt& attempt,
   }
 }
 
-UpstreamResult HttpUpstream::Send(const UpstreamRequest& request,
+UpstreamResult HttpUpstream::Send(UpstreamRequest request,
                                   const std::function<bool(const UpstreamHead&)>& on_head,
                                   const std::function<bool(std::string_view)>& on_data) {
   UpstreamResult result;
@@ -342,7 +342,7 @@ UpstreamResult HttpUpstream::Send(const UpstreamRequest& request,
   if (!request.body.empty() && !req.has_header("Content-Type")) {
     req.headers.emplace("Content-Type", "application/json");
   }
-  req.body = request.body;
+  req.body = std::move(request.body);
 
   Attempt attempt;
   attempt.start_ns = NowNs();

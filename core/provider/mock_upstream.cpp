@@ -24,7 +24,7 @@ class MockUpstream final : public Upstream {
   MockUpstream(std::string url, const UpstreamOptions& options)
       : url_(std::move(url)), options_(options) {}
 
-  UpstreamResult Send(const UpstreamRequest& request,
+  UpstreamResult Send(UpstreamRequest request,
                       const std::function<bool(const UpstreamHead&)>& on_head,
                       const std::function<bool(std::string_view)>& on_data) override {
     try {

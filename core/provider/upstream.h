@@ -61,8 +61,10 @@ class Upstream {
   virtual ~Upstream() = default;
   // Sends the request. on_head is called once with the status and headers
   // (before any on_data); on_data with each body chunk as it arrives. Either
-  // returning false cancels the request (fault kCancelled).
-  virtual UpstreamResult Send(const UpstreamRequest& request,
+  // returning false cancels the request (fault kCancelled). The request is
+  // taken by value: a caller done with it moves it in, and a large body is
+  // not copied on its way to the socket.
+  virtual UpstreamResult Send(UpstreamRequest request,
                               const std::function<bool(const UpstreamHead&)>& on_head,
                               const std::function<bool(std::string_view)>& on_data) = 0;
   virtual const std::string& url() const = 0;

@@ -210,12 +210,12 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
     if (opened.end) return std::move(*opened.end);
     if (!opened.leg) continue;
     route::BreakerPermit& permit = opened.permit;
-    const Leg* leg = &*opened.leg;
+    Leg* leg = &*opened.leg;
     UpstreamHead head;
     std::string out;
     int64_t t0 = NowUs();
     UpstreamResult r = leg->upstream->Send(
-        leg->request,
+        std::move(leg->request),  // a leg is sent once
         [&](const UpstreamHead& h) {
           head = h;
           return true;

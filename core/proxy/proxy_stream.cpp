@@ -27,11 +27,11 @@ struct UpstreamReader {
   std::shared_ptr<StreamChannel> channel;
   std::thread thread;
 
-  UpstreamReader(Upstream* upstream, const UpstreamRequest& request, size_t buffer_bytes)
+  UpstreamReader(Upstream* upstream, UpstreamRequest request, size_t buffer_bytes)
       : channel(std::make_shared<StreamChannel>(buffer_bytes)) {
-    thread = std::thread([upstream, request, ch = channel] {
+    thread = std::thread([upstream, request = std::move(request), ch = channel]() mutable {
       ch->Finish(upstream->Send(
-          request, [&](const UpstreamHead& h) { return ch->SetHead(h); },
+          std::move(request), [&](const UpstreamHead& h) { return ch->SetHead(h); },
           [&](std::string_view data) { return ch->Push(data); }));
     });
   }
@@ -91,9 +91,9 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     if (opened.end) return std::move(*opened.end);
     if (!opened.leg) continue;
     route::BreakerPermit& permit = opened.permit;
-    const Leg* leg = &*opened.leg;
+    Leg* leg = &*opened.leg;
     int64_t t0 = NowUs();
-    auto reader = std::make_shared<UpstreamReader>(leg->upstream, leg->request,
+    auto reader = std::make_shared<UpstreamReader>(leg->upstream, std::move(leg->request),
                                                    options_.stream_buffer_bytes);
     UpstreamHead head;
     auto first = std::make_shared<std::string>();

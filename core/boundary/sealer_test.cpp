@@ -67,6 +67,16 @@ struct Fixture {
     return o;
   }
 
+  // The ledger holds exactly the outcomes OutcomeOf(_, 0 .. n-1), each once.
+  void CheckSealed(int n) {
+    std::vector<std::string> expected;
+    for (int i = 0; i < n; ++i) expected.push_back(crypto::Sha256Tagged(std::to_string(i)));
+    std::vector<std::string> hashes = SealedHashes();
+    std::sort(expected.begin(), expected.end());
+    std::sort(hashes.begin(), hashes.end());
+    CHECK(hashes == expected);
+  }
+
   // Output hashes of the outcome receipts in the ledger, in seq order.
   std::vector<std::string> SealedHashes() {
     std::vector<std::string> hashes;
@@ -90,13 +100,7 @@ TEST_CASE("Sealer: every submitted outcome is sealed by the time it is destroyed
     Sealer sealer(fx.boundary.get(), 4, 8);  // a short queue: some seal inline
     for (int i = 0; i < 50; ++i) sealer.Submit(fx.OutcomeOf(decisions[i], i));
   }
-  std::vector<std::string> hashes = fx.SealedHashes();
-  REQUIRE(hashes.size() == 50);
-  std::sort(hashes.begin(), hashes.end());
-  for (int i = 0; i < 50; ++i) {
-    CHECK(
-        std::binary_search(hashes.begin(), hashes.end(), crypto::Sha256Tagged(std::to_string(i))));
-  }
+  fx.CheckSealed(50);
 }
 
 TEST_CASE("Sealer: with no room it seals in the caller's thread, before Submit returns") {
@@ -126,13 +130,7 @@ TEST_CASE("LocalBoundary::SealDetached: every outcome handed over is sealed by i
   CHECK(GetCounter("helm_seal_failures_total").value() == failures + 1);
 
   fx.Reopen();
-  std::vector<std::string> hashes = fx.SealedHashes();
-  REQUIRE(hashes.size() == 50);
-  std::sort(hashes.begin(), hashes.end());
-  for (int i = 0; i < 50; ++i) {
-    CHECK(
-        std::binary_search(hashes.begin(), hashes.end(), crypto::Sha256Tagged(std::to_string(i))));
-  }
+  fx.CheckSealed(50);
 }
 
 }  // namespace helm

@@ -28,19 +28,6 @@ void SendAdminError(httplib::Response& res, int status, std::string_view code,
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-std::string ExtractCredential(const httplib::Request& req) {
-  std::string auth = req.get_header_value("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0) {
-    return auth.substr(kBearer.size());
-  }
-  for (const char* header : {"x-api-key", "x-goog-api-key"}) {
-    std::string value = req.get_header_value(header);
-    if (!value.empty()) return value;
-  }
-  return req.get_param_value("key");
-}
-
 int Bind(httplib::Server& server, const std::string& host, int port) {
   // cpp-httplib listens with a backlog of 5, which overflows when many clients
   // connect at once (their SYNs are retried after a second or more). Capture

@@ -21,10 +21,6 @@ void SendJson(httplib::Response& res, int status, const Json& body);
 void SendAdminError(httplib::Response& res, int status, std::string_view code,
                     std::string_view message);
 
-// The credential of a request: Bearer token, else x-api-key, else
-// x-goog-api-key, else ?key=. Empty when none.
-std::string ExtractCredential(const httplib::Request& req);
-
 // Binds host:port (port 0 picks a free one); returns the bound port or -1.
 int Bind(httplib::Server& server, const std::string& host, int port);
 

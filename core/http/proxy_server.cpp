@@ -1,8 +1,7 @@
 #include "core/http/proxy_server.h"
 
 #include "core/common/metrics.h"
-#include "core/http/client_probe.h"
-#include "core/http/http_util.h"
+#include "core/http/http1_server.h"
 #include "core/policy/facts.h"
 #include "core/proxy/client_errors.h"
 
@@ -21,137 +20,142 @@ constexpr Route kPostRoutes[] = {
     {"/v1/completions", kOpenAiCompletions},
 };
 
-std::string ProtocolForPath(const std::string& path) {
-  if (path.rfind("/v1/messages", 0) == 0) return kAnthropicMessages;
-  if (path.rfind("/v1beta/", 0) == 0) return kGeminiGenerate;
+std::string ProtocolForPath(std::string_view path) {
+  if (path.starts_with("/v1/messages")) return kAnthropicMessages;
+  if (path.starts_with("/v1beta/")) return kGeminiGenerate;
   return kOpenAiChat;
 }
 
-ProxyRequest Convert(const httplib::Request& req, const char* protocol) {
+// The credential: Bearer token, else x-api-key, else x-goog-api-key, else
+// ?key=. Empty when none.
+std::string Credential(const http::Http1Request& req) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (const std::string* auth = req.Header("authorization");
+      auth != nullptr && auth->size() > kBearer.size() && auth->starts_with(kBearer)) {
+    return auth->substr(kBearer.size());
+  }
+  for (const char* name : {"x-api-key", "x-goog-api-key"}) {
+    if (const std::string* value = req.Header(name); value != nullptr && !value->empty()) {
+      return *value;
+    }
+  }
+  return req.QueryParam("key");
+}
+
+ProxyRequest Convert(http::Http1Request& req, const char* protocol) {
   ProxyRequest out;
   out.protocol = protocol;
   out.endpoint = req.path;
   out.upstream_path = req.path;
-  out.body = req.body;
-  out.content_type = req.get_header_value("Content-Type");
-  out.credential = http::ExtractCredential(req);
-  out.client_alive =
-      http::MakeClientProbe(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
-  for (const auto& [name, value] : req.headers) {
-    std::string lower = name;
-    for (char& c : lower) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    out.headers.emplace(std::move(lower), value);  // the first value of a repeated header wins
+  out.body = std::move(req.body);
+  if (const std::string* type = req.Header("content-type")) out.content_type = *type;
+  out.credential = Credential(req);
+  out.client_alive = std::move(req.client_alive);
+  for (auto& [name, value] : req.headers) {
+    out.headers.emplace(std::move(name), std::move(value));  // the first of a repeated header wins
   }
   return out;
 }
 
-class SinkWriter : public ResponseWriter {
- public:
-  explicit SinkWriter(httplib::DataSink& sink) : sink_(sink) {}
-  bool Write(std::string_view bytes) override {
-    return sink_.is_writable() && sink_.write(bytes.data(), bytes.size());
-  }
-  bool Alive() override { return sink_.is_writable(); }
+ProxyResponse JsonResponse(int status, const Json& body) {
+  ProxyResponse r;
+  r.status = status;
+  r.body = DumpJson(body);
+  return r;
+}
 
- private:
-  httplib::DataSink& sink_;
-};
+ProxyResponse ErrorResponse(const std::string& path, int status, std::string_view message) {
+  if (status == 500) GetCounter("helm_proxy_internal_errors_total").Add();
+  const char* code = status == 404   ? "NOT_FOUND"
+                     : status == 413 ? "REQUEST_TOO_LARGE"
+                     : status == 405 ? "METHOD_NOT_ALLOWED"
+                     : status == 500 ? "INTERNAL"
+                                     : "BAD_REQUEST";
+  ProxyResponse r;
+  r.status = status;
+  r.body = ClientErrorBody(ProtocolForPath(path), status, code,
+                           status == 500 ? std::string_view("internal error") : message);
+  return r;
+}
 
-void Send(ProxyResponse r, httplib::Response& res) {
-  res.status = r.status;
-  for (auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
-  if (!r.stream) {
-    res.set_content(std::move(r.body), r.content_type.c_str());
-    return;
+constexpr std::string_view kGeminiPrefix = "/v1beta/models/";
+
+// /v1beta/models/{model}:generateContent or :streamGenerateContent.
+bool MatchGemini(const std::string& path, std::string& model, bool& stream) {
+  if (!path.starts_with(kGeminiPrefix)) return false;
+  std::string_view rest = std::string_view(path).substr(kGeminiPrefix.size());
+  size_t colon = rest.find(':');
+  if (colon == 0 || colon == std::string_view::npos ||
+      rest.substr(0, colon).find('/') != std::string_view::npos) {
+    return false;
   }
-  auto stream = std::make_shared<std::function<void(ResponseWriter&)>>(std::move(r.stream));
-  res.set_chunked_content_provider(
-      r.content_type.c_str(), [stream](size_t, httplib::DataSink& sink) {
-        SinkWriter writer(sink);
-        (*stream)(writer);
-        sink.done();
-        return true;
-      });
+  std::string_view method = rest.substr(colon + 1);
+  if (method != "generateContent" && method != "streamGenerateContent") return false;
+  model.assign(rest.substr(0, colon));
+  stream = method == "streamGenerateContent";
+  return true;
+}
+
+ProxyResponse Dispatch(ProxyService& service, http::Http1Request& req) {
+  const std::string& path = req.path;
+  if (req.method == "POST") {
+    for (const Route& route : kPostRoutes) {
+      if (path == route.path) return service.Handle(Convert(req, route.protocol));
+    }
+    std::string model;
+    bool stream = false;
+    if (MatchGemini(path, model, stream)) {
+      ProxyRequest r = Convert(req, kGeminiGenerate);
+      r.path_model = std::move(model);
+      r.path_stream = stream;
+      return service.Handle(std::move(r));
+    }
+  } else if (req.method == "GET") {
+    constexpr std::string_view kModels = "/v1/models";
+    if (path == kModels) return service.Models(Convert(req, kOpenAiChat), "");
+    if (path.size() > kModels.size() + 1 && path.starts_with(kModels) &&
+        path[kModels.size()] == '/') {
+      std::string id = path.substr(kModels.size() + 1);
+      return service.Models(Convert(req, kOpenAiChat), id);
+    }
+    if (path == "/healthz") return JsonResponse(200, {{"status", "ok"}});
+    if (path == "/version") return JsonResponse(200, {{"version", HELM_VERSION}});
+    if (path == "/metrics") {
+      ProxyResponse r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = RenderMetrics() + service.BreakerMetrics();
+      return r;
+    }
+  }
+  return ErrorResponse(path, 404, "no route " + req.method + " " + path);
 }
 
 }  // namespace
 
 struct ProxyServer::Impl {
-  ProxyService* service;
-  httplib::Server server;
+  explicit Impl(http::Http1Server::Handler handler, http::Http1ServerOptions options)
+      : server(std::move(handler), ErrorResponse, options) {}
+  http::Http1Server server;
 };
 
-ProxyServer::ProxyServer(ProxyService* service, const Limits& limits)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->service = service;
-  httplib::Server& s = impl_->server;
-  http::ConfigureServer(s, limits);
+ProxyServer::ProxyServer(ProxyService* service, const Limits& limits) {
+  http::Http1ServerOptions options;
+  options.threads = limits.server_threads;
   // One byte over the limit still reaches ProxyService, which answers 413 in
   // the client's shape and records the DENY; bigger bodies stop at the door.
-  s.set_payload_max_length(limits.max_body_bytes + 1);
-  for (const Route& route : kPostRoutes) {
-    const char* protocol = route.protocol;
-    s.Post(route.path, [service, protocol](const httplib::Request& req, httplib::Response& res) {
-      Send(service->Handle(Convert(req, protocol)), res);
-    });
-  }
-  // Gemini: the model and the streaming choice are in the path (SSE framing only).
-  s.Post(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent))",
-         [service](const httplib::Request& req, httplib::Response& res) {
-           ProxyRequest r = Convert(req, kGeminiGenerate);
-           r.path_model = req.matches[1];
-           r.path_stream = req.matches[2] == "streamGenerateContent";
-           Send(service->Handle(std::move(r)), res);
-         });
-  s.Get("/v1/models", [service](const httplib::Request& req, httplib::Response& res) {
-    Send(service->Models(Convert(req, kOpenAiChat), ""), res);
-  });
-  s.Get(R"(/v1/models/(.+))", [service](const httplib::Request& req, httplib::Response& res) {
-    Send(service->Models(Convert(req, kOpenAiChat), req.matches[1]), res);
-  });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    http::SendJson(res, 200, {{"status", "ok"}});
-  });
-  s.Get("/version", [](const httplib::Request&, httplib::Response& res) {
-    http::SendJson(res, 200, {{"version", HELM_VERSION}});
-  });
-  s.Get("/metrics", [service](const httplib::Request&, httplib::Response& res) {
-    res.set_content(RenderMetrics() + service->BreakerMetrics(), "text/plain; version=0.0.4");
-  });
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    const char* code = res.status == 404   ? "NOT_FOUND"
-                       : res.status == 413 ? "REQUEST_TOO_LARGE"
-                       : res.status == 405 ? "METHOD_NOT_ALLOWED"
-                                           : "BAD_REQUEST";
-    res.set_content(ClientErrorBody(ProtocolForPath(req.path), res.status, code,
-                                    res.status == 404 ? "no route " + req.method + " " + req.path
-                                                      : std::string("request refused")),
-                    "application/json");
-  });
-  s.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                             std::exception_ptr) {
-    GetCounter("helm_proxy_internal_errors_total").Add();
-    res.status = 500;
-    res.set_content(ClientErrorBody(ProtocolForPath(req.path), 500, "INTERNAL", "internal error"),
-                    "application/json");
-  });
+  options.max_body_bytes = limits.max_body_bytes + 1;
+  impl_ = std::make_unique<Impl>(
+      [service](http::Http1Request& req) { return Dispatch(*service, req); }, options);
 }
 
 ProxyServer::~ProxyServer() { Stop(); }
 
 Result<int> ProxyServer::Bind(const std::string& host, int port) {
-  int bound = http::Bind(impl_->server, host, port);
-  if (bound < 0) {
-    return MakeError(ErrorCode::kConfig, "cannot listen on " + host + ":" + std::to_string(port));
-  }
-  return bound;
+  return impl_->server.Bind(host, port);
 }
 
-void ProxyServer::Serve() { impl_->server.listen_after_bind(); }
+void ProxyServer::Serve() { impl_->server.Serve(); }
 
-void ProxyServer::Stop() { impl_->server.stop(); }
+void ProxyServer::Stop() { impl_->server.Stop(); }
 
 }  // namespace helm

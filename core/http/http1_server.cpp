@@ -1,0 +1,444 @@
+#include "core/http/http1_server.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/provider/http1_wire.h"
+
+namespace helm::http {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+
+const char* Reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 400 ? "OK" : "Error";
+  }
+}
+
+bool SendAll(int fd, std::string_view a, std::string_view b = {}) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  return http1::SendAll(fd, iov, b.empty() ? 1 : 2);
+}
+
+// False once the peer has closed (or reset) the connection; pipelined bytes
+// waiting to be read mean it is still there.
+bool PeerOpen(int fd) {
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return true;
+  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return false;
+  char c;
+  return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// A chunked response body: one write per chunk.
+class ChunkWriter final : public ResponseWriter {
+ public:
+  explicit ChunkWriter(int fd) : fd_(fd) {}
+  bool Write(std::string_view bytes) override {
+    if (!ok_) return false;
+    if (bytes.empty()) return true;  // an empty chunk would end the body
+    char size[24];
+    auto [end, ec] = std::to_chars(size, size + sizeof size - 2, bytes.size(), 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    iovec iov[3] = {{size, static_cast<size_t>(end - size)},
+                    {const_cast<char*>(bytes.data()), bytes.size()},
+                    {const_cast<char*>("\r\n"), 2}};
+    ok_ = http1::SendAll(fd_, iov, 3);
+    return ok_;
+  }
+  bool Alive() override { return ok_ && PeerOpen(fd_); }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+const std::string* Http1Request::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string Http1Request::QueryParam(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (PercentDecode(pair.substr(0, eq), true) == name) {
+      return eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+std::string PercentDecode(std::string_view s, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+struct Http1Server::Impl {
+  Handler handler;
+  ErrorResponder on_error;
+  Http1ServerOptions options;
+  int listen_fd = -1;
+  std::atomic<bool> stopping{false};
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<int> queue;  // accepted connections waiting for a worker
+  bool workers_done = false;
+
+  // Connections being served; an idle one (waiting for its next request) is
+  // shut down by Stop.
+  struct Conn {
+    int fd;
+    std::atomic<bool> idle{true};
+  };
+  std::mutex conns_mu;
+  std::unordered_set<Conn*> conns;
+
+  void Worker();
+  void ServeConnection(int fd);
+};
+
+namespace {
+
+struct Head {
+  std::string method;
+  std::string target;
+  bool http10 = false;
+  HeaderList headers;
+};
+
+bool ParseHead(std::string_view head, Head& out) {
+  size_t eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) return false;
+  std::string_view method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  if (!http1::IsToken(method) || target.empty() || target[0] != '/') return false;
+  for (char c : target) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  if (version == "HTTP/1.0") {
+    out.http10 = true;
+  } else if (version != "HTTP/1.1") {
+    return false;
+  }
+  out.method.assign(method);
+  out.target.assign(target);
+  return http1::ParseFields(eol == std::string_view::npos ? "" : head.substr(eol + 2),
+                           out.headers);
+}
+
+// Reads a chunked request body of at most max bytes into body.
+http1::BodyStatus ReadChunkedBody(http1::BufferedReader& reader, size_t max, std::string& body) {
+  return http1::ReadChunked(reader, [&](std::string_view piece) {
+    if (piece.size() > max - body.size()) return false;
+    body.append(piece);
+    return true;
+  });
+}
+
+// Writes a whole response; false when the connection must close.
+bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
+  std::string head;
+  head.reserve(256 + 64 * r.headers.size());
+  head.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
+  head.append(Reason(r.status)).append("\r\n");
+  for (const auto& [name, value] : r.headers) {
+    if (!http1::IsToken(name) || value.find_first_of("\r\n") != std::string::npos) continue;
+    AppendHeader(head, name, value);
+  }
+  if (!r.content_type.empty()) AppendHeader(head, "Content-Type", r.content_type);
+  if (close) AppendHeader(head, "Connection", "close");
+  if (!r.stream) {
+    AppendHeader(head, "Content-Length", std::to_string(r.body.size()));
+    head.append("\r\n");
+    return SendAll(fd, head, head_only ? std::string_view() : r.body) && !close;
+  }
+  AppendHeader(head, "Transfer-Encoding", "chunked");
+  head.append("\r\n");
+  if (!SendAll(fd, head)) return false;
+  ChunkWriter writer(fd);
+  try {
+    r.stream(writer);
+  } catch (const std::exception&) {
+    return false;  // the body is cut short: closing the connection tells the client
+  }
+  return writer.ok() && SendAll(fd, "0\r\n\r\n") && !close;
+}
+
+}  // namespace
+
+void Http1Server::Impl::ServeConnection(int fd) {
+  Conn conn{fd};
+  {
+    std::lock_guard<std::mutex> lock(conns_mu);
+    conns.insert(&conn);
+  }
+  http1::BufferedReader reader([fd](char* buf, size_t n) {
+    ssize_t got;
+    do {
+      got = recv(fd, buf, n, 0);
+    } while (got < 0 && errno == EINTR);
+    return got;  // <= 0: closed, reset, or the read timeout passed
+  });
+  auto fail = [&](const std::string& path, int status, std::string_view message) {
+    ProxyResponse r = on_error(path, status, message);
+    WriteResponse(fd, r, false, true);
+  };
+  for (;;) {
+    conn.idle.store(true);
+    if (stopping.load()) break;
+    std::string_view head_text;
+    http1::BufferedReader::HeadStatus status = reader.Head(head_text);
+    conn.idle.store(false);
+    if (status == http1::BufferedReader::HeadStatus::kClosed) break;
+    if (status == http1::BufferedReader::HeadStatus::kTooLarge) {
+      fail("", 431, "request head too large");
+      break;
+    }
+    Head head;
+    http1::Framing framing;
+    if (!ParseHead(head_text, head)) {
+      fail("", 400, "malformed request");
+      break;
+    }
+    Http1Request req;
+    size_t query = head.target.find('?');
+    req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
+    if (query != std::string::npos) req.query = head.target.substr(query + 1);
+    if (!http1::ParseFraming(head.headers, framing)) {
+      fail(req.path, 400, "malformed request framing");
+      break;
+    }
+    if (framing.length > options.max_body_bytes) {
+      fail(req.path, 413, "request body too large");
+      break;
+    }
+    req.method = std::move(head.method);
+    req.headers = std::move(head.headers);
+    const std::string* connection = req.Header("connection");
+    bool keep_alive = head.http10 ? connection && http1::ListsToken(*connection, "keep-alive")
+                                  : !(connection && http1::ListsToken(*connection, "close"));
+    const std::string* expect = req.Header("expect");
+    if (expect && http1::EqualsNoCase(*expect, "100-continue") && !reader.Buffered() &&
+        (framing.chunked || framing.length > 0) && !head.http10 &&
+        !SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+      break;
+    }
+    if (framing.chunked) {
+      http1::BodyStatus body = ReadChunkedBody(reader, options.max_body_bytes, req.body);
+      if (body != http1::BodyStatus::kOk) {
+        if (body == http1::BodyStatus::kStopped) fail(req.path, 413, "request body too large");
+        break;
+      }
+    } else if (framing.length > 0) {
+      req.body.reserve(framing.length);
+      if (!reader.Take(framing.length, req.body)) break;
+    }
+    req.client_alive = [fd] { return PeerOpen(fd); };
+    bool head_only = req.method == "HEAD";
+    std::string path = req.path;
+    ProxyResponse response;
+    try {
+      response = handler(req);
+    } catch (const std::exception& e) {
+      response = on_error(path, 500, e.what());
+    }
+    if (!WriteResponse(fd, response, head_only, !keep_alive || stopping.load())) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(conns_mu);
+    conns.erase(&conn);
+  }
+  close(fd);
+}
+
+void Http1Server::Impl::Worker() {
+  for (;;) {
+    int fd;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu);
+      queue_cv.wait(lock, [this] { return !queue.empty() || workers_done; });
+      if (queue.empty()) return;
+      fd = queue.front();
+      queue.pop_front();
+    }
+    if (stopping.load()) {
+      close(fd);
+      continue;
+    }
+    ServeConnection(fd);
+  }
+}
+
+Http1Server::Http1Server(Handler handler, ErrorResponder on_error, Http1ServerOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->handler = std::move(handler);
+  impl_->on_error = std::move(on_error);
+  impl_->options = options;
+}
+
+Http1Server::~Http1Server() {
+  Stop();
+  if (impl_->listen_fd >= 0) close(impl_->listen_fd);
+}
+
+Result<int> Http1Server::Bind(const std::string& host, int port) {
+  auto fail = [&](const std::string& why) {
+    return MakeError(ErrorCode::kConfig,
+                     "cannot listen on " + host + ":" + std::to_string(port) + ": " + why);
+  };
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return fail(gai_strerror(rc));
+  }
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, kListenBacklog) == 0) {
+      impl_->listen_fd = fd;
+      break;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  if (impl_->listen_fd < 0) return fail(why);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  return bound.ss_family == AF_INET6
+             ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+}
+
+void Http1Server::Serve() {
+  Impl& s = *impl_;
+  std::vector<std::thread> workers;
+  workers.reserve(s.options.threads);
+  for (size_t i = 0; i < s.options.threads; ++i) workers.emplace_back([&s] { s.Worker(); });
+  const timeval read_timeout{s.options.read_timeout_ms / 1000,
+                             s.options.read_timeout_ms % 1000 * 1000};
+  const timeval write_timeout{s.options.write_timeout_ms / 1000,
+                              s.options.write_timeout_ms % 1000 * 1000};
+  while (!s.stopping.load() && s.listen_fd >= 0) {
+    int fd = accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // out of descriptors
+        continue;
+      }
+      break;  // the listener was shut down by Stop()
+    }
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
+    {
+      std::lock_guard<std::mutex> lock(s.queue_mu);
+      s.queue.push_back(fd);
+    }
+    s.queue_cv.notify_one();
+  }
+  {
+    std::lock_guard<std::mutex> lock(s.queue_mu);
+    s.workers_done = true;
+  }
+  s.queue_cv.notify_all();
+  for (std::thread& t : workers) t.join();
+}
+
+void Http1Server::Stop() {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  if (s.listen_fd >= 0) shutdown(s.listen_fd, SHUT_RDWR);  // wakes accept()
+  std::lock_guard<std::mutex> lock(s.conns_mu);
+  for (Impl::Conn* c : s.conns) {
+    if (c->idle.load()) shutdown(c->fd, SHUT_RD);
+  }
+}
+
+}  // namespace helm::http

@@ -1,0 +1,223 @@
+#include "core/provider/http1_wire.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace helm::http1 {
+namespace {
+
+constexpr size_t kReadSize = 16 * 1024;
+constexpr size_t kMaxChunkLine = 1024;  // a chunk-size line with its extensions
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+bool BufferedReader::Fill(size_t n) {
+  while (end_ - begin_ < n) {
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (buf_.size() - end_ < kReadSize) {  // make room: compact, then grow
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      if (buf_.size() - end_ < kReadSize) {
+        buf_.resize(std::max(buf_.size() * 2, end_ + kReadSize));
+      }
+    }
+    ssize_t got = read_(buf_.data() + end_, buf_.size() - end_);
+    if (got <= 0) return false;
+    end_ += static_cast<size_t>(got);
+  }
+  return true;
+}
+
+BufferedReader::HeadStatus BufferedReader::Head(std::string_view& head) {
+  size_t searched = 0;
+  for (;;) {
+    std::string_view data = Data();
+    size_t end = data.find("\r\n\r\n", searched >= 3 ? searched - 3 : 0);
+    if (end != std::string_view::npos) {
+      head = data.substr(0, end);
+      begin_ += end + 4;
+      return end > kMaxHeadBytes ? HeadStatus::kTooLarge : HeadStatus::kOk;
+    }
+    if (data.size() > kMaxHeadBytes) return HeadStatus::kTooLarge;
+    searched = data.size();
+    if (!Fill(data.size() + 1)) return HeadStatus::kClosed;
+  }
+}
+
+bool BufferedReader::Take(size_t n, std::string& out) {
+  size_t have = std::min(n, end_ - begin_);
+  out.append(buf_.data() + begin_, have);
+  begin_ += have;
+  size_t at = out.size();
+  out.resize(at + (n - have));
+  while (at < out.size()) {
+    ssize_t got = read_(out.data() + at, out.size() - at);
+    if (got <= 0) return false;
+    at += static_cast<size_t>(got);
+  }
+  return true;
+}
+
+bool BufferedReader::Line(size_t max, std::string& line) {
+  for (;;) {
+    std::string_view data = Data();
+    size_t end = data.find("\r\n");
+    if (end != std::string_view::npos) {
+      line.assign(data.substr(0, end));
+      begin_ += end + 2;
+      return end <= max;
+    }
+    if (data.size() > max + 1 || !Fill(data.size() + 1)) return false;
+  }
+}
+
+bool BufferedReader::Some(size_t max, std::string_view& out) {
+  if (begin_ == end_ && !Fill(1)) return false;
+  out = Data().substr(0, max);
+  begin_ += out.size();
+  return true;
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ListsToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    if (EqualsNoCase(Trim(value.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool ParseFields(std::string_view fields, HeaderList& out) {
+  while (!fields.empty()) {
+    size_t end = fields.find("\r\n");
+    std::string_view field = fields.substr(0, end);
+    fields = end == std::string_view::npos ? "" : fields.substr(end + 2);
+    size_t colon = field.find(':');
+    if (colon == std::string_view::npos || !IsToken(field.substr(0, colon))) return false;
+    std::string_view value = Trim(field.substr(colon + 1));
+    if (value.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos) return false;
+    if (out.size() == kMaxHeaderFields) return false;
+    std::string name(field.substr(0, colon));
+    for (char& c : name) c = Lower(c);
+    out.emplace_back(std::move(name), std::string(value));
+  }
+  return true;
+}
+
+bool ParseFraming(const HeaderList& headers, Framing& out) {
+  for (const auto& [name, value] : headers) {
+    if (name == "transfer-encoding") {
+      if (!EqualsNoCase(value, "chunked") || out.chunked) return false;
+      out.chunked = true;
+    } else if (name == "content-length") {
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || value.size() > 18 || ec != std::errc() ||
+          end != value.data() + value.size() || (out.has_length && n != out.length)) {
+        return false;
+      }
+      out.has_length = true;
+      out.length = n;
+    }
+  }
+  return !(out.chunked && out.has_length);
+}
+
+BodyStatus ReadLength(BufferedReader& reader, size_t n, const BodySink& sink) {
+  while (n > 0) {
+    std::string_view piece;
+    if (!reader.Some(n, piece)) return BodyStatus::kBroken;
+    n -= piece.size();
+    if (!sink(piece)) return BodyStatus::kStopped;
+  }
+  return BodyStatus::kOk;
+}
+
+BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink) {
+  std::string line;
+  for (;;) {
+    if (!reader.Line(kMaxChunkLine, line)) return BodyStatus::kBroken;
+    std::string_view size_text = Trim(std::string_view(line).substr(0, line.find(';')));
+    size_t size = 0;
+    auto [end, ec] =
+        std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+    if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size()) {
+      return BodyStatus::kBroken;
+    }
+    if (size == 0) break;
+    if (BodyStatus s = ReadLength(reader, size, sink); s != BodyStatus::kOk) return s;
+    if (!reader.Line(kMaxChunkLine, line) || !line.empty()) return BodyStatus::kBroken;
+  }
+  for (size_t lines = 0; lines < kMaxHeaderFields; ++lines) {  // trailer fields, dropped
+    if (!reader.Line(kMaxChunkLine, line)) return BodyStatus::kBroken;
+    if (line.empty()) return BodyStatus::kOk;
+  }
+  return BodyStatus::kBroken;
+}
+
+BodyStatus ReadToClose(BufferedReader& reader, const BodySink& sink) {
+  std::string_view piece;
+  while (reader.Some(kReadSize, piece)) {
+    if (!sink(piece)) return BodyStatus::kStopped;
+  }
+  return BodyStatus::kOk;  // the caller tells a close from an error by its read function
+}
+
+bool SendAll(int fd, iovec* iov, int count) {
+  while (count > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    auto left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return true;
+}
+
+}  // namespace helm::http1

@@ -1,0 +1,88 @@
+// HTTP/1.1 message syntax shared by helm's own server (core/http) and its
+// upstream client (http_upstream.cpp): a buffered reader over any byte
+// source, header-field parsing, body framing (RFC 9112 §6) and chunked
+// decoding. No sockets here: callers bring the read function.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/provider/upstream.h"
+
+namespace helm::http1 {
+
+constexpr size_t kMaxHeadBytes = 64 * 1024;  // a start line and its header fields
+constexpr size_t kMaxHeaderFields = 128;
+
+// Reads a connection through a buffer reused from message to message.
+// read(buf, n) returns the bytes read, 0 at end of stream, < 0 on error or
+// timeout (the caller's read function records which).
+class BufferedReader {
+ public:
+  using ReadFn = std::function<ssize_t(char*, size_t)>;
+  explicit BufferedReader(ReadFn read) : read_(std::move(read)) {}
+
+  enum class HeadStatus { kOk, kClosed, kTooLarge };
+  // The next message head, without its final CRLF CRLF. The view is valid
+  // until the next read.
+  HeadStatus Head(std::string_view& head);
+  // Appends the next n bytes to out.
+  bool Take(size_t n, std::string& out);
+  // A CRLF-terminated line of at most max bytes, without the CRLF.
+  bool Line(size_t max, std::string& line);
+  // Up to max bytes: what is buffered, else what one read brings.
+  bool Some(size_t max, std::string_view& out);
+  // Bytes received and not yet consumed (pipelined, or unexpected).
+  bool Buffered() const { return begin_ < end_; }
+
+ private:
+  bool Fill(size_t n);  // reads until n unconsumed bytes are buffered
+  std::string_view Data() const { return {buf_.data() + begin_, end_ - begin_}; }
+
+  ReadFn read_;
+  std::vector<char> buf_;
+  size_t begin_ = 0, end_ = 0;  // the unconsumed bytes
+};
+
+bool EqualsNoCase(std::string_view a, std::string_view b);
+bool IsToken(std::string_view s);  // RFC 9110 token
+// Whether a comma-separated field value lists token (case-insensitive).
+bool ListsToken(std::string_view value, std::string_view token);
+
+// Header fields ("name: value" lines separated by CRLF) into out, names in
+// lower case, values trimmed. False on a malformed field or too many.
+bool ParseFields(std::string_view fields, HeaderList& out);
+
+struct Framing {
+  bool chunked = false;
+  bool has_length = false;
+  size_t length = 0;
+};
+// Content-Length or chunked; false for anything ambiguous (both, differing
+// lengths, a coding other than chunked).
+bool ParseFraming(const HeaderList& headers, Framing& out);
+
+enum class BodyStatus {
+  kOk,
+  kBroken,   // malformed, or the connection ended or timed out
+  kStopped,  // the sink returned false
+};
+using BodySink = std::function<bool(std::string_view)>;
+// A chunked body, passed to sink piece by piece as it arrives (trailer
+// fields are read and dropped).
+BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink);
+// Exactly n bytes, piece by piece.
+BodyStatus ReadLength(BufferedReader& reader, size_t n, const BodySink& sink);
+// Everything until the peer closes.
+BodyStatus ReadToClose(BufferedReader& reader, const BodySink& sink);
+
+// Writes every byte of iov[0..count) with sendmsg (MSG_NOSIGNAL); false when
+// the connection failed or the socket's send timeout passed.
+bool SendAll(int fd, iovec* iov, int count);
+
+}  // namespace helm::http1

@@ -1,39 +1,47 @@
-// HTTP(S) upstream over cpp-httplib 0.11.4 (the Debian build: a compiled
-// library, so behaviour is set through its runtime setters only).
+// HTTP(S) upstream: helm's own HTTP/1.1 client (the message syntax is in
+// http1_wire.h), over plain sockets or OpenSSL.
 //
-// Connections: a LIFO pool of idle keep-alive httplib::Client objects per
-// upstream. Send takes one (or makes one when the pool is empty), uses it for
-// exactly one request, and gives it back on success if fewer than
-// max_idle_connections are idle; a Client whose request failed is destroyed
-// with its socket. httplib checks an idle socket is still alive before it
-// reuses it; a server closing the connection at the very moment it is reused
-// still shows up as a kBroken fault (requests are never retried here: a POST
-// to an LLM is not idempotent).
+// Connections: a LIFO pool of idle keep-alive connections per upstream. Send
+// takes one (or opens one when the pool is empty), uses it for exactly one
+// request, and gives it back when the response was complete and the server
+// keeps the connection open, if fewer than max_idle_connections are idle. A
+// pooled connection the server has closed (or sent stray bytes on) is
+// dropped before reuse; one closing at the very moment it is reused still
+// shows up as a kBroken fault (requests are never retried here: a POST to an
+// LLM is not idempotent).
 //
-// Timeouts: httplib has one read timeout, applied to every recv. It is set to
-// max(first_byte_timeout, idle_timeout). When the two differ, a watchdog
-// thread (one per upstream) enforces the smaller one for its phase — no head
-// within first_byte_timeout of the start of Send, or no body bytes for
-// idle_timeout after the previous ones — by stopping the Client, which
-// httplib documents as thread-safe. Neither is a total timer.
+// Timeouts are the sockets' own receive timeouts: first_byte_timeout while
+// the head is awaited (re-armed with what remains of it when the head comes
+// in pieces), idle_timeout for every body read. The connect timeout bounds
+// the TCP connect and the TLS handshake. No watchdog thread.
+//
+// TLS: the system's trust store, SNI, and host name verification.
 //
 // Bodies: the request asks for "Accept-Encoding: identity" unless the caller
-// set one; if the upstream compresses anyway, on_data receives the decoded
-// bytes and on_head no content-encoding / content-length. Hop-by-hop headers
-// (connection, transfer-encoding, ...) are never passed to on_head.
+// set one; helm does not decode content codings, so an upstream that
+// compresses anyway is passed on as received, content-encoding included.
+// Hop-by-hop headers (connection, transfer-encoding, ...) are never passed
+// to on_head.
 #include "core/provider/http_upstream.h"
 
-#include <httplib.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cctype>
+#include <cerrno>
 #include <chrono>
-#include <climits>
-#include <condition_variable>
+#include <cstring>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "core/provider/http1_wire.h"
 
 namespace helm {
 namespace {
@@ -48,8 +56,11 @@ int64_t NowNs() {
 constexpr int64_t kNsPerMs = 1000000;
 
 struct ParsedUrl {
-  std::string scheme_host_port;  // for httplib::Client
-  std::string base_path;         // "" or "/base" (no trailing slash)
+  bool tls = false;
+  std::string authority;  // host[:port], for the Host header
+  std::string host;       // without brackets, for DNS, SNI and verification
+  std::string port;
+  std::string base_path;  // "" or "/base" (no trailing slash)
 };
 
 Result<ParsedUrl> ParseUrl(const std::string& url) {
@@ -78,122 +89,23 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   }
   if (path.find_first_of("?#") != std::string::npos) return bad("query or fragment");
   while (!path.empty() && path.back() == '/') path.pop_back();
-  return ParsedUrl{scheme + "://" + authority, path};
+  ParsedUrl out{scheme == "https", authority, authority, "", path};
+  size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    out.host = authority.substr(0, colon);
+    out.port = authority.substr(colon + 1);
+  }
+  if (out.port.empty()) out.port = out.tls ? "443" : "80";
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  return out;
 }
-
-// Enforces per-request deadlines that httplib's single read timeout cannot.
-// Thread safety: all methods may be called from any thread.
-class Watchdog {
- public:
-  struct Watch {
-    httplib::Client* client = nullptr;
-    std::atomic<int64_t> deadline_ns{0};
-    std::atomic<bool> fired{false};
-    bool stopping = false;  // guarded by Watchdog::mu_
-  };
-
-  Watchdog() : thread_([this] { Loop(); }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  void Arm(Watch* w) {
-    std::lock_guard<std::mutex> lock(mu_);
-    watches_.push_back(w);
-    cv_.notify_all();
-  }
-
-  // Moves the deadline; wakes the watchdog only when it moves earlier.
-  void SetDeadline(Watch* w, int64_t deadline_ns) {
-    int64_t old = w->deadline_ns.exchange(deadline_ns, std::memory_order_relaxed);
-    if (deadline_ns < old) {
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_all();
-    }
-  }
-
-  // After Disarm returns the watchdog never touches `w` or its client again.
-  void Disarm(Watch* w) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [w] { return !w->stopping; });
-    watches_.erase(std::find(watches_.begin(), watches_.end(), w));
-  }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      int64_t now = NowNs();
-      int64_t next = INT64_MAX;
-      Watch* expired = nullptr;
-      for (Watch* w : watches_) {
-        if (w->fired.load()) continue;
-        int64_t d = w->deadline_ns.load(std::memory_order_relaxed);
-        if (d <= now) {
-          expired = w;
-          break;
-        }
-        next = std::min(next, d);
-      }
-      if (expired != nullptr) {
-        Fire(expired, lock);
-        continue;
-      }
-      if (next == INT64_MAX) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, SteadyClock::time_point(std::chrono::nanoseconds(next)));
-      }
-    }
-  }
-
-  // Stops the client without holding mu_ (stop may wait for a connect).
-  void Fire(Watch* w, std::unique_lock<std::mutex>& lock) {
-    w->fired.store(true);
-    w->stopping = true;
-    lock.unlock();
-    w->client->stop();
-    lock.lock();
-    w->stopping = false;
-    cv_.notify_all();
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Watch*> watches_;  // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
-  std::thread thread_;
-};
 
 bool IsHopByHop(const std::string& lower) {
   return lower == "connection" || lower == "keep-alive" || lower == "transfer-encoding" ||
          lower == "te" || lower == "trailer" || lower == "upgrade" ||
          lower == "proxy-authenticate" || lower == "proxy-connection";
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-UpstreamHead MakeHead(const httplib::Response& res) {
-  UpstreamHead head;
-  head.status = res.status;
-  std::string encoding = Lower(res.get_header_value("Content-Encoding"));
-  bool decoded = encoding == "gzip" || encoding == "deflate" || encoding == "br";
-  head.headers.reserve(res.headers.size());
-  for (const auto& [name, value] : res.headers) {
-    std::string lower = Lower(name);
-    if (IsHopByHop(lower)) continue;
-    if (decoded && (lower == "content-encoding" || lower == "content-length")) continue;
-    head.headers.emplace_back(std::move(lower), value);
-  }
-  return head;
 }
 
 // A value that could split or end the request head if written as is.
@@ -209,22 +121,188 @@ bool IsValidPath(std::string_view path) {
   });
 }
 
-// What happened during one Send, filled in by the httplib callbacks.
-struct Attempt {
-  int64_t start_ns = 0;
-  int64_t last_byte_ns = 0;  // head or the latest body chunk
-  bool head_seen = false;
-  bool caller_cancelled = false;
+void SetReceiveTimeout(int fd, int64_t ms) {
+  ms = std::max<int64_t>(ms, 1);
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void SetSendTimeout(int fd, int64_t ms) {
+  ms = std::max<int64_t>(ms, 1);
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// A TCP connection to "host:port" within timeout_ms; -1 when none.
+int ConnectTcp(const ParsedUrl& url, int64_t timeout_ms, std::string& why) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(url.host.c_str(), url.port.c_str(), &hints, &found); rc != 0) {
+    why = std::string("resolve ") + url.host + ": " + gai_strerror(rc);
+    return -1;
+  }
+  const int64_t deadline = NowNs() + timeout_ms * kNsPerMs;
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int wait_ms = static_cast<int>(std::max<int64_t>((deadline - NowNs()) / kNsPerMs, 0));
+      int err = 0;
+      socklen_t len = sizeof err;
+      rc = poll(&p, 1, wait_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
+               ? err
+               : ETIMEDOUT;
+      errno = rc;
+    }
+    if (rc != 0) {
+      why = std::string("connect: ") + std::strerror(errno);
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd >= 0) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  }
+  return fd;
+}
+
+// One connection to the upstream, plain or TLS. Not thread-safe: one Send
+// at a time.
+class Connection {
+ public:
+  Connection(int fd, SSL* ssl)
+      : fd_(fd), ssl_(ssl), reader_([this](char* buf, size_t n) { return Read(buf, n); }) {}
+  ~Connection() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    close(fd_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  http1::BufferedReader& reader() { return reader_; }
+  bool timed_out() const { return timed_out_; }
+
+  // The head phase: reads wait at most until deadline_ns in total.
+  void AwaitHead(int64_t deadline_ns) {
+    head_deadline_ns_ = deadline_ns;
+    head_reads_ = 0;
+    Arm((deadline_ns - NowNs()) / kNsPerMs);
+  }
+  // The body phase: each read waits at most idle_ms.
+  void AwaitBody(int64_t idle_ms) {
+    head_deadline_ns_ = 0;
+    Arm(idle_ms);
+  }
+
+  bool Write(std::string_view head, std::string_view body) {
+    if (ssl_ == nullptr) {
+      iovec iov[2] = {{const_cast<char*>(head.data()), head.size()},
+                      {const_cast<char*>(body.data()), body.size()}};
+      return http1::SendAll(fd_, iov, body.empty() ? 1 : 2);
+    }
+    for (std::string_view part : {head, body}) {
+      while (!part.empty()) {
+        int n = SSL_write(ssl_, part.data(),
+                          static_cast<int>(std::min<size_t>(part.size(), 1 << 30)));
+        if (n <= 0) return false;
+        part.remove_prefix(static_cast<size_t>(n));
+      }
+    }
+    return true;
+  }
+
+  // Whether an idle pooled connection can carry another request: the server
+  // has not closed it and sent nothing unasked.
+  bool Reusable() {
+    if (reader_.Buffered() || (ssl_ != nullptr && SSL_pending(ssl_) > 0)) return false;
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+  }
+
+ private:
+  void Arm(int64_t ms) {
+    ms = std::max<int64_t>(ms, 1);
+    if (ms == armed_ms_) return;
+    SetReceiveTimeout(fd_, ms);
+    armed_ms_ = ms;
+  }
+
+  ssize_t Read(char* buf, size_t n) {
+    if (head_deadline_ns_ != 0 && head_reads_++ > 0) {
+      int64_t left_ms = (head_deadline_ns_ - NowNs()) / kNsPerMs;
+      if (left_ms <= 0) {
+        timed_out_ = true;
+        return -1;
+      }
+      Arm(left_ms);
+    }
+    ssize_t got;
+    if (ssl_ == nullptr) {
+      do {
+        got = recv(fd_, buf, n, 0);
+      } while (got < 0 && errno == EINTR);
+      timed_out_ = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+      return got;
+    }
+    got = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+    if (got > 0) return got;
+    int err = SSL_get_error(ssl_, static_cast<int>(got));
+    timed_out_ = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
+                 (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+    return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+  }
+
+  int fd_;
+  SSL* ssl_;
+  http1::BufferedReader reader_;
+  int64_t armed_ms_ = -1;
+  int64_t head_deadline_ns_ = 0;
+  int head_reads_ = 0;
+  bool timed_out_ = false;
 };
+
+struct SslCtxDeleter {
+  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+
+SslCtx NewClientTlsContext() {
+  SslCtx ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return ctx;
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) ctx.reset();
+  return ctx;
+}
+
+// A response's status line and fields.
+bool ParseResponseHead(std::string_view head, int& status, bool& http10, HeaderList& fields) {
+  size_t eol = head.find("\r\n");
+  std::string_view line = head.substr(0, eol);
+  if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ') return false;
+  http10 = line[7] == '0';
+  status = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') return false;
+    status = status * 10 + (line[i] - '0');
+  }
+  fields.clear();
+  return (line.size() == 12 || line[12] == ' ') &&
+         http1::ParseFields(eol == std::string_view::npos ? "" : head.substr(eol + 2), fields);
+}
 
 class HttpUpstream final : public Upstream {
  public:
-  HttpUpstream(std::string url, ParsedUrl parsed, const UpstreamOptions& options)
-      : url_(std::move(url)), parsed_(std::move(parsed)), options_(options) {
-    if (options_.first_byte_timeout_ms != options_.idle_timeout_ms) {
-      watchdog_ = std::make_unique<Watchdog>();
-    }
-  }
+  HttpUpstream(std::string url, ParsedUrl parsed, const UpstreamOptions& options, SslCtx tls)
+      : url_(std::move(url)), parsed_(std::move(parsed)), options_(options), tls_(std::move(tls)) {}
 
   UpstreamResult Send(UpstreamRequest request,
                       const std::function<bool(const UpstreamHead&)>& on_head,
@@ -233,163 +311,160 @@ class HttpUpstream final : public Upstream {
   const std::string& url() const override { return url_; }
 
  private:
-  std::unique_ptr<httplib::Client> TakeClient();
-  void ReturnClient(std::unique_ptr<httplib::Client> client);
-  std::unique_ptr<httplib::Client> NewClient() const;
-  UpstreamFault MapError(httplib::Error err, const Attempt& attempt, bool watchdog_fired) const;
+  std::unique_ptr<Connection> Take(std::string& why);
+  std::unique_ptr<Connection> Open(std::string& why) const;
+  void Return(std::unique_ptr<Connection> conn);
 
   const std::string url_;
   const ParsedUrl parsed_;
   const UpstreamOptions options_;
-  std::unique_ptr<Watchdog> watchdog_;  // only when the two timeouts differ
+  const SslCtx tls_;  // https only
 
   std::mutex mu_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_;  // guarded by mu_
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
 };
 
-std::unique_ptr<httplib::Client> HttpUpstream::NewClient() const {
-  auto client = std::make_unique<httplib::Client>(parsed_.scheme_host_port);
-  auto sec = [](int64_t ms) { return static_cast<time_t>(std::max<int64_t>(ms, 1) / 1000); };
-  auto usec = [](int64_t ms) {
-    return static_cast<time_t>(std::max<int64_t>(ms, 1) % 1000 * 1000);
-  };
-  const int64_t connect_ms = options_.connect_timeout_ms;
-  const int64_t read_ms = std::max(options_.first_byte_timeout_ms, options_.idle_timeout_ms);
-  const int64_t write_ms = std::max<int64_t>(connect_ms, 5000);
-  client->set_connection_timeout(sec(connect_ms), usec(connect_ms));
-  client->set_read_timeout(sec(read_ms), usec(read_ms));
-  client->set_write_timeout(sec(write_ms), usec(write_ms));
-  client->set_tcp_nodelay(true);
-  client->set_keep_alive(true);
-  client->set_follow_location(false);
-  client->set_url_encode(false);  // paths are forwarded exactly as given
-  client->set_decompress(true);
-  return client;
+std::unique_ptr<Connection> HttpUpstream::Open(std::string& why) const {
+  int fd = ConnectTcp(parsed_, options_.connect_timeout_ms, why);
+  if (fd < 0) return nullptr;
+  SetSendTimeout(fd, std::max<int64_t>(options_.connect_timeout_ms, 5000));
+  if (!tls_) return std::make_unique<Connection>(fd, nullptr);
+  SetReceiveTimeout(fd, options_.connect_timeout_ms);
+  SSL* ssl = SSL_new(tls_.get());
+  if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1 ||
+      SSL_set_tlsext_host_name(ssl, parsed_.host.c_str()) != 1 ||
+      SSL_set1_host(ssl, parsed_.host.c_str()) != 1 || SSL_connect(ssl) != 1) {
+    unsigned long err = ERR_get_error();
+    why = "TLS handshake with " + parsed_.host + " failed";
+    if (err != 0) why += std::string(": ") + ERR_reason_error_string(err);
+    ERR_clear_error();
+    if (ssl != nullptr) SSL_free(ssl);
+    close(fd);
+    return nullptr;
+  }
+  return std::make_unique<Connection>(fd, ssl);
 }
 
-std::unique_ptr<httplib::Client> HttpUpstream::TakeClient() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!idle_.empty()) {
-      auto client = std::move(idle_.back());
+std::unique_ptr<Connection> HttpUpstream::Take(std::string& why) {
+  for (;;) {
+    std::unique_ptr<Connection> conn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (idle_.empty()) break;
+      conn = std::move(idle_.back());
       idle_.pop_back();
-      return client;
     }
+    if (conn->Reusable()) return conn;
   }
-  return NewClient();
+  return Open(why);
 }
 
-void HttpUpstream::ReturnClient(std::unique_ptr<httplib::Client> client) {
+void HttpUpstream::Return(std::unique_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(client));
-  // Otherwise the client (and its socket) is destroyed here.
-}
-
-UpstreamFault HttpUpstream::MapError(httplib::Error err, const Attempt& attempt,
-                                     bool watchdog_fired) const {
-  if (attempt.caller_cancelled || err == httplib::Error::Canceled) {
-    return UpstreamFault::kCancelled;
-  }
-  if (watchdog_fired) {
-    return attempt.head_seen ? UpstreamFault::kIdleTimeout : UpstreamFault::kFirstByteTimeout;
-  }
-  switch (err) {
-    case httplib::Error::Connection:
-    case httplib::Error::ConnectionTimeout:
-    case httplib::Error::BindIPAddress:
-    case httplib::Error::SSLConnection:
-    case httplib::Error::SSLLoadingCerts:
-    case httplib::Error::SSLServerVerification:
-      return UpstreamFault::kConnect;
-    case httplib::Error::Read: {
-      // httplib reports a timeout and a closed connection alike: tell them
-      // apart by how long the read waited.
-      int64_t waited_ms = (NowNs() - attempt.last_byte_ns) / kNsPerMs;
-      int64_t limit_ms =
-          attempt.head_seen ? options_.idle_timeout_ms : options_.first_byte_timeout_ms;
-      if (waited_ms * 10 >= limit_ms * 9) {
-        return attempt.head_seen ? UpstreamFault::kIdleTimeout : UpstreamFault::kFirstByteTimeout;
-      }
-      return UpstreamFault::kBroken;
-    }
-    default:
-      return UpstreamFault::kBroken;
-  }
+  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(conn));
+  // Otherwise the connection is closed here.
 }
 
 UpstreamResult HttpUpstream::Send(UpstreamRequest request,
                                   const std::function<bool(const UpstreamHead&)>& on_head,
                                   const std::function<bool(std::string_view)>& on_data) {
   UpstreamResult result;
+  auto fail = [&result](UpstreamFault fault, std::string detail) {
+    result.fault = fault;
+    result.detail = std::move(detail);
+    return result;
+  };
   std::string path = parsed_.base_path + request.path;
-  if (!IsValidPath(path)) {
-    result.fault = UpstreamFault::kBroken;
-    result.detail = "invalid request path";
-    return result;
-  }
-  httplib::Request req;
-  req.method = request.method;
-  req.path = std::move(path);
+  if (!IsValidPath(path)) return fail(UpstreamFault::kBroken, "invalid request path");
+  std::string head;
+  head.reserve(256 + path.size() + 64 * request.headers.size());
+  head.append(request.method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ");
+  head.append(parsed_.authority).append("\r\n");
+  bool has_encoding = false, has_type = false;
   for (const auto& [name, value] : request.headers) {
-    if (name.empty() || HasHeaderBreak(name) || HasHeaderBreak(value)) {
-      result.fault = UpstreamFault::kBroken;
-      result.detail = "invalid request header";
-      return result;
+    if (!http1::IsToken(name) || HasHeaderBreak(value)) {
+      return fail(UpstreamFault::kBroken, "invalid request header");
     }
-    req.headers.emplace(name, value);
+    if (http1::EqualsNoCase(name, "content-length") ||
+        http1::EqualsNoCase(name, "transfer-encoding") || http1::EqualsNoCase(name, "host")) {
+      continue;  // framing and routing are this client's
+    }
+    has_encoding = has_encoding || http1::EqualsNoCase(name, "accept-encoding");
+    has_type = has_type || http1::EqualsNoCase(name, "content-type");
+    head.append(name).append(": ").append(value).append("\r\n");
   }
-  if (!req.has_header("Accept-Encoding")) req.headers.emplace("Accept-Encoding", "identity");
-  if (!request.body.empty() && !req.has_header("Content-Type")) {
-    req.headers.emplace("Content-Type", "application/json");
+  if (!has_encoding) head.append("Accept-Encoding: identity\r\n");
+  if (!request.body.empty() && !has_type) head.append("Content-Type: application/json\r\n");
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }
-  req.body = std::move(request.body);
+  head.append("User-Agent: helm/" HELM_VERSION "\r\n\r\n");
 
-  Attempt attempt;
-  attempt.start_ns = NowNs();
-  attempt.last_byte_ns = attempt.start_ns;
-  std::unique_ptr<httplib::Client> client = TakeClient();
-  Watchdog::Watch watch;
-  watch.client = client.get();
-  if (watchdog_) {
-    watch.deadline_ns.store(attempt.start_ns + options_.first_byte_timeout_ms * kNsPerMs);
-    watchdog_->Arm(&watch);
+  const int64_t start_ns = NowNs();
+  std::string why;
+  std::unique_ptr<Connection> conn = Take(why);
+  if (!conn) return fail(UpstreamFault::kConnect, why);
+  conn->AwaitHead(start_ns + options_.first_byte_timeout_ms * kNsPerMs);
+  if (!conn->Write(head, request.body)) {
+    return fail(UpstreamFault::kBroken, "request write failed");
   }
 
-  req.response_handler = [&](const httplib::Response& res) {
-    int64_t now = NowNs();
-    attempt.head_seen = true;
-    attempt.last_byte_ns = now;
-    result.first_byte_us = (now - attempt.start_ns) / 1000;
-    if (watchdog_) watchdog_->SetDeadline(&watch, now + options_.idle_timeout_ms * kNsPerMs);
-    if (!on_head(MakeHead(res))) attempt.caller_cancelled = true;
-    return !attempt.caller_cancelled;
-  };
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-    int64_t now = NowNs();
-    attempt.last_byte_ns = now;
-    if (watchdog_) watch.deadline_ns.store(now + options_.idle_timeout_ms * kNsPerMs);
-    if (!on_data(std::string_view(data, n))) attempt.caller_cancelled = true;
-    return !attempt.caller_cancelled;
-  };
+  http1::BufferedReader& reader = conn->reader();
+  int status = 0;
+  bool http10 = false;
+  UpstreamHead out;
+  do {  // 1xx interim responses are skipped
+    std::string_view head_text;
+    auto got = reader.Head(head_text);
+    if (got != http1::BufferedReader::HeadStatus::kOk) {
+      if (conn->timed_out()) return fail(UpstreamFault::kFirstByteTimeout, "no response head");
+      return fail(UpstreamFault::kBroken, got == http1::BufferedReader::HeadStatus::kTooLarge
+                                              ? "response head too large"
+                                              : "connection closed before the response head");
+    }
+    if (!ParseResponseHead(head_text, status, http10, out.headers)) {
+      return fail(UpstreamFault::kBroken, "malformed response head");
+    }
+  } while (status >= 100 && status < 200);
+  result.first_byte_us = (NowNs() - start_ns) / 1000;
 
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  bool ok = false;
-  try {
-    ok = client->send(req, res, err);
-  } catch (const std::exception& e) {  // e.g. std::bad_alloc, or thrown by a callback
-    err = httplib::Error::Unknown;
-    result.detail = e.what();
+  http1::Framing framing;
+  if (!http1::ParseFraming(out.headers, framing)) {
+    return fail(UpstreamFault::kBroken, "malformed response framing");
   }
-  if (watchdog_) watchdog_->Disarm(&watch);
+  const std::string* connection = nullptr;
+  for (const auto& [name, value] : out.headers) {
+    if (name == "connection") connection = &value;
+  }
+  bool keep_alive = http10 ? connection && http1::ListsToken(*connection, "keep-alive")
+                           : !(connection && http1::ListsToken(*connection, "close"));
+  out.status = status;
+  std::erase_if(out.headers, [](const auto& h) { return IsHopByHop(h.first); });
+  if (!on_head(out)) return fail(UpstreamFault::kCancelled, "cancelled by the caller");
 
-  if (ok) {
-    ReturnClient(std::move(client));
-    return result;
+  conn->AwaitBody(options_.idle_timeout_ms);
+  bool no_body = request.method == "HEAD" || status == 204 || status == 304;
+  http1::BodyStatus body = http1::BodyStatus::kOk;
+  if (no_body) {
+  } else if (framing.chunked) {
+    body = http1::ReadChunked(reader, on_data);
+  } else if (framing.has_length) {
+    body = http1::ReadLength(reader, framing.length, on_data);
+  } else {
+    keep_alive = false;
+    body = http1::ReadToClose(reader, on_data);
+    if (body == http1::BodyStatus::kOk && conn->timed_out()) body = http1::BodyStatus::kBroken;
   }
-  result.fault = MapError(err, attempt, watch.fired.load());
-  if (result.detail.empty()) result.detail = httplib::to_string(err);
-  return result;  // the failed client is destroyed here
+  if (body == http1::BodyStatus::kStopped) {
+    return fail(UpstreamFault::kCancelled, "cancelled by the caller");
+  }
+  if (body == http1::BodyStatus::kBroken) {
+    return conn->timed_out()
+               ? fail(UpstreamFault::kIdleTimeout, "the body stalled")
+               : fail(UpstreamFault::kBroken, "the body ended early or was malformed");
+  }
+  if (keep_alive) Return(std::move(conn));
+  return result;
 }
 
 }  // namespace
@@ -398,12 +473,13 @@ Result<std::unique_ptr<Upstream>> MakeHttpUpstream(const std::string& url,
                                                    const UpstreamOptions& options) {
   Result<ParsedUrl> parsed = ParseUrl(url);
   if (!parsed.ok()) return parsed.error();
-  httplib::Client probe(parsed->scheme_host_port);
-  if (!probe.is_valid()) {
-    return MakeError(ErrorCode::kConfig, "invalid upstream URL (or no TLS support): " + url);
+  SslCtx tls;
+  if (parsed->tls) {
+    tls = NewClientTlsContext();
+    if (!tls) return MakeError(ErrorCode::kConfig, "no TLS support for upstream " + url);
   }
   return std::unique_ptr<Upstream>(
-      std::make_unique<HttpUpstream>(url, std::move(parsed).value(), options));
+      std::make_unique<HttpUpstream>(url, std::move(parsed).value(), options, std::move(tls)));
 }
 
 }  // namespace helm

@@ -1,17 +1,17 @@
-// The HTTP(S) Upstream (http_upstream.cpp). Only that .cpp includes httplib.h.
+// The HTTP(S) Upstream (http_upstream.cpp): helm's own HTTP/1.1 client.
 //
 // Contract beyond upstream.h:
 // - Connections are pooled per upstream (keep-alive, at most
 //   max_idle_connections idle); each Send uses one connection alone. A failed
 //   request's connection is closed, never reused. Requests are never retried.
-// - first_byte_timeout runs from the start of Send to the response head;
+// - first_byte_timeout runs from the start of Send to the whole response head;
 //   idle_timeout from the head or the latest body bytes to the next ones.
 //   Neither is a total timer: a stream may last as long as bytes keep coming.
 // - on_data receives the body without transfer or content encoding;
 //   on_head's headers have lower-case names and no hop-by-hop headers
 //   (connection, keep-alive, transfer-encoding, te, trailer, upgrade,
-//   proxy-*), nor content-encoding/content-length when the body was decoded.
-//   "Accept-Encoding: identity" is sent unless the request has its own.
+//   proxy-*). "Accept-Encoding: identity" is sent unless the request has its
+//   own; content codings are not decoded.
 // - A request whose path or header values could split the request head
 //   (CR, LF, NUL, spaces or controls in the path) is refused with kBroken
 //   before anything is sent.

@@ -59,10 +59,11 @@ class TestServer {
 // A listening socket on 127.0.0.1:<free port>. With `respond` empty it never
 // accepts (the kernel completes the handshake, nobody answers); otherwise it
 // accepts one connection, reads the request, writes `respond`, then stays
-// silent until destroyed.
+// silent until destroyed (or closes the connection, with close_after).
 class RawServer {
  public:
-  explicit RawServer(std::string respond) : respond_(std::move(respond)) {
+  explicit RawServer(std::string respond, bool close_after = false)
+      : respond_(std::move(respond)), close_after_(close_after) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -93,12 +94,14 @@ class RawServer {
     char buf[4096];
     (void)::recv(conn, buf, sizeof(buf), 0);
     (void)::send(conn, respond_.data(), respond_.size(), MSG_NOSIGNAL);
+    if (close_after_) ::shutdown(conn, SHUT_WR);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return done_; });
     ::close(conn);
   }
 
   std::string respond_;
+  bool close_after_;
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -248,7 +251,7 @@ TEST_CASE("http upstream: connection refused is kConnect") {
 
 TEST_CASE("http upstream: a server that never answers is kFirstByteTimeout") {
   RawServer silent("");
-  SUBCASE("equal timeouts (httplib's read timeout)") {
+  SUBCASE("equal timeouts") {
     UpstreamOptions o;
     o.first_byte_timeout_ms = 300;
     o.idle_timeout_ms = 300;
@@ -259,7 +262,7 @@ TEST_CASE("http upstream: a server that never answers is kFirstByteTimeout") {
     CHECK(MsSince(start) >= 250);
     CHECK(MsSince(start) < 3000);
   }
-  SUBCASE("first byte shorter than idle (the watchdog)") {
+  SUBCASE("first byte shorter than idle") {
     UpstreamOptions o;
     o.first_byte_timeout_ms = 200;
     o.idle_timeout_ms = 10000;
@@ -279,11 +282,11 @@ const char kHeadThenStall[] =
 TEST_CASE("http upstream: a head then silence is kIdleTimeout") {
   RawServer stall(kHeadThenStall);
   UpstreamOptions o;
-  SUBCASE("equal timeouts (httplib's read timeout)") {
+  SUBCASE("equal timeouts") {
     o.first_byte_timeout_ms = 300;
     o.idle_timeout_ms = 300;
   }
-  SUBCASE("idle shorter than first byte (the watchdog)") {
+  SUBCASE("idle shorter than first byte") {
     o.first_byte_timeout_ms = 10000;
     o.idle_timeout_ms = 200;
   }
@@ -294,6 +297,50 @@ TEST_CASE("http upstream: a head then silence is kIdleTimeout") {
   CHECK(c.head.status == 200);
   CHECK(c.body() == "data: x\n\n");
   CHECK(MsSince(start) < 3000);
+}
+
+TEST_CASE("http upstream: a head that comes in pieces is bounded by the first-byte timeout") {
+  RawServer partial("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+  UpstreamOptions o;
+  o.first_byte_timeout_ms = 300;
+  o.idle_timeout_ms = 300;
+  auto up = Make(partial.url(), o);
+  auto start = SteadyClock::now();
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kFirstByteTimeout);
+  CHECK(c.head.status == 0);
+  CHECK(MsSince(start) < 3000);
+}
+
+TEST_CASE("http upstream: interim 1xx answers are skipped") {
+  RawServer server(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\nok");
+  auto up = Make(server.url());
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kNone);
+  CHECK(c.head.status == 200);
+  CHECK(c.header("x-a") == "b");
+  CHECK(c.body() == "ok");
+}
+
+TEST_CASE("http upstream: a body without length or chunks ends with the connection") {
+  RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", true);
+  auto up = Make(server.url());
+  Captured c = Call(*up);
+  CHECK(c.result.fault == UpstreamFault::kNone);
+  CHECK(c.body() == "until the end");
+  CHECK(c.header("connection").empty());  // hop-by-hop
+}
+
+TEST_CASE("http upstream: a malformed answer is kBroken") {
+  for (const char* answer : {"NOT HTTP\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+                             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    CAPTURE(answer);
+    RawServer server(answer, true);
+    auto up = Make(server.url());
+    CHECK(Call(*up).result.fault == UpstreamFault::kBroken);
+  }
 }
 
 TEST_CASE("http upstream: a stream cut mid-body is kBroken") {

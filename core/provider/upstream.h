@@ -1,6 +1,6 @@
 // Upstream: one way to send a request to an LLM provider and stream the answer
 // back. Implementations: HTTP(S) with a keep-alive connection pool per
-// upstream (http_upstream.cpp, the only file here that includes httplib.h)
+// upstream (http_upstream.cpp, over http1_wire.h)
 // and the built-in deterministic mock (mock_upstream.cpp, `mock://`).
 //
 // Thread safety: Send may be called from many threads at once.

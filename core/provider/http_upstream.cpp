@@ -190,11 +190,11 @@ class Connection {
   http1::BufferedReader& reader() { return reader_; }
   bool timed_out() const { return timed_out_; }
 
-  // The head phase: reads wait at most until deadline_ns in total.
-  void AwaitHead(int64_t deadline_ns) {
-    head_deadline_ns_ = deadline_ns;
+  // The head phase: reads wait at most timeout_ms from start_ns in total.
+  void AwaitHead(int64_t start_ns, int64_t timeout_ms) {
+    head_deadline_ns_ = start_ns + timeout_ms * kNsPerMs;
     head_reads_ = 0;
-    Arm((deadline_ns - NowNs()) / kNsPerMs);
+    Arm(timeout_ms);
   }
   // The body phase: each read waits at most idle_ms.
   void AwaitBody(int64_t idle_ms) {
@@ -404,7 +404,7 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request,
   std::string why;
   std::unique_ptr<Connection> conn = Take(why);
   if (!conn) return fail(UpstreamFault::kConnect, why);
-  conn->AwaitHead(start_ns + options_.first_byte_timeout_ms * kNsPerMs);
+  conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
   if (!conn->Write(head, request.body)) {
     return fail(UpstreamFault::kBroken, "request write failed");
   }

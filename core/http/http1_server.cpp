@@ -319,7 +319,9 @@ void Http1Server::Impl::ServeConnection(int fd) {
     } catch (const std::exception& e) {
       response = on_error(path, 500, e.what());
     }
-    if (!WriteResponse(fd, response, head_only, !keep_alive || stopping.load())) break;
+    bool open = WriteResponse(fd, response, head_only, !keep_alive || stopping.load());
+    if (response.after_send) response.after_send();
+    if (!open) break;
   }
   {
     std::lock_guard<std::mutex> lock(conns_mu);

@@ -314,6 +314,32 @@ TEST_CASE("http1 server: a streamed response is chunked, and sees the client lea
   CHECK(probe_saw_gone);
 }
 
+TEST_CASE("http1 server: after_send runs once the response is out, even to a departed client") {
+  std::atomic<int> after{0};
+  std::atomic<bool> release{false};
+  Fixture f(Fixture::Small(), [&](Http1Request& req) {
+    if (req.path == "/slow") {
+      while (!release) std::this_thread::sleep_for(1ms);
+    }
+    ProxyResponse r;
+    r.body = "done";
+    r.after_send = [&after] { ++after; };
+    return r;
+  });
+  {
+    Client c(f.port());
+    c.Send("GET /fast HTTP/1.1\r\n\r\n");
+    CHECK(c.Read().body == "done");
+  }
+  {
+    Client c(f.port());
+    c.Send("GET /slow HTTP/1.1\r\n\r\n");
+  }  // gone before the answer
+  release = true;
+  for (int i = 0; i < 400 && after < 2; ++i) std::this_thread::sleep_for(5ms);
+  CHECK(after == 2);
+}
+
 TEST_CASE("http1 server: Stop closes idle connections and Serve returns") {
   auto f = std::make_unique<Fixture>();
   Client c(f->port());

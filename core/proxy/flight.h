@@ -38,6 +38,7 @@ struct ProxyService::Flight {
   std::string output_hash;
   std::optional<Json> usage;
   int64_t cost_micros = 0;
+  std::optional<Outcome> outcome;  // recorded by Seal, not yet handed to the boundary
 };
 
 // One attempt at one candidate: the request to send and how to read the answer.

@@ -48,6 +48,12 @@ ProxyService::~ProxyService() = default;
 ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::make_shared<Flight>();
   f->req = std::move(incoming);
+  ProxyResponse res = HandleFlight(f);
+  if (f->outcome) res.after_send = [this, f] { SealOutcome(*f); };
+  return res;
+}
+
+ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   const ProxyRequest& request = f->req;
   f->start_us = NowUs();
   f->correlation_id = CorrelationId(request.headers);
@@ -127,7 +133,7 @@ ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   if (d.verdict != Verdict::kAllow) {
     return ErrorResponse(*f, 403, d.reason_code, "denied by policy rule '" + d.rule_id + "'", true);
   }
-  return Route(std::move(f));
+  return Route(f);
 }
 
 ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
@@ -316,8 +322,14 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;
-  boundary_->SealDetached(std::move(o));
-  GetCounter("helm_proxy_requests_total", "status=\"" + status + "\"").Add();
+  f.outcome = std::move(o);
+}
+
+void ProxyService::SealOutcome(Flight& f) {
+  if (!f.outcome) return;
+  GetCounter("helm_proxy_requests_total", "status=\"" + f.outcome->status + "\"").Add();
+  boundary_->SealDetached(std::move(*f.outcome));
+  f.outcome.reset();
 }
 
 std::string ProxyService::BreakerMetrics() const {

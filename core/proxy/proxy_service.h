@@ -49,7 +49,11 @@ class ProxyService {
   Opened Open(Flight& flight, const route::Candidate& candidate);
   // Every candidate failed or was skipped: 502, sealed upstream_error.
   ProxyResponse AllFailed(Flight& flight);
+  ProxyResponse HandleFlight(const std::shared_ptr<Flight>& flight);
+  // Records the flight's outcome; SealOutcome hands it to the boundary (for a
+  // buffered response, once the response is sent: ProxyResponse::after_send).
   void Seal(Flight& flight, const std::string& status, int http_status);
+  void SealOutcome(Flight& flight);
 
   Boundary* boundary_;
   Router* router_;

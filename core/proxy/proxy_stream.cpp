@@ -147,6 +147,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                     NowUs() - t0);
       PriceUsage(*f, candidate);
       Seal(*f, status, 200);
+      SealOutcome(*f);  // the stream has ended: nothing left to wait for
     };
     ProxyResponse res;
     res.content_type = "text/event-stream";

@@ -45,6 +45,10 @@ struct ProxyResponse {
   // Set for a streaming response: called once, after the status and headers
   // are sent, on the connection's thread; it writes the body and seals.
   std::function<void(ResponseWriter&)> stream;
+  // When set, the HTTP adapter calls it exactly once, after the response has
+  // been written or has failed to be: the proxy seals a buffered response's
+  // outcome here, off the response's latency.
+  std::function<void()> after_send;
 };
 
 }  // namespace helm

@@ -31,6 +31,9 @@ struct LedgerOptions {
   uint64_t checkpoint_every = 1000;          // a checkpoint after this many receipts (0 = never)
   int64_t checkpoint_interval_seconds = 60;  // ... or after this long with new receipts (0 = never)
   size_t max_batch = 512;                    // receipts per group commit at most
+  // With sync: how long detached receipts alone wait for an Append to carry
+  // them in its group commit before the ledger's own thread writes them.
+  int64_t detached_linger_us = 5000;
   const Clock* clock = &SystemClock();
   // Fault injection for tests: called before each batch write;
   // a non-ok Status fails the batch exactly as a failed RocksDB write does.
@@ -61,7 +64,7 @@ class Ledger {
   // Append without waiting for it: the receipt is canonicalised in the
   // caller's thread and queued; it is signed and written with a later group
   // commit by whichever thread leads it (the ledger's own thread when no
-  // Append is in flight). `done` runs exactly once, with what Append would
+  // Append is in flight, after detached_linger_us with sync). `done` runs exactly once, with what Append would
   // have returned: on that thread, or before this returns when the receipt
   // is refused at once (closed ledger, not canonicalisable). It must not call
   // into the ledger. Every queued receipt is written before the ledger

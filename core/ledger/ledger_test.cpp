@@ -386,6 +386,41 @@ TEST_CASE("detached appends with nobody else appending are written by the ledger
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 
+TEST_CASE("with sync, detached appends wait for an Append to carry them in one write") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  std::atomic<int> writes{0};
+  options.before_write = [&writes] {
+    ++writes;
+    return Status::Ok();
+  };
+  SUBCASE("an Append within the linger carries them") {
+    options.detached_linger_us = 10'000'000;  // longer than the test
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    DetachedResults done;
+    for (int i = 0; i < 3; ++i) (*ledger)->AppendDetached(Decision("alice", i), done.Callback());
+    Result<Appended> carrier = (*ledger)->Append(Decision("bob"));
+    REQUIRE(carrier.ok());
+    REQUIRE(done.WaitFor(3, std::chrono::seconds(5)) == 3);
+    CHECK(writes == 1);
+    CHECK(carrier->seq == 1);  // the waiting caller leads, its own receipt first
+    CHECK((*ledger)->HeadSeq() == 4);
+  }
+  SUBCASE("alone, they are written when the linger ends") {
+    options.detached_linger_us = 50'000;
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    DetachedResults done;
+    auto start = std::chrono::steady_clock::now();
+    (*ledger)->AppendDetached(Decision("alice"), done.Callback());
+    REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(40));
+    CHECK(writes == 1);
+  }
+}
+
 TEST_CASE("detached appends among concurrent appenders: all written, chain verifies") {
   TempDir dir;
   crypto::KeyPair key = TestKey();

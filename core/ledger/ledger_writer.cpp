@@ -170,7 +170,17 @@ void RocksLedger::TickerLoop() {
   while (!stop_) {
     ticker_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
     if (stop_) break;
-    const bool lead = std::exchange(lead_wanted_, false);
+    bool lead = std::exchange(lead_wanted_, false);
+    if (lead && options_.sync && options_.detached_linger_us > 0) {
+      // Detached receipts alone: an Append arriving meanwhile carries them in
+      // its own group commit (one sync instead of two). Without syncs a write
+      // is cheap, and writing them now keeps their signing off the next
+      // request's path.
+      ticker_cv_.wait_for(lock, std::chrono::microseconds(options_.detached_linger_us),
+                          [&] { return stop_; });
+      if (stop_) break;  // the destructor writes what is queued
+      lead = !signing_ && !queue_.empty();
+    }
     if (!lead && !CheckpointDue(durable_)) continue;
     lock.unlock();
     Pending tick;

@@ -26,6 +26,15 @@ namespace helm::http {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+// An idle keep-alive connection may be closed for a waiting new one once it
+// has been idle this long (a request racing the close would be lost).
+constexpr int64_t kMinIdleToReclaimNs = 100'000'000;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 const char* Reason(int status) {
   switch (status) {
@@ -158,16 +167,21 @@ struct Http1Server::Impl {
   bool workers_done = false;
 
   // Connections being served; an idle one (waiting for its next request) is
-  // shut down by Stop.
+  // shut down by Stop, or when a new connection waits for its worker.
   struct Conn {
     int fd;
     std::atomic<bool> idle{true};
+    std::atomic<int64_t> idle_since_ns{0};
   };
   std::mutex conns_mu;
   std::unordered_set<Conn*> conns;
+  std::atomic<size_t> serving{0};  // workers holding a connection
 
   void Worker();
   void ServeConnection(int fd);
+  // Every worker holds a connection and one is waiting: close the connection
+  // idle the longest (if any has been idle long enough) to free its worker.
+  void ReclaimIdle();
 };
 
 namespace {
@@ -261,6 +275,7 @@ void Http1Server::Impl::ServeConnection(int fd) {
     WriteResponse(fd, r, false, true);
   };
   for (;;) {
+    conn.idle_since_ns.store(NowNs());
     conn.idle.store(true);
     if (stopping.load()) break;
     std::string_view head_text;
@@ -344,7 +359,9 @@ void Http1Server::Impl::Worker() {
       close(fd);
       continue;
     }
+    ++serving;
     ServeConnection(fd);
+    --serving;
   }
 }
 
@@ -424,6 +441,7 @@ void Http1Server::Serve() {
       s.queue.push_back(fd);
     }
     s.queue_cv.notify_one();
+    if (s.serving.load() >= s.options.threads) s.ReclaimIdle();
   }
   {
     std::lock_guard<std::mutex> lock(s.queue_mu);
@@ -431,6 +449,21 @@ void Http1Server::Serve() {
   }
   s.queue_cv.notify_all();
   for (std::thread& t : workers) t.join();
+}
+
+void Http1Server::Impl::ReclaimIdle() {
+  const int64_t now = NowNs();
+  std::lock_guard<std::mutex> lock(conns_mu);
+  Conn* oldest = nullptr;
+  for (Conn* c : conns) {
+    if (c->idle.load() && now - c->idle_since_ns.load() >= kMinIdleToReclaimNs &&
+        (oldest == nullptr || c->idle_since_ns.load() < oldest->idle_since_ns.load())) {
+      oldest = c;
+    }
+  }
+  if (oldest == nullptr) return;
+  oldest->idle.store(false);  // not chosen twice
+  shutdown(oldest->fd, SHUT_RDWR);
 }
 
 void Http1Server::Stop() {

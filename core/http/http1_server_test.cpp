@@ -340,6 +340,30 @@ TEST_CASE("http1 server: after_send runs once the response is out, even to a dep
   CHECK(after == 2);
 }
 
+TEST_CASE("http1 server: a new connection is not starved by idle keep-alive ones") {
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 2;
+  Fixture f(options);
+  Client a(f.port());
+  a.Send("GET /a HTTP/1.1\r\n\r\n");
+  CHECK(a.Read().status == 200);
+  std::this_thread::sleep_for(150ms);
+  Client b(f.port());
+  b.Send("GET /b HTTP/1.1\r\n\r\n");
+  CHECK(b.Read().status == 200);
+  // Both workers hold an idle connection; a third client is answered at
+  // once, on the worker of the connection idle the longest.
+  std::this_thread::sleep_for(150ms);
+  auto start = std::chrono::steady_clock::now();
+  Client c(f.port());
+  c.Send("GET /c HTTP/1.1\r\n\r\n");
+  CHECK(c.Read().headers["x-path"] == "/c");
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(a.Closed());
+  b.Send("GET /b2 HTTP/1.1\r\n\r\n");  // the younger one is kept
+  CHECK(b.Read().headers["x-path"] == "/b2");
+}
+
 TEST_CASE("http1 server: Stop closes idle connections and Serve returns") {
   auto f = std::make_unique<Fixture>();
   Client c(f->port());

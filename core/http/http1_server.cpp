@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/crypto/crypto.h"
 #include "core/provider/http1_wire.h"
 
 namespace helm::http {
@@ -133,23 +134,17 @@ std::string Http1Request::QueryParam(std::string_view name) const {
 }
 
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
+    if (s[i] == '%' && i + 2 < s.size()) {
+      if (Result<std::string> byte = crypto::HexDecode(s.substr(i + 1, 2)); byte.ok()) {
+        out += *byte;
+        i += 2;
+        continue;
+      }
     }
+    out.push_back(s[i] == '+' && plus_is_space ? ' ' : s[i]);
   }
   return out;
 }

@@ -156,24 +156,39 @@ struct Http1Server::Impl {
   int listen_fd = -1;
   std::atomic<bool> stopping{false};
 
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::deque<int> queue;  // accepted connections waiting for a worker
-  bool workers_done = false;
-
-  // Connections being served; an idle one (waiting for its next request) is
-  // shut down by Stop, or when a new connection waits for its worker.
+  // One client connection and what was read from it; served by one worker
+  // at a time. Closed when destroyed.
   struct Conn {
-    int fd;
-    std::atomic<bool> idle{true};
+    explicit Conn(int socket);
+    ~Conn() { close(fd); }
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+    const int fd;
+    http1::BufferedReader reader;
+    std::atomic<bool> idle{true};  // waiting for its next request
     std::atomic<int64_t> idle_since_ns{0};
   };
+
+  // Connections waiting for a worker: new ones, and busy ones taking turns
+  // while others wait (a worker serves one request, then requeues its
+  // connection behind them), so no connection starves under overload.
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<std::unique_ptr<Conn>> queue;
+  std::atomic<size_t> queued{0};
+  bool workers_done = false;
+
+  // Connections held by a worker; an idle one is shut down by Stop, or when
+  // a new connection waits for its worker.
   std::mutex conns_mu;
   std::unordered_set<Conn*> conns;
   std::atomic<size_t> serving{0};  // workers holding a connection
 
+  void Enqueue(std::unique_ptr<Conn> conn);
   void Worker();
-  void ServeConnection(int fd);
+  // Serves requests on conn until it closes (false), or until other
+  // connections wait for a worker (true: requeue it).
+  bool ServeConnection(Conn& conn);
   // Every worker holds a connection and one is waiting: close the connection
   // idle the longest (if any has been idle long enough) to free its worker.
   void ReclaimIdle();
@@ -252,19 +267,23 @@ bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
 
 }  // namespace
 
-void Http1Server::Impl::ServeConnection(int fd) {
-  Conn conn{fd};
+Http1Server::Impl::Conn::Conn(int socket)
+    : fd(socket), reader([socket](char* buf, size_t n) {
+        ssize_t got;
+        do {
+          got = recv(socket, buf, n, 0);
+        } while (got < 0 && errno == EINTR);
+        return got;  // <= 0: closed, reset, or the read timeout passed
+      }) {}
+
+bool Http1Server::Impl::ServeConnection(Conn& conn) {
+  const int fd = conn.fd;
+  http1::BufferedReader& reader = conn.reader;
   {
     std::lock_guard<std::mutex> lock(conns_mu);
     conns.insert(&conn);
   }
-  http1::BufferedReader reader([fd](char* buf, size_t n) {
-    ssize_t got;
-    do {
-      got = recv(fd, buf, n, 0);
-    } while (got < 0 && errno == EINTR);
-    return got;  // <= 0: closed, reset, or the read timeout passed
-  });
+  bool requeue = false;
   auto fail = [&](const std::string& path, int status, std::string_view message) {
     ProxyResponse r = on_error(path, status, message);
     WriteResponse(fd, r, false, true);
@@ -332,31 +351,43 @@ void Http1Server::Impl::ServeConnection(int fd) {
     bool open = WriteResponse(fd, response, head_only, !keep_alive || stopping.load());
     if (response.after_send) response.after_send();
     if (!open) break;
+    if (queued.load() > 0) {  // others wait for a worker: take turns
+      requeue = true;
+      break;
+    }
   }
   {
     std::lock_guard<std::mutex> lock(conns_mu);
     conns.erase(&conn);
   }
-  close(fd);
+  return requeue;
+}
+
+void Http1Server::Impl::Enqueue(std::unique_ptr<Conn> conn) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu);
+    queue.push_back(std::move(conn));
+    queued.store(queue.size());
+  }
+  queue_cv.notify_one();
 }
 
 void Http1Server::Impl::Worker() {
   for (;;) {
-    int fd;
+    std::unique_ptr<Conn> conn;
     {
       std::unique_lock<std::mutex> lock(queue_mu);
       queue_cv.wait(lock, [this] { return !queue.empty() || workers_done; });
       if (queue.empty()) return;
-      fd = queue.front();
+      conn = std::move(queue.front());
       queue.pop_front();
+      queued.store(queue.size());
     }
-    if (stopping.load()) {
-      close(fd);
-      continue;
-    }
+    if (stopping.load()) continue;  // closed
     ++serving;
-    ServeConnection(fd);
+    bool requeue = ServeConnection(*conn);
     --serving;
+    if (requeue) Enqueue(std::move(conn));
   }
 }
 
@@ -431,11 +462,7 @@ void Http1Server::Serve() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
-    {
-      std::lock_guard<std::mutex> lock(s.queue_mu);
-      s.queue.push_back(fd);
-    }
-    s.queue_cv.notify_one();
+    s.Enqueue(std::make_unique<Impl::Conn>(fd));
     if (s.serving.load() >= s.options.threads) s.ReclaimIdle();
   }
   {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace helm::http {
 namespace {
@@ -362,6 +363,62 @@ TEST_CASE("http1 server: a new connection is not starved by idle keep-alive ones
   CHECK(a.Closed());
   b.Send("GET /b2 HTTP/1.1\r\n\r\n");  // the younger one is kept
   CHECK(b.Read().headers["x-path"] == "/b2");
+}
+
+TEST_CASE("http1 server: more busy connections than workers all take turns") {
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 2;
+  Fixture f(options);
+  constexpr int kClients = 5;
+  constexpr int kEach = 5;
+  std::atomic<int> satisfied{0};  // clients with kEach answers
+  std::atomic<bool> stop{false};
+  std::vector<int> answers(kClients, 0);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      timeval tv{0, 100 * 1000};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(f.port()));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+      // Requests back to back until every client has had kEach answers:
+      // without turns, the first two would keep both workers to themselves.
+      std::string pending;
+      bool sent = false;
+      while (!stop) {
+        if (!sent) {
+          constexpr std::string_view kRequest = "GET /turn HTTP/1.1\r\n\r\n";
+          send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL);
+          sent = true;
+        }
+        char buf[4096];
+        ssize_t got = recv(fd, buf, sizeof buf, 0);
+        if (got == 0) break;
+        if (got < 0) continue;  // 100 ms without an answer: keep waiting
+        pending.append(buf, static_cast<size_t>(got));
+        if (size_t end = pending.find("\r\n\r\n"); end != std::string::npos) {
+          pending.erase(0, end + 4);  // Content-Length: 0
+          sent = false;
+          if (++answers[i] == kEach) ++satisfied;
+        }
+      }
+      close(fd);
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (satisfied < kClients && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    CAPTURE(i);
+    CHECK(answers[i] >= kEach);
+  }
 }
 
 TEST_CASE("http1 server: Stop closes idle connections and Serve returns") {

@@ -1,7 +1,9 @@
-// A small HTTP/1.1 server for the proxy's data plane (docs/http.md): one
-// worker thread per connection for its keep-alive life, blocking sockets
-// with kernel timeouts, one read per request head and one write per response
-// in the common case. It parses strictly (RFC 9112: Content-Length or
+// A small HTTP/1.1 server for the proxy's data plane (docs/http.md): a pool
+// of worker threads, each serving one connection at a time with blocking
+// sockets and kernel timeouts — one read per request head and one write per
+// response in the common case. With more connections than workers, busy
+// connections take turns a request at a time and the longest-idle one gives
+// its worker to a new one. It parses strictly (RFC 9112: Content-Length or
 // chunked, never both; no obsolete line folding), bounds the head and the
 // body, answers `Expect: 100-continue`, and streams responses with chunked
 // transfer coding.

@@ -175,16 +175,17 @@ struct Http1Server::Impl {
   std::mutex queue_mu;
   std::condition_variable queue_cv;
   std::deque<std::unique_ptr<Conn>> queue;
-  std::atomic<size_t> queued{0};
+  std::atomic<size_t> queued{0};  // queue.size(), readable without the lock
+  size_t free_workers = 0;        // guarded by queue_mu: workers waiting for a connection
   bool workers_done = false;
 
   // Connections held by a worker; an idle one is shut down by Stop, or when
   // a new connection waits for its worker.
   std::mutex conns_mu;
   std::unordered_set<Conn*> conns;
-  std::atomic<size_t> serving{0};  // workers holding a connection
 
-  void Enqueue(std::unique_ptr<Conn> conn);
+  // Queues conn; true when no free worker is left to take it at once.
+  bool Enqueue(std::unique_ptr<Conn> conn);
   void Worker();
   // Serves requests on conn until it closes (false), or until other
   // connections wait for a worker (true: requeue it).
@@ -363,13 +364,16 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
   return requeue;
 }
 
-void Http1Server::Impl::Enqueue(std::unique_ptr<Conn> conn) {
+bool Http1Server::Impl::Enqueue(std::unique_ptr<Conn> conn) {
+  bool waits;
   {
     std::lock_guard<std::mutex> lock(queue_mu);
     queue.push_back(std::move(conn));
     queued.store(queue.size());
+    waits = free_workers < queue.size();
   }
   queue_cv.notify_one();
+  return waits;
 }
 
 void Http1Server::Impl::Worker() {
@@ -377,17 +381,16 @@ void Http1Server::Impl::Worker() {
     std::unique_ptr<Conn> conn;
     {
       std::unique_lock<std::mutex> lock(queue_mu);
+      ++free_workers;
       queue_cv.wait(lock, [this] { return !queue.empty() || workers_done; });
+      --free_workers;
       if (queue.empty()) return;
       conn = std::move(queue.front());
       queue.pop_front();
       queued.store(queue.size());
     }
     if (stopping.load()) continue;  // closed
-    ++serving;
-    bool requeue = ServeConnection(*conn);
-    --serving;
-    if (requeue) Enqueue(std::move(conn));
+    if (ServeConnection(*conn)) Enqueue(std::move(conn));
   }
 }
 
@@ -462,8 +465,7 @@ void Http1Server::Serve() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
-    s.Enqueue(std::make_unique<Impl::Conn>(fd));
-    if (s.serving.load() >= s.options.threads) s.ReclaimIdle();
+    if (s.Enqueue(std::make_unique<Impl::Conn>(fd))) s.ReclaimIdle();
   }
   {
     std::lock_guard<std::mutex> lock(s.queue_mu);

@@ -6,13 +6,13 @@
 namespace helm {
 namespace {
 
-// Receipts are built member by member: a nlohmann initializer list would
-// build a two-element array per member first (they are on every request).
-Json PrincipalJson(const Principal& p) {
-  Json j = Json::object();
-  j["agent"] = p.agent;
-  j["api_key_id"] = p.api_key_id;
-  return j;
+// Receipts are written member by member straight into their canonical form
+// (they are on every request).
+CanonicalObject PrincipalObject(const Principal& p) {
+  CanonicalObject o;
+  o.AddString("agent", p.agent);
+  o.AddString("api_key_id", p.api_key_id);
+  return o;
 }
 
 }  // namespace
@@ -137,34 +137,36 @@ bool LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
   return true;
 }
 
-Json LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
-                                    const RequestFacts& facts, const Decision& d) const {
-  Json request = Json::object();
-  request["protocol"] = input.protocol;
-  request["endpoint"] = input.endpoint;
-  request["model"] = facts.model;
-  request["stream"] = facts.stream;
-  request["hash"] = input.request_hash;
-  Json policy_ref = Json::object();
-  policy_ref["id"] = policy.id();
-  policy_ref["version"] = policy.version();
-  policy_ref["hash"] = policy.hash();
-  Json r = Json::object();
-  r["kind"] = "decision";
-  r["decision_id"] = d.decision_id;
-  r["correlation_id"] = input.correlation_id;
-  r["principal"] = PrincipalJson(input.principal);
-  r["verdict"] = VerdictName(d.verdict);
-  r["reason_code"] = d.reason_code;
-  r["rule_id"] = d.rule_id;
-  r["policy"] = std::move(policy_ref);
-  r["request"] = std::move(request);
-  Json obligations = d.obligations.ToJson();
-  if (d.verdict == Verdict::kAllow && obligations.is_object() && !obligations.empty()) {
-    r["obligations"] = std::move(obligations);
+ReceiptDraft LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
+                                            const RequestFacts& facts, const Decision& d) const {
+  CanonicalObject request;
+  request.AddString("protocol", input.protocol);
+  request.AddString("endpoint", input.endpoint);
+  request.AddString("model", facts.model);
+  request.AddBool("stream", facts.stream);
+  request.AddString("hash", input.request_hash);
+  CanonicalObject policy_ref;
+  policy_ref.AddString("id", policy.id());
+  policy_ref.AddInt("version", policy.version());
+  policy_ref.AddString("hash", policy.hash());
+  ReceiptDraft r;
+  r.agent = input.principal.agent;
+  CanonicalObject& m = r.members;
+  m.AddString("kind", "decision");
+  m.AddString("decision_id", d.decision_id);
+  m.AddString("correlation_id", input.correlation_id);
+  m.AddObject("principal", PrincipalObject(input.principal));
+  m.AddString("verdict", VerdictName(d.verdict));
+  m.AddString("reason_code", d.reason_code);
+  m.AddString("rule_id", d.rule_id);
+  m.AddObject("policy", policy_ref);
+  m.AddObject("request", request);
+  if (d.verdict == Verdict::kAllow) {
+    Json obligations = d.obligations.ToJson();
+    if (obligations.is_object() && !obligations.empty()) m.AddJson("obligations", obligations);
   }
-  if (d.redactions > 0) r["redactions"] = d.redactions;
-  if (!d.approval_id.empty()) r["approval_id"] = d.approval_id;
+  if (d.redactions > 0) m.AddInt("redactions", d.redactions);
+  if (!d.approval_id.empty()) m.AddString("approval_id", d.approval_id);
   return r;
 }
 
@@ -211,31 +213,33 @@ bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
   return recent_ids_.count(receipt_id) != 0;
 }
 
-Result<Json> LocalBoundary::OutcomeReceipt(Outcome o) const {
+Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   // A decision this boundary just appended is in the ledger (which never
   // deletes); any other parent is looked up.
   if (!RecentDecision(o.decision_receipt_id) && !ledger_->GetById(o.decision_receipt_id)) {
     return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
   }
   // receipt_id is minted by the ledger (no duplicate check needed for it).
-  Json r = Json::object();
-  r["kind"] = "outcome";
-  r["decision_id"] = o.decision_id;
-  r["parent"] = o.decision_receipt_id;
-  r["correlation_id"] = o.correlation_id;
-  r["principal"] = PrincipalJson(o.principal);
-  r["status"] = o.status;
-  r["http_status"] = o.http_status;
-  r["route"] = std::move(o.route);
-  r["cost_micros"] = o.cost_micros;
-  r["output_hash"] = std::move(o.output_hash);
-  r["latency_us"] = o.latency_us;
-  if (o.usage) r["usage"] = std::move(*o.usage);
+  ReceiptDraft r;
+  r.agent = o.principal.agent;
+  CanonicalObject& m = r.members;
+  m.AddString("kind", "outcome");
+  m.AddString("decision_id", o.decision_id);
+  m.AddString("parent", o.decision_receipt_id);
+  m.AddString("correlation_id", o.correlation_id);
+  m.AddObject("principal", PrincipalObject(o.principal));
+  m.AddString("status", o.status);
+  m.AddInt("http_status", o.http_status);
+  m.AddJson("route", o.route);
+  m.AddInt("cost_micros", o.cost_micros);
+  m.AddString("output_hash", o.output_hash);
+  m.AddInt("latency_us", o.latency_us);
+  if (o.usage) m.AddJson("usage", *o.usage);
   return r;
 }
 
 Result<std::string> LocalBoundary::Seal(const Outcome& o) {
-  Result<Json> receipt = OutcomeReceipt(o);
+  Result<ReceiptDraft> receipt = OutcomeReceipt(o);
   if (!receipt.ok()) return receipt.error();
   auto appended = ledger_->Append(std::move(receipt.value()));
   if (!appended.ok()) {
@@ -251,7 +255,7 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
 
 void LocalBoundary::SealDetached(Outcome o) {
   Counter* sealed = &GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"");
-  Result<Json> receipt = OutcomeReceipt(std::move(o));
+  Result<ReceiptDraft> receipt = OutcomeReceipt(o);
   if (!receipt.ok()) {
     GetCounter("helm_seal_failures_total").Add();
     return;

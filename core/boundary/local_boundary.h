@@ -57,9 +57,9 @@ class LocalBoundary : public Boundary {
   // the decision is recorded. True when the approval was granted and consumed.
   bool Hold(const EvaluateInput& input, Decision* decision);
   // The outcome receipt, once its parent decision is known to be in the ledger.
-  Result<Json> OutcomeReceipt(Outcome outcome) const;
-  Json DecisionReceipt(const EvaluateInput& input, const Policy& policy, const RequestFacts& facts,
-                       const Decision& decision) const;
+  Result<ReceiptDraft> OutcomeReceipt(const Outcome& outcome) const;
+  ReceiptDraft DecisionReceipt(const EvaluateInput& input, const Policy& policy,
+                               const RequestFacts& facts, const Decision& decision) const;
 
   // Decision receipts this boundary appended recently (bounded, oldest
   // forgotten first), so that Seal on the proxy path confirms its parent

@@ -22,6 +22,7 @@
 #include "core/common/ids.h"
 #include "core/common/json.h"
 #include "core/crypto/crypto.h"
+#include "core/receipt/canonical_object.h"
 
 namespace helm {
 
@@ -38,6 +39,21 @@ struct LedgerOptions {
   // Fault injection for tests: called before each batch write;
   // a non-ok Status fails the batch exactly as a failed RocksDB write does.
   std::function<Status()> before_write;
+};
+
+// A receipt as the ledger takes it: its members without the ones the ledger
+// fills (v, ledger_id, receipt_id, seq, prev_hash, time, signer, signature),
+// the receipt_id the caller chose (empty: the ledger mints one) and the agent
+// it is indexed under (principal.agent).
+struct ReceiptDraft {
+  CanonicalObject members;
+  std::string receipt_id;
+  std::string agent;
+
+  // From a receipt given as a JSON object: members the ledger fills are
+  // dropped (a given receipt_id is kept). kInvalidArgument when it is not an
+  // object or cannot be canonicalised.
+  static Result<ReceiptDraft> FromJson(const Json& receipt);
 };
 
 struct Appended {
@@ -59,18 +75,22 @@ class Ledger {
   // Fills v, ledger_id, seq, prev_hash, time, signer and signature (and
   // receipt_id when absent), signs, writes, and returns once durable.
   // kUnavailable when the database cannot be written (the caller must refuse
-  // the request), kInvalidArgument when the receipt cannot be canonicalised.
-  virtual Result<Appended> Append(Json receipt) = 0;
-  // Append without waiting for it: the receipt is canonicalised in the
-  // caller's thread and queued; it is signed and written with a later group
-  // commit by whichever thread leads it (the ledger's own thread when no
-  // Append is in flight, after detached_linger_us with sync). `done` runs exactly once, with what Append would
-  // have returned: on that thread, or before this returns when the receipt
-  // is refused at once (closed ledger, not canonicalisable). It must not call
-  // into the ledger. Every queued receipt is written before the ledger
-  // closes.
+  // the request), kInvalidArgument when the receipt cannot be canonicalised
+  // or holds a member the ledger fills.
+  virtual Result<Appended> Append(ReceiptDraft receipt) = 0;
+  // Append without waiting for it: the receipt is prepared in the caller's
+  // thread and queued; it is signed and written with a later group commit by
+  // whichever thread leads it (the ledger's own thread when no Append is in
+  // flight, after detached_linger_us with sync). `done` runs exactly once,
+  // with what Append would have returned: on that thread, or before this
+  // returns when the receipt is refused at once (closed ledger, invalid
+  // receipt). It must not call into the ledger. Every queued receipt is
+  // written before the ledger closes.
   using DetachedDone = std::function<void(const Result<Appended>&)>;
-  virtual void AppendDetached(Json receipt, DetachedDone done) = 0;
+  virtual void AppendDetached(ReceiptDraft receipt, DetachedDone done) = 0;
+  // The same for a receipt given as a JSON object (ReceiptDraft::FromJson).
+  Result<Appended> Append(const Json& receipt);
+  void AppendDetached(const Json& receipt, DetachedDone done);
   // Writes a checkpoint receipt {kind: checkpoint, checkpoint: {seq, head_hash}} now.
   virtual Result<Appended> Checkpoint() = 0;
 

@@ -163,7 +163,10 @@ Status RocksLedger::InitSigner() {
   signer_canonical_ = std::move(*signer);
 
   // Self-check: the template path must give receipt::Sign's bytes.
-  Result<PreparedReceipt> prepared = Prepare(probe, "ldg_probe", signer_canonical_);
+  Result<ReceiptDraft> draft = ReceiptDraft::FromJson(probe);
+  if (!draft.ok()) return draft.error();
+  Result<PreparedReceipt> prepared =
+      Prepare(std::move(*draft), "ldg_probe", signer_canonical_, /*keep_json=*/true);
   if (!prepared.ok()) return prepared.error();
   Appended fast;
   std::string fast_hash;

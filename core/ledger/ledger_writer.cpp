@@ -110,12 +110,12 @@ void RocksLedger::SubmitDetached(Pending* pending) {
   Complete(pending);
 }
 
-Status RocksLedger::PrepareReceipt(Json receipt, Pending* pending) const {
+Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) const {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
-  // A receipt without receipt_id gets a fresh one here (80 random bits per
+  // A receipt without receipt_id gets a fresh one (80 random bits per
   // millisecond): only an id the caller chose can already be in the ledger,
   // so only those cost a by_id read. LocalBoundary leaves the id to the ledger.
-  const bool caller_id = receipt.is_object() && receipt.contains("receipt_id");
+  const bool caller_id = !receipt.receipt_id.empty();
   // The JSON form is only needed by receipt::Sign (the fallback path).
   Result<PreparedReceipt> prepared =
       Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
@@ -132,13 +132,13 @@ Status RocksLedger::PrepareReceipt(Json receipt, Pending* pending) const {
   return Status::Ok();
 }
 
-Result<Appended> RocksLedger::Append(Json receipt) {
+Result<Appended> RocksLedger::Append(ReceiptDraft receipt) {
   Pending pending;
   if (Status s = PrepareReceipt(std::move(receipt), &pending); !s.ok()) return s.error();
   return Submit(&pending);
 }
 
-void RocksLedger::AppendDetached(Json receipt, DetachedDone done) {
+void RocksLedger::AppendDetached(ReceiptDraft receipt, DetachedDone done) {
   auto pending = std::make_unique<Pending>();
   pending->detached = std::move(done);
   if (Status s = PrepareReceipt(std::move(receipt), pending.get()); !s.ok()) {
@@ -336,8 +336,12 @@ void RocksLedger::WriteCommit(Commit* commit) {
 }
 
 Result<Appended> RocksLedger::AppendCheckpoint(rocksdb::WriteBatch* wb) {
-  Json receipt = {{"kind", "checkpoint"},
-                  {"checkpoint", {{"seq", work_.head_seq}, {"head_hash", work_.head_hash}}}};
+  CanonicalObject checkpoint;
+  checkpoint.AddInt("seq", static_cast<int64_t>(work_.head_seq));
+  checkpoint.AddString("head_hash", work_.head_hash);
+  ReceiptDraft receipt;
+  receipt.members.AddString("kind", "checkpoint");
+  receipt.members.AddObject("checkpoint", checkpoint);
   Result<PreparedReceipt> prepared =
       Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
   if (!prepared.ok()) return prepared.error();
@@ -409,3 +413,22 @@ Status RocksLedger::SignSlow(const PreparedReceipt& prepared, uint64_t seq, cons
 }
 
 }  // namespace helm::ledger_internal
+
+namespace helm {
+
+Result<Appended> Ledger::Append(const Json& receipt) {
+  Result<ReceiptDraft> draft = ReceiptDraft::FromJson(receipt);
+  if (!draft.ok()) return draft.error();
+  return Append(std::move(*draft));
+}
+
+void Ledger::AppendDetached(const Json& receipt, DetachedDone done) {
+  Result<ReceiptDraft> draft = ReceiptDraft::FromJson(receipt);
+  if (!draft.ok()) {
+    done(draft.error());
+    return;
+  }
+  AppendDetached(std::move(*draft), std::move(done));
+}
+
+}  // namespace helm

@@ -117,8 +117,10 @@ class RocksLedger final : public Ledger {
   void StartWriter();
   void PublishHeadForReadOnly();
 
-  Result<Appended> Append(Json receipt) override;
-  void AppendDetached(Json receipt, DetachedDone done) override;
+  using Ledger::Append;
+  using Ledger::AppendDetached;
+  Result<Appended> Append(ReceiptDraft receipt) override;
+  void AppendDetached(ReceiptDraft receipt, DetachedDone done) override;
   Result<Appended> Checkpoint() override;
   std::optional<std::string> Get(uint64_t seq) const override;
   std::optional<std::string> GetById(std::string_view receipt_id) const override;
@@ -136,8 +138,8 @@ class RocksLedger final : public Ledger {
  private:
   enum Cf { kDefault = 0, kReceipts, kById, kByAgent, kMeta, kCfCount };
 
-  // Canonicalises `receipt` into `pending` and makes its signature nonce.
-  Status PrepareReceipt(Json receipt, Pending* pending) const;
+  // Compiles `receipt` into `pending` and makes its signature nonce.
+  Status PrepareReceipt(ReceiptDraft receipt, Pending* pending) const;
   // Whether `pending` may still be queued (ticks also while closing).
   bool Accepting(const Pending& pending) const HELM_REQUIRES(mu_);
   Result<Appended> Submit(Pending* pending);

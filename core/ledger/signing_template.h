@@ -18,11 +18,12 @@
 
 #include "core/common/json.h"
 #include "core/common/result.h"
+#include "core/ledger/ledger.h"
 
 namespace helm::ledger_internal {
 
-// Members the ledger writes; a caller's values for them are discarded.
-// (v, ledger_id and receipt_id-if-absent are set in Prepare.)
+// Members the sign leader fills in. (v, ledger_id, receipt_id and signer are
+// set in Prepare.)
 enum class Slot : uint8_t { kPrevHash, kSeq, kTime, kSignature };
 
 // canonical = text with each slot's value inserted at its offset: slot i at
@@ -47,14 +48,15 @@ struct PreparedReceipt {
   Pieces stored;           // the stored bytes: JCS with `signature`
 };
 
-// kInvalidArgument when `receipt` is not an object, has a non-string
-// receipt_id, or cannot be canonicalised (floats, invalid UTF-8).
-// `signer_canonical` is the JCS of the `signer` value for the signing key.
-// `keep_json`: also return the receipt as JSON (ledger-filled members removed,
-// v, ledger_id and receipt_id set) for the receipt::Sign path; the template
-// path does not need it, and building it costs allocations on every append.
-Result<PreparedReceipt> Prepare(Json receipt, std::string_view ledger_id,
-                                std::string_view signer_canonical, bool keep_json = true);
+// Adds v, ledger_id, receipt_id (minted when the draft has none), signer and
+// the slots to the draft's members and compiles both forms. kInvalidArgument
+// when a member failed or repeats (the draft may not hold the members the
+// ledger fills). `signer_canonical` is the JCS of the `signer` value for the
+// signing key. `keep_json`: also return the receipt as JSON (without the
+// ledger-filled members but with v, ledger_id and receipt_id) for the
+// receipt::Sign path; the template path does not need it.
+Result<PreparedReceipt> Prepare(ReceiptDraft draft, std::string_view ledger_id,
+                                std::string_view signer_canonical, bool keep_json);
 
 // Slot values, already JSON text: quoted strings and a bare integer.
 struct SlotValues {
@@ -66,9 +68,5 @@ struct SlotValues {
 
 // Replaces *out with the rendering of `pieces`.
 void Render(const Pieces& pieces, const SlotValues& values, std::string* out);
-
-// RFC 8785 member order: by UTF-16 code units of the (valid UTF-8) names.
-// Names that agree up to an ASCII byte are ordered by that byte directly.
-bool Utf16Less(std::string_view a, std::string_view b);
 
 }  // namespace helm::ledger_internal

@@ -95,12 +95,6 @@ void AppendString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-Status AppendValidatedString(std::string_view s, std::string* out) {
-  std::u16string ignored;
-  if (!Utf8ToUtf16(s, &ignored)) return Invalid("string is not valid UTF-8");
-  AppendString(s, out);
-  return Status::Ok();
-}
 
 // ECMAScript Number.prototype.toString for a finite double (ECMA-262
 // §7.1.12.1). std::to_chars gives the shortest round-trip digits d1..dk and
@@ -212,7 +206,7 @@ Status AppendValue(const Json& value, std::string* out) {
       return Status::Ok();
     }
     case Json::value_t::string:
-      return AppendValidatedString(value.get_ref<const std::string&>(), out);
+      return AppendCanonicalString(value.get_ref<const std::string&>(), out);
     case Json::value_t::object: return AppendObject(value, out);
     case Json::value_t::array: return AppendArray(value, out);
     default: return Invalid("value has no JSON form (binary or discarded)");
@@ -220,6 +214,13 @@ Status AppendValue(const Json& value, std::string* out) {
 }
 
 }  // namespace
+
+Status AppendCanonicalString(std::string_view s, std::string* out) {
+  std::u16string ignored;
+  if (!Utf8ToUtf16(s, &ignored)) return Invalid("string is not valid UTF-8");
+  AppendString(s, out);
+  return Status::Ok();
+}
 
 Result<std::string> Canonicalize(const Json& value) {
   std::string out;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/common/json.h"
 
@@ -12,5 +13,7 @@ namespace helm {
 
 // Fails (kInvalidArgument) on non-finite numbers or invalid UTF-8 in strings.
 Result<std::string> Canonicalize(const Json& value);
+// Appends the RFC 8785 form of the string `s` (quoted, minimally escaped).
+Status AppendCanonicalString(std::string_view s, std::string* out);
 
 }  // namespace helm

@@ -1,0 +1,108 @@
+#include "core/receipt/canonical_object.h"
+
+#include <doctest/doctest.h>
+
+#include "core/receipt/jcs.h"
+
+namespace helm {
+namespace {
+
+TEST_CASE("a CanonicalObject gives the RFC 8785 text of the same JSON object") {
+  CanonicalObject route;
+  route.AddString("lane", "balanced");
+  route.AddJson("attempts", Json::array({Json{{"outcome", "ok"}, {"latency_us", 12}}}));
+  CanonicalObject o;
+  o.AddString("kind", "outcome");
+  o.AddString("quote\"and\\back", "tab\there \xC3\xA9 \x01");
+  o.AddInt("negative", -42);
+  o.AddInt("exact", int64_t{1} << 53);
+  o.AddBool("stream", false);
+  o.AddObject("route", route);
+  o.AddJson("usage", Json{{"input", 3}, {"output", 4}});
+  o.AddJson("nothing", nullptr);
+  // Sorted by UTF-16 code units: U+1F600 (a surrogate pair) before U+FFFD.
+  o.AddString("\xEF\xBF\xBD", "replacement");
+  o.AddString("\xF0\x9F\x98\x80", "emoji");
+  o.AddCanonical("signer", R"({"alg":"ed25519"})");
+
+  Json same = {{"kind", "outcome"},
+               {"quote\"and\\back", "tab\there \xC3\xA9 \x01"},
+               {"negative", -42},
+               {"exact", int64_t{1} << 53},
+               {"stream", false},
+               {"route",
+                {{"lane", "balanced"},
+                 {"attempts", Json::array({Json{{"outcome", "ok"}, {"latency_us", 12}}})}}},
+               {"usage", {{"input", 3}, {"output", 4}}},
+               {"nothing", nullptr},
+               {"\xEF\xBF\xBD", "replacement"},
+               {"\xF0\x9F\x98\x80", "emoji"},
+               {"signer", {{"alg", "ed25519"}}}};
+  REQUIRE(o.status().ok());
+  CHECK(o.Text().value() == Canonicalize(same).value());
+  auto sorted = o.Sorted();
+  REQUIRE(sorted.ok());
+  CHECK(sorted->front().name == "exact");
+  CHECK(sorted->back().name == "\xEF\xBF\xBD");
+  CHECK(sorted->back().text == "\"\xEF\xBF\xBD\":\"replacement\"");
+}
+
+TEST_CASE("a CanonicalObject with a member that cannot be canonical is refused") {
+  SUBCASE("invalid UTF-8 in a value") {
+    CanonicalObject o;
+    o.AddString("bad", "\xff");
+    CHECK(o.status().error().code == ErrorCode::kInvalidArgument);
+    CHECK(o.Text().error().message.find("bad") != std::string::npos);
+  }
+  SUBCASE("invalid UTF-8 in a name") {
+    CanonicalObject o;
+    o.AddBool("\xc3", true);
+    CHECK_FALSE(o.Text().ok());
+  }
+  SUBCASE("an integer a double cannot hold") {
+    CanonicalObject o;
+    o.AddInt("big", (int64_t{1} << 53) + 1);
+    CHECK_FALSE(o.Text().ok());
+  }
+  SUBCASE("a floating-point number") {
+    CanonicalObject o;
+    o.AddJson("usage", Json{{"cost", 0.5}});
+    CHECK_FALSE(o.Text().ok());
+  }
+  SUBCASE("a failed nested object") {
+    CanonicalObject inner;
+    inner.AddString("bad", "\xff");
+    CanonicalObject o;
+    o.AddObject("inner", inner);
+    CHECK_FALSE(o.status().ok());
+  }
+  SUBCASE("a repeated name") {
+    CanonicalObject o;
+    o.AddString("kind", "a");
+    o.AddInt("kind", 1);
+    REQUIRE(o.status().ok());
+    CHECK(o.Text().error().message.find("kind repeats") != std::string::npos);
+  }
+}
+
+TEST_CASE("member order is by UTF-16 code units, not UTF-8 bytes") {
+  CHECK(Utf16Less("a", "b"));
+  CHECK(Utf16Less("a", "aa"));
+  CHECK_FALSE(Utf16Less("b", "a"));
+  // U+1F600 is a surrogate pair (0xD83D ...) and sorts before U+FFFD in UTF-16,
+  // the other way round in UTF-8.
+  CHECK(Utf16Less("\xF0\x9F\x98\x80", "\xEF\xBF\xBD"));
+  // ... also after a common prefix, and when the difference is inside a character.
+  CHECK(Utf16Less("x\xF0\x9F\x98\x80", "x\xEF\xBF\xBD"));
+  CHECK_FALSE(Utf16Less("x\xEF\xBF\xBD", "x\xF0\x9F\x98\x80"));
+  CHECK(Utf16Less("\xC3\xA9", "\xC3\xAA"));
+  CHECK(Utf16Less("a\x7f", "a\xC2\x80"));
+  CHECK_FALSE(Utf16Less("abc", "abc"));
+  CHECK(Utf16Less("", "a"));
+  CHECK_FALSE(Utf16Less("a", ""));
+  CHECK(Utf16Less("receipt_id", "request"));
+  CHECK(Utf16Less("Seq", "_"));
+}
+
+}  // namespace
+}  // namespace helm

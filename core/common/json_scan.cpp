@@ -50,33 +50,45 @@ size_t SkipSpace(std::string_view text, size_t i) {
 
 }  // namespace
 
-std::optional<std::string_view> TopLevelMember(std::string_view text, std::string_view name) {
+bool ForEachTopLevelMember(std::string_view text,
+                           const std::function<void(std::string_view, std::string_view)>& fn) {
   constexpr size_t npos = std::string_view::npos;
-  std::optional<std::string_view> found;
   size_t i = SkipSpace(text, 0);
-  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  if (i >= text.size() || text[i] != '{') return false;
   i = SkipSpace(text, i + 1);
-  if (i < text.size() && text[i] == '}') return std::nullopt;
+  if (i < text.size() && text[i] == '}') return true;
+  std::string unescaped;
   while (i < text.size() && text[i] == '"') {
     const size_t key_end = SkipString(text, i);
-    if (key_end == npos) return std::nullopt;
-    const std::string_view key = text.substr(i + 1, key_end - i - 2);
-    const bool match = key.find('\\') == std::string_view::npos
-                           ? key == name
-                           : Json::parse(text.substr(i, key_end - i), nullptr, false) == name;
+    if (key_end == npos) return false;
+    std::string_view key = text.substr(i + 1, key_end - i - 2);
+    if (key.find('\\') != std::string_view::npos) {
+      const Json parsed = Json::parse(text.substr(i, key_end - i), nullptr, false);
+      if (!parsed.is_string()) return false;
+      unescaped = parsed.get<std::string>();
+      key = unescaped;
+    }
     i = SkipSpace(text, key_end);
-    if (i >= text.size() || text[i] != ':') return std::nullopt;
+    if (i >= text.size() || text[i] != ':') return false;
     const size_t value_start = SkipSpace(text, i + 1);
     const size_t value_end = SkipValue(text, value_start);
-    if (value_end == npos || value_end == value_start) return std::nullopt;
-    if (match) found = text.substr(value_start, value_end - value_start);
+    if (value_end == npos || value_end == value_start) return false;
+    fn(key, text.substr(value_start, value_end - value_start));
     i = SkipSpace(text, value_end);
-    if (i >= text.size()) return std::nullopt;
-    if (text[i] == '}') return found;
-    if (text[i] != ',') return std::nullopt;
+    if (i >= text.size()) return false;
+    if (text[i] == '}') return true;
+    if (text[i] != ',') return false;
     i = SkipSpace(text, i + 1);
   }
-  return std::nullopt;
+  return false;
+}
+
+std::optional<std::string_view> TopLevelMember(std::string_view text, std::string_view name) {
+  std::optional<std::string_view> found;
+  const bool complete = ForEachTopLevelMember(text, [&](std::string_view key, std::string_view value) {
+    if (key == name) found = value;
+  });
+  return complete ? found : std::nullopt;
 }
 
 }  // namespace helm

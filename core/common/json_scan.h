@@ -1,6 +1,7 @@
 // Reading one member of a large JSON document without parsing all of it.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -13,5 +14,13 @@ namespace helm {
 // the member is absent, or the text ends early. Member names are compared
 // after unescaping ("mod\u0065l" is "model"), as a parser reads them.
 std::optional<std::string_view> TopLevelMember(std::string_view text, std::string_view name);
+
+// Calls fn(name, raw value text) for each top-level member of the JSON object
+// `text` in order, with TopLevelMember's (lack of) validation. Names are
+// unescaped; a name that had escapes is valid only during its call. False
+// when `text` is not an object or ends early (the members before that point
+// were passed).
+bool ForEachTopLevelMember(std::string_view text,
+                           const std::function<void(std::string_view, std::string_view)>& fn);
 
 }  // namespace helm

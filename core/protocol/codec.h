@@ -4,10 +4,14 @@
 // translate.h.
 #pragma once
 
+#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "core/common/json.h"
@@ -105,9 +109,26 @@ std::string FinishToGemini(ir::FinishReason r);     // STOP|MAX_TOKENS|SAFETY|OT
 std::string FinishToResponsesStatus(ir::FinishReason r, std::string* incomplete_reason);
 
 // ---- usage conventions (usage.cpp)
-ir::Usage UsageFromOpenAi(const Json& usage);     // prompt_tokens includes cached
-ir::Usage UsageFromAnthropic(const Json& usage);  // input_tokens excludes cache
-ir::Usage UsageFromGemini(const Json& usage_metadata);
+// A provider's usage object, parsed or as raw JSON text (the usage member of
+// an answer forwarded verbatim, read without building a tree). Absent or
+// non-integer members read as 0.
+class UsageObject {
+ public:
+  UsageObject(const Json& parsed) : json_(&parsed) {}  // NOLINT: implicit by design
+  explicit UsageObject(std::string_view text);
+  bool is_object() const { return json_ != nullptr ? json_->is_object() : text_object_; }
+  int64_t Int(std::string_view key) const;
+  int64_t Int(std::string_view outer, std::string_view key) const;
+
+ private:
+  const Json* json_ = nullptr;
+  bool text_object_ = false;
+  std::vector<std::pair<std::string_view, std::string_view>> members_;  // text form
+  std::deque<std::string> unescaped_names_;                            // names with escapes
+};
+ir::Usage UsageFromOpenAi(const UsageObject& usage);     // prompt_tokens includes cached
+ir::Usage UsageFromAnthropic(const UsageObject& usage);  // input_tokens excludes cache
+ir::Usage UsageFromGemini(const UsageObject& usage_metadata);
 Json UsageToOpenAi(const ir::Usage& u);
 Json UsageToAnthropic(const ir::Usage& u);
 Json UsageToResponses(const ir::Usage& u);

@@ -1,12 +1,15 @@
 // Usage conventions (PROTOCOLS.md "Cached tokens"). Inside: input_tokens is
 // every prompt token, cache reads and writes included; each protocol's own
 // convention is rebuilt on the way out so nothing is billed twice.
+#include <charconv>
+
+#include "core/common/json_scan.h"
 #include "core/protocol/codec.h"
 
 namespace helm::protocol {
 namespace {
 
-int64_t Int(const Json& obj, const char* key) {
+int64_t JsonInt(const Json& obj, std::string_view key) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return 0;
@@ -15,43 +18,76 @@ int64_t Int(const Json& obj, const char* key) {
   return it->get<int64_t>();
 }
 
-int64_t Int(const Json& obj, const char* outer, const char* key) {
-  if (!IsObject(obj, outer)) return 0;
-  return Int(obj[outer], key);
+// A JSON number's text as JsonInt reads the parsed number; 0 for anything else.
+int64_t TextInt(std::string_view text) {
+  const char* end = text.data() + text.size();
+  int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end) return i;
+  double d = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, d); ec != std::errc() || p != end) return 0;
+  constexpr double kLimit = 9.2e18;  // inside int64_t
+  return d > -kLimit && d < kLimit ? static_cast<int64_t>(d) : 0;
 }
 
 }  // namespace
 
-ir::Usage UsageFromOpenAi(const Json& usage) {
+UsageObject::UsageObject(std::string_view text) {
+  text_object_ = ForEachTopLevelMember(text, [&](std::string_view key, std::string_view value) {
+    // An unescaped name lives only for this call: kept here.
+    const bool in_text = key.data() >= text.data() && key.data() < text.data() + text.size();
+    members_.emplace_back(in_text ? key : std::string_view(unescaped_names_.emplace_back(key)),
+                          value);
+  });
+}
+
+int64_t UsageObject::Int(std::string_view key) const {
+  if (json_ != nullptr) return JsonInt(*json_, key);
+  int64_t value = 0;  // the last one, as a parser keeps it
+  for (const auto& [name, text] : members_) {
+    if (name == key) value = TextInt(text);
+  }
+  return value;
+}
+
+int64_t UsageObject::Int(std::string_view outer, std::string_view key) const {
+  if (json_ != nullptr) return IsObject(*json_, outer) ? JsonInt((*json_)[std::string(outer)], key) : 0;
+  std::string_view inner;
+  for (const auto& [name, text] : members_) {
+    if (name == outer) inner = text;
+  }
+  return UsageObject(inner).Int(key);
+}
+
+ir::Usage UsageFromOpenAi(const UsageObject& usage) {
   ir::Usage u;
   if (!usage.is_object()) return u;
   u.known = true;
-  u.input_tokens = Int(usage, "prompt_tokens");
-  u.output_tokens = Int(usage, "completion_tokens");
-  u.cached_read_tokens = Int(usage, "prompt_tokens_details", "cached_tokens");
-  u.reasoning_tokens = Int(usage, "completion_tokens_details", "reasoning_tokens");
+  u.input_tokens = usage.Int("prompt_tokens");
+  u.output_tokens = usage.Int("completion_tokens");
+  u.cached_read_tokens = usage.Int("prompt_tokens_details", "cached_tokens");
+  u.reasoning_tokens = usage.Int("completion_tokens_details", "reasoning_tokens");
   return u;
 }
 
-ir::Usage UsageFromAnthropic(const Json& usage) {
+ir::Usage UsageFromAnthropic(const UsageObject& usage) {
   ir::Usage u;
   if (!usage.is_object()) return u;
   u.known = true;
-  u.cached_read_tokens = Int(usage, "cache_read_input_tokens");
-  u.cache_creation_tokens = Int(usage, "cache_creation_input_tokens");
-  u.input_tokens = Int(usage, "input_tokens") + u.cached_read_tokens + u.cache_creation_tokens;
-  u.output_tokens = Int(usage, "output_tokens");
+  u.cached_read_tokens = usage.Int("cache_read_input_tokens");
+  u.cache_creation_tokens = usage.Int("cache_creation_input_tokens");
+  u.input_tokens = usage.Int("input_tokens") + u.cached_read_tokens + u.cache_creation_tokens;
+  u.output_tokens = usage.Int("output_tokens");
   return u;
 }
 
-ir::Usage UsageFromGemini(const Json& m) {
+ir::Usage UsageFromGemini(const UsageObject& m) {
   ir::Usage u;
   if (!m.is_object()) return u;
   u.known = true;
-  u.input_tokens = Int(m, "promptTokenCount") + Int(m, "toolUsePromptTokenCount");
-  u.cached_read_tokens = Int(m, "cachedContentTokenCount");
-  u.reasoning_tokens = Int(m, "thoughtsTokenCount");
-  u.output_tokens = Int(m, "candidatesTokenCount") + u.reasoning_tokens;
+  u.input_tokens = m.Int("promptTokenCount") + m.Int("toolUsePromptTokenCount");
+  u.cached_read_tokens = m.Int("cachedContentTokenCount");
+  u.reasoning_tokens = m.Int("thoughtsTokenCount");
+  u.output_tokens = m.Int("candidatesTokenCount") + u.reasoning_tokens;
   return u;
 }
 

@@ -22,13 +22,13 @@ protocol::ProviderKind WireKind(route::ProviderKind kind) {
   }
 }
 
-// Usage of a provider body that is forwarded verbatim: only the top-level
-// usage member is parsed, so the answer itself is never materialised.
+// Usage of a provider body that is forwarded verbatim: only the integers of
+// the top-level usage member are read, and no JSON tree is built.
 std::optional<Json> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
   const char* member = kind == protocol::ProviderKind::kGemini ? "usageMetadata" : "usage";
   std::optional<std::string_view> raw = TopLevelMember(body, member);
   if (!raw) return std::nullopt;
-  const Json u = Json::parse(*raw, nullptr, false);
+  const protocol::UsageObject u(*raw);
   if (!u.is_object()) return std::nullopt;
   switch (kind) {
     case protocol::ProviderKind::kAnthropic: return UsageJson(protocol::UsageFromAnthropic(u));

@@ -1,0 +1,45 @@
+// Usage read from raw JSON text (a verbatim answer's usage member) must equal
+// usage read from the parsed object, whatever the text looks like.
+#include <doctest/doctest.h>
+
+#include "core/protocol/codec.h"
+
+namespace helm::protocol {
+namespace {
+
+void CheckSame(const ir::Usage& a, const ir::Usage& b) {
+  CHECK(a.known == b.known);
+  CHECK(a.input_tokens == b.input_tokens);
+  CHECK(a.output_tokens == b.output_tokens);
+  CHECK(a.cached_read_tokens == b.cached_read_tokens);
+  CHECK(a.cache_creation_tokens == b.cache_creation_tokens);
+  CHECK(a.reasoning_tokens == b.reasoning_tokens);
+}
+
+TEST_CASE("usage from raw text equals usage from the parsed object") {
+  const char* texts[] = {
+      R"({"prompt_tokens":16,"completion_tokens":74,"total_tokens":90,)"
+      R"("prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},)"
+      R"("completion_tokens_details":{"reasoning_tokens":9}})",
+      R"( { "prompt_tokens" : 7.0 , "completion_tokens" : 2e1 , "prompt_tokens_details" : null } )",
+      R"({"input_tokens":10,"cache_read_input_tokens":3,"cache_creation_input_tokens":2,)"
+      R"("output_tokens":5,"\u006futput_tokens":6})",
+      R"({"promptTokenCount":11,"candidatesTokenCount":"x","thoughtsTokenCount":4,)"
+      R"("cachedContentTokenCount":-1,"toolUsePromptTokenCount":2})",
+      R"({})",
+      R"([1,2])",
+      R"(null)",
+  };
+  for (const char* text : texts) {
+    CAPTURE(text);
+    const Json parsed = Json::parse(text);
+    const UsageObject raw{std::string_view(text)};
+    CheckSame(UsageFromOpenAi(raw), UsageFromOpenAi(parsed));
+    CheckSame(UsageFromAnthropic(raw), UsageFromAnthropic(parsed));
+    CheckSame(UsageFromGemini(raw), UsageFromGemini(parsed));
+  }
+  CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[0]))).cached_read_tokens == 4);
+}
+
+}  // namespace
+}  // namespace helm::protocol

@@ -32,6 +32,7 @@ int64_t TextInt(std::string_view text) {
 }  // namespace
 
 UsageObject::UsageObject(std::string_view text) {
+  members_.reserve(8);
   text_object_ = ForEachTopLevelMember(text, [&](std::string_view key, std::string_view value) {
     // An unescaped name lives only for this call: kept here.
     const bool in_text = key.data() >= text.data() && key.data() < text.data() + text.size();

@@ -156,15 +156,20 @@ bool Utf16Less(std::string_view a, std::string_view b) {
 }
 
 void CanonicalObject::Begin(std::string_view name) {
-  if (entries_.empty()) {  // sized for a receipt: three allocations in all
+  if (entries_.empty()) {  // sized for a receipt: two allocations in all
     entries_.reserve(24);
-    names_.reserve(256);
     text_.reserve(1024);
   }
-  const auto name_begin = static_cast<uint32_t>(names_.size());
   const auto begin = static_cast<uint32_t>(text_.size());
-  names_.append(name);
-  entries_.push_back(Entry{name_begin, static_cast<uint32_t>(names_.size()), begin, begin});
+  if (PlainAscii(name)) {  // every receipt member name: read back from the text
+    entries_.push_back(Entry{false, begin + 1, begin + 1 + static_cast<uint32_t>(name.size()),
+                             begin, begin});
+  } else {
+    const auto name_begin = static_cast<uint32_t>(names_.size());
+    names_.append(name);
+    entries_.push_back(
+        Entry{true, name_begin, static_cast<uint32_t>(names_.size()), begin, begin});
+  }
   if (Status s = AppendString(name, &text_); !s.ok()) Fail(name, s.error());
   text_.push_back(':');
 }
@@ -222,12 +227,6 @@ void CanonicalObject::AddCanonical(std::string_view name, std::string_view canon
   End();
 }
 
-bool CanonicalObject::Has(std::string_view name) const {
-  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
-    return std::string_view(names_).substr(e.name_begin, e.name_end - e.name_begin) == name;
-  });
-}
-
 Result<std::vector<CanonicalObject::Member>> CanonicalObject::Sorted() const {
   if (!status_.ok()) return status_.error();
   std::vector<Member> members;
@@ -235,7 +234,8 @@ Result<std::vector<CanonicalObject::Member>> CanonicalObject::Sorted() const {
   const std::string_view names(names_);
   const std::string_view text(text_);
   for (const Entry& e : entries_) {
-    members.push_back(Member{names.substr(e.name_begin, e.name_end - e.name_begin),
+    members.push_back(Member{(e.escaped_name ? names : text).substr(e.name_begin,
+                                                                   e.name_end - e.name_begin),
                              text.substr(e.begin, e.end - e.begin)});
   }
   std::sort(members.begin(), members.end(),

@@ -35,7 +35,6 @@ class CanonicalObject {
   void AddCanonical(std::string_view name, std::string_view canonical);
 
   const Status& status() const { return status_; }
-  bool Has(std::string_view name) const;
   // The members in RFC 8785 order; views into this object, valid until the
   // next Add. kInvalidArgument when a name repeats or a member failed.
   Result<std::vector<Member>> Sorted() const;
@@ -44,8 +43,9 @@ class CanonicalObject {
 
  private:
   struct Entry {
-    uint32_t name_begin, name_end;  // in names_
-    uint32_t begin, end;            // in text_
+    bool escaped_name;              // the name is in names_, else in text_
+    uint32_t name_begin, name_end;  // the unescaped name
+    uint32_t begin, end;            // `"name":value` in text_
   };
   // Starts a member: its quoted name and ':' (names are escaped as JCS says).
   void Begin(std::string_view name);
@@ -53,7 +53,7 @@ class CanonicalObject {
   void Fail(std::string_view name, const Error& error);
 
   std::vector<Entry> entries_;
-  std::string names_;
+  std::string names_;  // names that JCS escapes
   std::string text_;
   Status status_ = Status::Ok();
 };

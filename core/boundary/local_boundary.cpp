@@ -112,7 +112,8 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
                           : "APPROVAL_UNAVAILABLE";
     }
   }
-  if (d.verdict == Verdict::kAllow && pd.obligations.has_redaction) {
+  if (d.verdict == Verdict::kAllow && pd.obligations.has_redaction &&
+      policy.WouldRedact(pd, input.protocol, input.body)) {
     Json body = input.body;
     d.redactions = policy.Redact(pd, input.protocol, body);
     if (d.redactions > 0) d.rewritten_body = std::move(body);

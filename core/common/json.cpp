@@ -19,14 +19,16 @@ class StrictDomBuilder {
   bool number_integer(Json::number_integer_t v) { return Value(v); }
   bool number_unsigned(Json::number_unsigned_t v) { return Value(v); }
   bool number_float(Json::number_float_t v, const Json::string_t& /*text*/) { return Value(v); }
-  bool string(Json::string_t& v) { return Value(std::move(v)); }
+  // Strings and keys are copied, not moved: the lexer reuses its buffer,
+  // which a move would take away (a reallocation per later token).
+  bool string(Json::string_t& v) { return Value(v); }
   bool binary(Json::binary_t& /*v*/) { return false; }  // not in JSON text
   bool start_object(std::size_t /*size*/) { return Open(Json::value_t::object); }
   bool start_array(std::size_t /*size*/) { return Open(Json::value_t::array); }
   bool end_object() { return Close(); }
   bool end_array() { return Close(); }
   bool key(Json::string_t& k) {
-    auto [it, inserted] = open_.back()->get_ref<Json::object_t&>().try_emplace(std::move(k));
+    auto [it, inserted] = open_.back()->get_ref<Json::object_t&>().try_emplace(k);
     if (!inserted) {
       problem_ = "duplicate key \"" + it->first + "\" in JSON object";
       return false;

@@ -344,12 +344,24 @@ class TomlPolicy final : public Policy {
 
   int Redact(const PolicyDecision& decision, std::string_view protocol,
              Json& body) const override {
-    auto it = by_id_.find(decision.rule_id);
-    if (decision.rule_id.empty() || it == by_id_.end()) return 0;
-    const RegexList& patterns = rules_[it->second].redact_regex;
-    if (patterns.empty()) return 0;
+    const RegexList* patterns = RedactPatterns(decision);
+    if (patterns == nullptr) return 0;
     return RewriteTexts(protocol, body,
-                        [&patterns](std::string& text) { return RedactText(patterns, text); });
+                        [patterns](std::string& text) { return RedactText(*patterns, text); });
+  }
+
+  bool WouldRedact(const PolicyDecision& decision, std::string_view protocol,
+                   const Json& body) const override {
+    const RegexList* patterns = RedactPatterns(decision);
+    if (patterns == nullptr) return false;
+    bool found = false;
+    // The walk changes a text only where the function does, and this one
+    // only reads: the body is left as it is.
+    RewriteTexts(protocol, const_cast<Json&>(body), [&](std::string& text) {
+      found = found || AnyMatch(*patterns, text);
+      return 0;
+    });
+    return found;
   }
 
   const std::string& id() const override { return id_; }
@@ -366,6 +378,14 @@ class TomlPolicy final : public Policy {
                                                      const Loader& loader, std::string hash);
 
  private:
+  // The redact_regex of the rule behind `decision`; null when it has none.
+  const RegexList* RedactPatterns(const PolicyDecision& decision) const {
+    auto it = by_id_.find(decision.rule_id);
+    if (decision.rule_id.empty() || it == by_id_.end()) return nullptr;
+    const RegexList& patterns = rules_[it->second].redact_regex;
+    return patterns.empty() ? nullptr : &patterns;
+  }
+
   std::string id_;
   int64_t version_ = 0;
   std::string hash_;

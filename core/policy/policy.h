@@ -49,6 +49,10 @@ class Policy {
   // body's texts; returns the number of replacements ([REDACTED]).
   virtual int Redact(const PolicyDecision& decision, std::string_view protocol,
                      Json& body) const = 0;
+  // Whether Redact would replace anything: the copy a redaction needs is made
+  // only when it does (most requests carry no secret).
+  virtual bool WouldRedact(const PolicyDecision& decision, std::string_view protocol,
+                           const Json& body) const = 0;
 
   virtual const std::string& id() const = 0;
   virtual int64_t version() const = 0;

@@ -177,10 +177,14 @@ then.redact_regex = ['REDACT-ME-[0-9]+', 'sk-[A-Za-z0-9]{20,}']
   auto d = p->Evaluate(f);
   CHECK(d.obligations.has_redaction);
   CHECK(d.obligations.ToJson() == Json{{"redact", true}});
+  const Json original = body;
+  CHECK(p->WouldRedact(d, kOpenAiChat, body));
+  CHECK(body == original);  // asking changes nothing
   CHECK(p->Redact(d, kOpenAiChat, body) == 3);
   CHECK(body["messages"][0]["content"] == "[REDACTED] and [REDACTED]");
   CHECK(body["messages"][1]["content"][0]["text"] == "[REDACTED]");
   CHECK(p->Redact(d, kOpenAiChat, body) == 0);  // idempotent
+  CHECK_FALSE(p->WouldRedact(d, kOpenAiChat, body));
   PolicyDecision none;
   CHECK(p->Redact(none, kOpenAiChat, body) == 0);  // default decision: no rule
 }

@@ -80,6 +80,13 @@ int RedactText(const RegexList& patterns, std::string& text) {
   return count;
 }
 
+bool AnyMatch(const RegexList& patterns, std::string_view text) {
+  for (const auto& re : patterns) {
+    if (RE2::PartialMatch(text, *re)) return true;
+  }
+  return false;
+}
+
 RE2::Options PolicyRegexOptions() {
   RE2::Options options;
   options.set_log_errors(false);

@@ -54,6 +54,8 @@ bool ConditionsHold(const Conditions& when, const RequestFacts& facts);
 // Replaces every match of every pattern in text with kRedactionMarker;
 // returns the number of replacements.
 int RedactText(const RegexList& patterns, std::string& text);
+// True when some pattern matches somewhere in text.
+bool AnyMatch(const RegexList& patterns, std::string_view text);
 
 // RE2 options shared by every policy pattern (UTF-8, errors not logged).
 RE2::Options PolicyRegexOptions();

@@ -53,6 +53,7 @@ void AddProviderAuth(const route::Candidate& c, protocol::ProviderKind kind, Hea
 
 ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res) {
   f.output_hash = crypto::Sha256Tagged(res.body);
+  res.headers.reserve(res.headers.size() + f.headers.size() + 1);
   res.headers.insert(res.headers.end(), f.headers.begin(), f.headers.end());
   res.headers.emplace_back("X-Helm-Output-Hash", f.output_hash);
   return res;

@@ -57,6 +57,7 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   const ProxyRequest& request = f->req;
   f->start_us = NowUs();
   f->correlation_id = CorrelationId(request.headers);
+  f->headers.reserve(10);  // every X-Helm-* header a response can carry
   f->headers.emplace_back("X-Helm-Correlation-ID", f->correlation_id);
 
   auto principal = boundary_->Authenticate(request.credential);

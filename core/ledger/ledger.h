@@ -46,7 +46,7 @@ struct LedgerOptions {
 // the receipt_id the caller chose (empty: the ledger mints one) and the agent
 // it is indexed under (principal.agent).
 struct ReceiptDraft {
-  CanonicalObject members;
+  CanonicalObject members{CanonicalObject::kReceiptBytes};
   std::string receipt_id;
   std::string agent;
 

@@ -242,7 +242,8 @@ void RocksLedger::LeadSigning(Pending* self) {
 
 std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch) {
   auto commit = std::make_unique<Commit>();
-  commit->wb = std::make_unique<rocksdb::WriteBatch>();
+  // Room for the batch's receipts and index entries, allocated once.
+  commit->wb = std::make_unique<rocksdb::WriteBatch>(256 + batch.size() * 1536);
   commit->base = work_;
   for (Pending* p : batch) {
     switch (p->kind) {

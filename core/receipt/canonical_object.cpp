@@ -156,9 +156,9 @@ bool Utf16Less(std::string_view a, std::string_view b) {
 }
 
 void CanonicalObject::Begin(std::string_view name) {
-  if (entries_.empty()) {  // sized for a receipt: two allocations in all
-    entries_.reserve(24);
-    text_.reserve(1024);
+  if (entries_.empty()) {  // two allocations in all for most objects
+    entries_.reserve(expected_bytes_ / 32);
+    text_.reserve(expected_bytes_);
   }
   const auto begin = static_cast<uint32_t>(text_.size());
   if (PlainAscii(name)) {  // every receipt member name: read back from the text

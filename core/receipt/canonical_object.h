@@ -20,6 +20,10 @@ namespace helm {
 
 class CanonicalObject {
  public:
+  // `expected_bytes`: the text reserved at the first member. The default
+  // suits a nested object; a whole receipt reserves kReceiptBytes.
+  static constexpr size_t kReceiptBytes = 990;  // a chunk below malloc's large ones (1 KiB)
+  explicit CanonicalObject(size_t expected_bytes = 192) : expected_bytes_(expected_bytes) {}
   struct Member {
     std::string_view name;  // the member's name, unescaped
     std::string_view text;  // `"name":value`, canonical
@@ -52,6 +56,7 @@ class CanonicalObject {
   void End();
   void Fail(std::string_view name, const Error& error);
 
+  size_t expected_bytes_;
   std::vector<Entry> entries_;
   std::string names_;  // names that JCS escapes
   std::string text_;

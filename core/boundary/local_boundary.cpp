@@ -194,8 +194,7 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
   }
   d.receipt_id = std::move(appended->receipt_id);
   if (d.verdict == Verdict::kAllow) RememberDecision(d.receipt_id);
-  GetCounter("helm_decisions_total", std::string("verdict=\"") + VerdictName(d.verdict) + "\"")
-      .Add();
+  GetLabeledCounter("helm_decisions_total", "verdict", VerdictName(d.verdict)).Add();
   return d;
 }
 
@@ -250,12 +249,12 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
                          : ErrorCode::kUnavailable,
                      "ledger: " + appended.error().message);
   }
-  GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"").Add();
+  GetLabeledCounter("helm_outcomes_total", "status", o.status).Add();
   return appended->receipt_id;
 }
 
 void LocalBoundary::SealDetached(Outcome o) {
-  Counter* sealed = &GetCounter("helm_outcomes_total", "status=\"" + o.status + "\"");
+  Counter* sealed = &GetLabeledCounter("helm_outcomes_total", "status", o.status);
   Result<ReceiptDraft> receipt = OutcomeReceipt(o);
   if (!receipt.ok()) {
     GetCounter("helm_seal_failures_total").Add();

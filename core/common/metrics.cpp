@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace helm {
 namespace {
@@ -34,6 +35,23 @@ Counter& GetCounter(std::string_view name, std::string_view labels) {
     counter = series->second.emplace(std::string(labels), std::make_unique<Counter>()).first;
   }
   return *counter->second;
+}
+
+Counter& GetLabeledCounter(const char* name, const char* label, std::string_view value) {
+  struct Cached {
+    const char* name;
+    const char* label;
+    std::string value;
+    Counter* counter;
+  };
+  thread_local std::vector<Cached> cache;  // a handful of series per thread
+  for (const Cached& c : cache) {
+    if (c.name == name && c.label == label && c.value == value) return *c.counter;
+  }
+  std::string labels = std::string(label) + "=\"" + std::string(value) + "\"";
+  Counter& counter = GetCounter(name, labels);
+  cache.push_back(Cached{name, label, std::string(value), &counter});
+  return counter;
 }
 
 std::string RenderMetrics() {

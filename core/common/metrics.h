@@ -22,6 +22,12 @@ class Counter {
 // R"(verdict="ALLOW")" or empty. The reference stays valid for the process.
 Counter& GetCounter(std::string_view name, std::string_view labels = "");
 
+// The counter for name{label="value"}, for series on the request path: each
+// thread looks a series up in the registry once, then finds it in its own
+// cache without a lock or an allocation. `name` and `label` must be string
+// literals (their addresses are the cache key).
+Counter& GetLabeledCounter(const char* name, const char* label, std::string_view value);
+
 // All counters as Prometheus exposition text (name_total style names are the caller's).
 std::string RenderMetrics();
 

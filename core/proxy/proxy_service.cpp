@@ -328,7 +328,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
 
 void ProxyService::SealOutcome(Flight& f) {
   if (!f.outcome) return;
-  GetCounter("helm_proxy_requests_total", "status=\"" + f.outcome->status + "\"").Add();
+  GetLabeledCounter("helm_proxy_requests_total", "status", f.outcome->status).Add();
   boundary_->SealDetached(std::move(*f.outcome));
   f.outcome.reset();
 }

@@ -1,6 +1,7 @@
 #include "core/common/json_scan.h"
 
 #include <cstddef>
+#include <cstring>
 
 #include "core/common/json.h"
 
@@ -9,14 +10,18 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Index just past the string that starts at text[i] == '"', or npos.
+// Index just past the string that starts at text[i] == '"', or npos. A quote
+// ends the string unless an odd run of backslashes precedes it (memchr finds
+// the candidates: answers are mostly long strings).
 size_t SkipString(std::string_view text, size_t i) {
-  for (++i; i < text.size(); ++i) {
-    if (text[i] == '\\') {
-      ++i;
-    } else if (text[i] == '"') {
-      return i + 1;
-    }
+  for (size_t from = i + 1; from < text.size();) {
+    const void* hit = std::memchr(text.data() + from, '"', text.size() - from);
+    if (hit == nullptr) break;
+    const size_t quote = static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+    size_t run = quote;
+    while (run > i + 1 && text[run - 1] == '\\') --run;
+    if ((quote - run) % 2 == 0) return quote + 1;
+    from = quote + 1;
   }
   return std::string_view::npos;
 }

@@ -29,6 +29,18 @@ TEST_CASE("TopLevelMember finds the top-level member, not a nested or quoted one
   }
 }
 
+TEST_CASE("TopLevelMember: quotes after runs of backslashes") {
+  // "a\\" ends after an escaped backslash; in "b\\\"\\" the quote is escaped.
+  const std::string body = R"({"x":"a\\","y":"b\\\"\\","usage":"\\\\","z":[""]})";
+  const Json doc = Json::parse(body);
+  for (const auto& [key, value] : doc.items()) {
+    auto raw = TopLevelMember(body, key);
+    REQUIRE(raw);
+    CHECK(Json::parse(*raw) == value);
+  }
+  CHECK_FALSE(TopLevelMember(R"({"x":"a\"})", "x"));  // the string never ends
+}
+
 TEST_CASE("TopLevelMember: the last of repeated names, and nothing from broken text") {
   CHECK(TopLevelMember(R"({"usage":1,"usage":2})", "usage") ==
         std::optional<std::string_view>("2"));

@@ -1,6 +1,7 @@
 // The ledger's fast path to a signed receipt. The expensive, order-independent
-// work (validating the receipt, canonicalising every member with RFC 8785,
-// sorting members) happens in the caller's thread in Prepare; the sign
+// work happens in the caller's thread: the members arrive canonical (a
+// ReceiptDraft's CanonicalObject), and Prepare adds the ledger's own, sorts
+// them and compiles the pieces; the sign
 // leader only fills four slots (prev_hash, seq, time, signature) into
 // precomputed literal pieces, signs and hashes. The bytes are identical to
 // receipt::Sign over the same members: the ledger checks that on open (and

@@ -88,7 +88,9 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
   *facts = std::move(extracted.value());
   facts->agent = input.principal.agent;
   facts->body_bytes = input.body_bytes;
-  facts->headers = input.headers;
+  for (const std::string& name : policy.header_names()) {  // most policies name none
+    if (auto it = input.headers.find(name); it != input.headers.end()) facts->headers.insert(*it);
+  }
   if (input.path_model) facts->model = *input.path_model;
   if (input.path_stream) facts->stream = *input.path_stream;
 

@@ -39,7 +39,9 @@ struct RequestFacts {
   bool has_images = false;
   int64_t input_tokens = 0;  // estimate: ceil(text bytes / 4)
   int64_t body_bytes = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
+  // Lower-case names; the boundary fills in only those the policy names
+  // (Policy::header_names).
+  std::map<std::string, std::string> headers;
 };
 
 // Reads model, stream, tools, texts and images from a client body of the given

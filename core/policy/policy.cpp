@@ -4,6 +4,7 @@
 // "FILE:LINE: key: problem" (kConfig). Evaluation never touches toml++.
 #include "core/policy/policy.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
@@ -364,6 +365,7 @@ class TomlPolicy final : public Policy {
     return found;
   }
 
+  const std::vector<std::string>& header_names() const override { return header_names_; }
   const std::string& id() const override { return id_; }
   int64_t version() const override { return version_; }
   const std::string& hash() const override { return hash_; }
@@ -392,6 +394,7 @@ class TomlPolicy final : public Policy {
   PolicyDecision fallback_;
   std::vector<Rule> rules_;
   std::map<std::string, size_t> by_id_;
+  std::vector<std::string> header_names_;  // lower-case, as named by when.headers
 };
 
 Result<std::shared_ptr<const Policy>> TomlPolicy::Build(const toml::table& root,
@@ -414,6 +417,10 @@ Result<std::shared_ptr<const Policy>> TomlPolicy::Build(const toml::table& root,
       const toml::node* id = node.as_table()->get("id");
       return loader.Fail(*id, "rules[" + std::to_string(i) + "].id",
                          "duplicate rule id \"" + rule->id + "\"");
+    }
+    for (const auto& [name, globs] : rule->when.headers) {
+      auto& names = policy->header_names_;
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }
     policy->rules_.push_back(std::move(rule).value());
   }

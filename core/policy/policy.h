@@ -54,6 +54,9 @@ class Policy {
   virtual bool WouldRedact(const PolicyDecision& decision, std::string_view protocol,
                            const Json& body) const = 0;
 
+  // The request headers some rule's when.headers names (lower case): the
+  // only ones RequestFacts needs to carry.
+  virtual const std::vector<std::string>& header_names() const = 0;
   virtual const std::string& id() const = 0;
   virtual int64_t version() const = 0;
   virtual const std::string& hash() const = 0;  // "sha256:<hex>" of the file bytes

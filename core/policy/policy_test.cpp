@@ -280,5 +280,20 @@ verdict = "ALLOW"
   CHECK(p->Evaluate(f).rule_id == "secrets");
 }
 
+TEST_CASE("header_names lists the headers the rules name, lower case, once") {
+  auto p = Load(R"(
+[[rules]]
+id = "a"
+verdict = "DENY"
+when.headers = { "X-Helm-Env" = ["prod"], "X-Team" = ["*"] }
+[[rules]]
+id = "b"
+verdict = "ALLOW"
+when.headers = { "x-helm-env" = ["dev"] }
+)");
+  CHECK(p->header_names() == std::vector<std::string>{"x-helm-env", "x-team"});
+  CHECK(Load("")->header_names().empty());
+}
+
 }  // namespace
 }  // namespace helm

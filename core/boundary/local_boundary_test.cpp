@@ -1,0 +1,92 @@
+// LocalBoundary::Evaluate against a real policy and ledger in a temporary data
+// dir: the facts it hands the policy and the obligations it applies.
+#include "core/boundary/local_boundary.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/common/protocols.h"
+#include "core/crypto/crypto.h"
+
+namespace helm {
+namespace {
+
+struct Fixture {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("helm-boundary-" + crypto::HexEncode(crypto::RandomBytes(6)));
+  std::unique_ptr<LocalBoundary> boundary;
+
+  explicit Fixture(const std::string& policy_toml) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "policy.toml") << policy_toml;
+    BoundaryOptions options;
+    options.policy_path = (dir / "policy.toml").string();
+    options.data_dir = (dir / "data").string();
+    options.ledger.sync = false;
+    boundary = std::move(LocalBoundary::Open(options).value());
+  }
+  ~Fixture() {
+    boundary.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  Decision Evaluate(const std::string& text, std::map<std::string, std::string> headers = {}) {
+    EvaluateInput in;
+    in.principal.agent = "boundary-test";
+    in.principal.api_key_id = "key_test";
+    in.protocol = kOpenAiChat;
+    in.endpoint = "/v1/chat/completions";
+    in.body = Json{{"model", "m"},
+                   {"messages", Json::array({{{"role", "user"}, {"content", text}}})}};
+    in.request_hash = crypto::Sha256Tagged(DumpJson(in.body));
+    in.headers = std::move(headers);
+    return boundary->Evaluate(in).value();
+  }
+};
+
+TEST_CASE("header conditions see the request's headers") {
+  Fixture f(R"([policy]
+id = "headers"
+version = 1
+default_verdict = "ALLOW"
+
+[[rules]]
+id = "prod-needs-approval"
+verdict = "DENY"
+reason = "PROD_BLOCKED"
+when.headers = { "X-Helm-Env" = ["prod"] }
+)");
+  Decision prod = f.Evaluate("hi", {{"x-helm-env", "prod"}, {"authorization", "Bearer k"}});
+  CHECK(prod.verdict == Verdict::kDeny);
+  CHECK(prod.reason_code == "PROD_BLOCKED");
+  CHECK(f.Evaluate("hi", {{"x-helm-env", "dev"}}).verdict == Verdict::kAllow);
+  CHECK(f.Evaluate("hi").verdict == Verdict::kAllow);
+}
+
+TEST_CASE("redaction rewrites the body only when a pattern matches") {
+  Fixture f(R"([policy]
+id = "redact"
+version = 1
+default_verdict = "DENY"
+
+[[rules]]
+id = "allow-redacted"
+verdict = "ALLOW"
+then.redact_regex = ['AKIA[0-9A-Z]{16}']
+)");
+  Decision clean = f.Evaluate("nothing secret here");
+  CHECK(clean.verdict == Verdict::kAllow);
+  CHECK(clean.redactions == 0);
+  CHECK_FALSE(clean.rewritten_body);
+  Decision secret = f.Evaluate("key AKIAABCDEFGHIJKLMNOP please");
+  CHECK(secret.verdict == Verdict::kAllow);
+  CHECK(secret.redactions == 1);
+  REQUIRE(secret.rewritten_body);
+  CHECK((*secret.rewritten_body)["messages"][0]["content"] == "key [REDACTED] please");
+}
+
+}  // namespace
+}  // namespace helm

@@ -65,7 +65,8 @@ struct ProxyService::Opened {
 // cannot serve it; kInvalidArgument when the request cannot be translated.
 Result<Leg> PrepareLeg(ProxyService::Flight& f, const route::Candidate& c);
 
-// Adds the flight's X-Helm-* headers and the X-Helm-Output-Hash of res.body.
+// Adds the flight's X-Helm-* headers (moved: a flight's answer is finished
+// once) and the X-Helm-Output-Hash of res.body.
 ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res);
 // An error in the client's protocol shape; with_helm adds the helm member.
 ProxyResponse ErrorResponse(ProxyService::Flight& f, int status, const std::string& code,
@@ -76,8 +77,9 @@ route::AttemptOutcome OutcomeForFault(UpstreamFault fault);
 // Appends {provider, model, outcome, skip_reason, latency_us} to f.attempts.
 void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std::string& outcome,
                    const std::string& skip_reason, int64_t latency_us);
-// A provider's non-2xx, non-fault answer (a deterministic 4xx) for the client:
-// as is for the same protocol, else in the client's error shape.
+// A provider's non-2xx answer for the client (a deterministic 4xx, or a 429
+// kept for when every candidate fails): as is for the same protocol, else in
+// the client's error shape. Not yet finished.
 ProxyResponse ClientErrorFromProvider(ProxyService::Flight& f, const Leg& leg,
                                       const UpstreamHead& head, std::string body);
 // A successful provider body for the client; fills f.usage and f.cost_micros.

@@ -1,5 +1,7 @@
 // Building the request for one candidate (verbatim or translated) and reading
 // its answer back into the client's protocol.
+#include <iterator>
+
 #include "core/common/ids.h"
 #include "core/common/json_scan.h"
 #include "core/crypto/crypto.h"
@@ -54,7 +56,9 @@ void AddProviderAuth(const route::Candidate& c, protocol::ProviderKind kind, Hea
 ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res) {
   f.output_hash = crypto::Sha256Tagged(res.body);
   res.headers.reserve(res.headers.size() + f.headers.size() + 1);
-  res.headers.insert(res.headers.end(), f.headers.begin(), f.headers.end());
+  // A flight's answer is finished once: its headers move to it.
+  std::move(f.headers.begin(), f.headers.end(), std::back_inserter(res.headers));
+  f.headers.clear();
   res.headers.emplace_back("X-Helm-Output-Hash", f.output_hash);
   return res;
 }
@@ -179,7 +183,7 @@ ProxyResponse ClientErrorFromProvider(ProxyService::Flight& f, const Leg& leg,
   if (const std::string* ra = FindHeader(head.headers, "retry-after")) {
     res.headers.emplace_back("Retry-After", *ra);
   }
-  return Finish(f, std::move(res));
+  return res;
 }
 
 Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& leg,

@@ -257,7 +257,7 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
     if (head.status < 200 || head.status > 299) {  // a deterministic client error: no failover
       permit.Release(report);
       RecordAttempt(*f, c, outcome, "", latency);
-      ProxyResponse res = ClientErrorFromProvider(*f, *leg, head, std::move(out));
+      ProxyResponse res = Finish(*f, ClientErrorFromProvider(*f, *leg, head, std::move(out)));
       Seal(*f, "rejected", res.status);
       return res;
     }
@@ -285,8 +285,7 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
 
 ProxyResponse ProxyService::AllFailed(Flight& f) {
   if (f.rate_limited) {
-    ProxyResponse res = std::move(*f.rate_limited);
-    f.output_hash = crypto::Sha256Tagged(res.body);
+    ProxyResponse res = Finish(f, std::move(*f.rate_limited));
     Seal(f, "upstream_error", res.status);
     return res;
   }

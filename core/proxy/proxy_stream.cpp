@@ -130,7 +130,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
         continue;
       }
       f->served_by = c.key;
-      ProxyResponse res = ClientErrorFromProvider(*f, *leg, head, std::move(body));
+      ProxyResponse res = Finish(*f, ClientErrorFromProvider(*f, *leg, head, std::move(body)));
       Seal(*f, "rejected", res.status);
       return res;
     }

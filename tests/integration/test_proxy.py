@@ -5,6 +5,7 @@ upstream bytes) and M2 (upstream faults: the client's status, the outcome
 receipt's status), plus the remote mode (`helm serve` + `helm proxy
 --boundary`) when the boundary goes away.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -318,6 +319,11 @@ class UpstreamFaultTest(ProxyCase):
         o = self.outcome(headers["x-helm-receipt-id"])
         self.assertEqual(o["status"], "upstream_error")
         self.assertEqual(o["http_status"], 429)
+        # The kept 429 is finished like any answer: the hash of what was sent.
+        raw = body if isinstance(body, bytes) else body.encode()
+        self.assertEqual(headers.get("x-helm-output-hash"),
+                         "sha256:" + hashlib.sha256(raw).hexdigest())
+        self.assertEqual(o["output_hash"], headers.get("x-helm-output-hash"))
 
         date = "Wed, 21 Oct 2037 07:28:00 GMT"
         self.up.script([{"behaviour": "429", "retry_after": date}])

@@ -57,7 +57,7 @@ struct Outcome {
   std::string correlation_id;
   std::string status;               // completed | upstream_error | client_disconnected | truncated | rejected
   int http_status = 0;
-  Json route = Json::object();
+  std::string route = "{}";          // the route object as RFC 8785 text
   std::optional<Json> usage;        // {input, output, cached}; absent when unknown
   int64_t cost_micros = 0;
   std::string output_hash;          // "sha256:<hex>"

@@ -1,5 +1,7 @@
 #include "core/boundary/boundary.h"
 
+#include "core/receipt/canonical_object.h"
+
 namespace helm {
 namespace {
 
@@ -57,7 +59,7 @@ Json Outcome::ToJson() const {
          {"correlation_id", correlation_id},
          {"status", status},
          {"http_status", http_status},
-         {"route", route},
+         {"route", Json::parse(route)},
          {"cost_micros", cost_micros},
          {"output_hash", output_hash},
          {"latency_us", latency_us}};
@@ -93,7 +95,11 @@ Result<Outcome> Outcome::FromJson(const Json& j) {
     return bad("http_status must be an integer");
   }
   o.http_status = j.value("http_status", 0);
-  o.route = j.value("route", Json::object());
+  const Json route = j.value("route", Json::object());
+  o.route.clear();
+  if (!route.is_object() || !AppendCanonicalJson(route, &o.route).ok()) {
+    return bad("route must be an object without floating-point numbers");
+  }
   if (j.contains("usage")) o.usage = j["usage"];
   o.cost_micros = j.value("cost_micros", int64_t{0});
   o.output_hash = j.value("output_hash", "");

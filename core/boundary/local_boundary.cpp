@@ -232,7 +232,7 @@ Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   m.AddObject("principal", PrincipalObject(o.principal));
   m.AddString("status", o.status);
   m.AddInt("http_status", o.http_status);
-  m.AddJson("route", o.route);
+  m.AddCanonical("route", o.route);
   m.AddInt("cost_micros", o.cost_micros);
   m.AddString("output_hash", o.output_hash);
   m.AddInt("latency_us", o.latency_us);

@@ -3,6 +3,7 @@
 #include "core/common/ids.h"
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
+#include "core/receipt/canonical_object.h"
 #include "core/proxy/client_errors.h"
 #include "core/proxy/flight.h"
 #include "core/proxy/request_rules.h"
@@ -304,20 +305,24 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.correlation_id = f.correlation_id;
   o.status = status;
   o.http_status = http_status;
-  std::string provider, model;
+  std::string_view provider, model;
   if (size_t slash = f.served_by.find('/'); slash != std::string::npos) {
-    provider = f.served_by.substr(0, slash);
-    model = f.served_by.substr(slash + 1);
+    provider = std::string_view(f.served_by).substr(0, slash);
+    model = std::string_view(f.served_by).substr(slash + 1);
   }
-  // Member by member, not an initializer list (one temporary array per member).
-  o.route["lane"] = f.plan.lane;
-  o.route["selected_lane"] = f.plan.selected_lane;
-  o.route["classified_by"] = f.plan.classified_by;
-  o.route["lane_adjusted_by"] = route::LaneAdjustmentName(f.plan.lane_adjusted_by);
-  o.route["provider"] = std::move(provider);
-  o.route["model"] = std::move(model);
-  o.route["fallbacks"] = f.fallbacks;
-  o.route["attempts"] = std::move(f.attempts);  // a flight is sealed once
+  CanonicalObject route_object;
+  route_object.AddString("lane", f.plan.lane);
+  route_object.AddString("selected_lane", f.plan.selected_lane);
+  route_object.AddString("classified_by", f.plan.classified_by);
+  route_object.AddString("lane_adjusted_by", route::LaneAdjustmentName(f.plan.lane_adjusted_by));
+  route_object.AddString("provider", provider);
+  route_object.AddString("model", model);
+  route_object.AddInt("fallbacks", f.fallbacks);
+  route_object.AddJson("attempts", f.attempts);
+  // Names from the configuration and the client are valid UTF-8 (both were
+  // parsed strictly): the route is always canonical; "{}" only guards that.
+  Result<std::string> route_text = route_object.Text();
+  o.route = route_text.ok() ? std::move(route_text).value() : "{}";
   o.usage = std::move(f.usage);
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;

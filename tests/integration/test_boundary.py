@@ -120,11 +120,17 @@ class BoundaryTest(unittest.TestCase):
         outcome = {"decision_id": d["decision_id"], "parent": d["receipt_id"],
                    "principal": {"agent": "root", "api_key_id": "key_bootstrap"},
                    "status": "completed", "http_status": 200, "output_hash": "sha256:" + "ab" * 32,
-                   "usage": {"input": 3, "output": 5, "cached": 0}}
+                   "usage": {"input": 3, "output": 5, "cached": 0},
+                   "route": {"provider": "p", "lane": "balanced",
+                             "attempts": [{"outcome": "ok", "latency_us": 5}]}}
         status, s = self.srv.admin("POST", "/api/v1/seal", outcome)
         self.assertEqual(status, 200, s)
         r = self.receipt(s["receipt_id"])
         self.assertEqual((r["kind"], r["parent"], r["status"]), ("outcome", d["receipt_id"], "completed"))
+        self.assertEqual(r["route"], outcome["route"])
+        bad = dict(outcome, route={"lane": "balanced", "weight": 0.5})  # receipts hold no floats
+        status, _ = self.srv.admin("POST", "/api/v1/seal", bad)
+        self.assertEqual(status, 400)
         outcome["parent"] = "rcpt_doesnotexist"
         status, _ = self.srv.admin("POST", "/api/v1/seal", outcome)
         self.assertEqual(status, 404)

@@ -121,6 +121,7 @@ bool ListsToken(std::string_view value, std::string_view token) {
 }
 
 bool ParseFields(std::string_view fields, HeaderList& out) {
+  out.reserve(out.size() + 12);  // a typical head: one allocation for the list
   while (!fields.empty()) {
     size_t end = fields.find("\r\n");
     std::string_view field = fields.substr(0, end);

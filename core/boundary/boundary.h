@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,10 @@ struct Decision {
   std::string approval_id;        // ESCALATE: the new pending approval; ALLOW: the one consumed
   int redactions = 0;
   std::optional<Json> rewritten_body;  // set when obligations changed the body to dispatch
+  // An in-process boundary's ALLOW: the facts the policy decided on, so the
+  // caller can route on them without decoding the body again. Never on the
+  // wire: null from a remote boundary.
+  std::shared_ptr<const RequestFacts> facts;
 
   Json ToJson() const;            // the /api/v1/evaluate response
   static Result<Decision> FromJson(const Json& j);

@@ -195,7 +195,10 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
     return MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message);
   }
   d.receipt_id = std::move(appended->receipt_id);
-  if (d.verdict == Verdict::kAllow) RememberDecision(d.receipt_id);
+  if (d.verdict == Verdict::kAllow) {
+    RememberDecision(d.receipt_id);
+    d.facts = std::make_shared<const RequestFacts>(std::move(facts));
+  }
   GetLabeledCounter("helm_decisions_total", "verdict", VerdictName(d.verdict)).Add();
   return d;
 }

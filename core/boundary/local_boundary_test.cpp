@@ -88,5 +88,32 @@ then.redact_regex = ['AKIA[0-9A-Z]{16}']
   CHECK((*secret.rewritten_body)["messages"][0]["content"] == "key [REDACTED] please");
 }
 
+TEST_CASE("an ALLOW carries the facts the policy decided on; a DENY carries none") {
+  Fixture f(R"([policy]
+id = "facts"
+version = 1
+default_verdict = "ALLOW"
+
+[[rules]]
+id = "no-secrets"
+verdict = "DENY"
+reason = "SECRET"
+when.content_regex = ['secret']
+)");
+  Decision allowed = f.Evaluate("route me please");
+  REQUIRE(allowed.verdict == Verdict::kAllow);
+  REQUIRE(allowed.facts);
+  CHECK(allowed.facts->agent == "boundary-test");
+  CHECK(allowed.facts->model == "m");
+  REQUIRE(allowed.facts->texts.size() == 1);
+  CHECK(allowed.facts->texts[0] == "route me please");
+  CHECK(allowed.facts->input_tokens == 4);  // ceil(15 bytes / 4)
+  // Facts travel in-process only: the evaluate API's JSON has no room for them.
+  CHECK_FALSE(Decision::FromJson(allowed.ToJson()).value().facts);
+  Decision denied = f.Evaluate("a secret");
+  CHECK(denied.verdict == Verdict::kDeny);
+  CHECK_FALSE(denied.facts);
+}
+
 }  // namespace
 }  // namespace helm

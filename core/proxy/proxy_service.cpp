@@ -145,16 +145,23 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
   // Only an obligation re-serialises the body; otherwise it goes out as received.
   // Neither the parsed body nor the received bytes are needed past this
   // point: move them, do not copy them.
-  bool patched = d.rewritten_body.has_value();
+  const bool redacted = d.rewritten_body.has_value();
+  bool patched = redacted;
   f->dispatch_json = patched ? std::move(*f->decision.rewritten_body) : std::move(f->body);
   patched = ApplyObligations(f->req.protocol, d.obligations, f->dispatch_json) || patched;
   f->dispatch_text = patched ? DumpJson(f->dispatch_json) : std::move(f->req.body);
 
   f->router = router_->state();
-  RequestFacts facts;
-  if (auto extracted = ExtractFacts(f->req.protocol, f->dispatch_json); extracted.ok()) {
-    facts = std::move(extracted.value());
+  // The facts the policy saw, unless there are none (a remote boundary) or
+  // redaction changed the texts; a token cap does not change them.
+  RequestFacts extracted;
+  const RequestFacts* facts_seen = redacted ? nullptr : d.facts.get();
+  if (facts_seen == nullptr) {
+    if (auto r = ExtractFacts(f->req.protocol, f->dispatch_json); r.ok()) {
+      extracted = std::move(r.value());
+    }
   }
+  const RequestFacts& facts = facts_seen ? *facts_seen : extracted;
   route::RouteFacts rf;
   rf.model = f->client_model;
   rf.has_tools = !facts.tools.empty();

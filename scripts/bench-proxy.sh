@@ -14,7 +14,13 @@
 # and prints a table plus the ratios the targets are stated in. The table
 # also gives each proxy's own CPU time per request (user part in brackets).
 #
-#   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--raw-backlog] [--keep]
+#   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--rounds N] [--raw-backlog] [--keep]
+#
+# --rounds N runs every target N times, round by round (direct, bare, helm,
+# ..., then again), so that each helm figure has a bare_proxy figure taken
+# minutes apart at most. The table then gives each cell's median, and each
+# ratio is the median of the N per-round ratios, with their range: on a
+# shared VM one round's ratio says little.
 #
 # bare_proxy and helm run with scripts/bench/listen_backlog.c preloaded, which
 # raises cpp-httplib's listen backlog of 5 to 1024: without it, wrk's burst of
@@ -35,15 +41,17 @@ policy="${POLICY:-$root/policies/development.toml}"
 targets="${TARGETS:-direct bare helm helm-nosync helm-translated}"
 seconds=8
 warmup=2
+rounds=1
 keep=0
 shim=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --raw-backlog) shim=0; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "bench-proxy: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -146,10 +154,11 @@ listen_overflows() {
 # run_wrk NAME CONNS URL [HEADERS] [LUA]
 run_wrk() {
   local name="$1" conns="$2" url="$3" headers="${4:-}" lua="${5:-$shared/post.lua}" out line
+  local k="$name/$conns/$round"
   if [[ "$warmup" != 0 ]]; then
     WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
   fi
-  out="$work/wrk-$name-$conns.txt"
+  out="$work/wrk-$name-$conns-$round.txt"
   local before after ticks0="" ticks1=""
   before="$(listen_overflows)"
   [[ -n "$measured_pid" ]] && ticks0="$(proc_ticks "$measured_pid")"
@@ -159,20 +168,20 @@ run_wrk() {
   after="$(listen_overflows)"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
-  rps[$name/$conns]="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
-  p50[$name/$conns]="$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line")"
-  p99[$name/$conns]="$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")"
-  errs[$name/$conns]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
-  non2xx[$name/$conns]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
-  if [[ "$before" == - || "$after" == - ]]; then drops[$name/$conns]=-; else drops[$name/$conns]=$((after - before)); fi
-  cpu[$name/$conns]=-; usr[$name/$conns]=-
+  rps[$k]="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
+  p50[$k]="$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line")"
+  p99[$k]="$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")"
+  errs[$k]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
+  non2xx[$k]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
+  if [[ "$before" == - || "$after" == - ]]; then drops[$k]=-; else drops[$k]=$((after - before)); fi
+  cpu[$k]=-; usr[$k]=-
   if [[ -n "$ticks0" && -n "$ticks1" ]]; then
-    read -r cpu[$name/$conns] usr[$name/$conns] < <(awk -v a="$ticks0" -v b="$ticks1" \
-      -v r="${rps[$name/$conns]}" -v s="$seconds" -v hz="$clk_tck" 'BEGIN {
+    read -r cpu[$k] usr[$k] < <(awk -v a="$ticks0" -v b="$ticks1" \
+      -v r="${rps[$k]}" -v s="$seconds" -v hz="$clk_tck" 'BEGIN {
         split(a, x, " "); split(b, y, " "); n = r * s; if (n < 1) n = 1
         printf "%d %d\n", ((y[1] + y[2]) - (x[1] + x[2])) * 1e6 / hz / n, (y[1] - x[1]) * 1e6 / hz / n }')
   fi
-  echo "# $name c=$conns: $line listen_overflows=${drops[$name/$conns]}" >&2
+  echo "# round $round $name c=$conns: $line listen_overflows=${drops[$k]}" >&2
 }
 
 run_pair() {  # run_pair NAME URL [HEADERS] [LUA]
@@ -183,9 +192,9 @@ run_pair() {  # run_pair NAME URL [HEADERS] [LUA]
 run_helm() {  # run_helm NAME SYNC [PATH LUA]
   local name="$1" sync="$2" path="${3:-/v1/chat/completions}" lua="${4:-$shared/post.lua}"
   local port admin dir pid key
-  port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data"
+  port="$(free_port)"; admin="$(free_port)"; dir="$work/$name-data-$round"
   "${preload[@]}" "$helm_bin" proxy --upstream "$upstream" --policy "$policy" --data-dir "$dir" \
-    --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name.log" 2>&1 &
+    --port "$port" --admin-port "$admin" --sync "$sync" >"$work/$name-$round.log" 2>&1 &
   pid=$!; pids+=("$pid"); measured_pid="$pid"
   wait_port "$port" "$pid"
   key="$(cat "$dir/keys/bootstrap.key")"
@@ -195,23 +204,82 @@ run_helm() {  # run_helm NAME SYNC [PATH LUA]
   stop_pid "$pid"
 }
 
-echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), backlog shim $([[ $shim -eq 1 ]] && echo on || echo off), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
+echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), $rounds round(s), backlog shim $([[ $shim -eq 1 ]] && echo on || echo off), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2
+for round in $(seq "$rounds"); do
+  for t in $targets; do
+    case "$t" in
+      direct) measured_pid=""; run_pair direct "$upstream/v1/chat/completions" ;;
+      bare)
+        port="$(free_port)"
+        "${preload[@]}" "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare-$round.log" 2>&1 &
+        pid=$!; pids+=("$pid"); measured_pid="$pid"
+        wait_port "$port" "$pid"
+        check_ok "http://127.0.0.1:$port/v1/chat/completions"
+        run_pair bare "http://127.0.0.1:$port/v1/chat/completions"
+        stop_pid "$pid" ;;
+      helm) run_helm helm always ;;
+      helm-nosync) run_helm helm-nosync none ;;
+      helm-translated) run_helm helm-translated always /v1/messages "$root/scripts/bench/post_anthropic.lua" ;;
+      *) echo "bench-proxy: unknown target $t" >&2; exit 2 ;;
+    esac
+  done
+done
+
+# --- summary over the rounds -----------------------------------------------
+median() {  # median VALUE... ("-" for none; the lower middle's mean for an even count)
+  if [[ $# -eq 0 ]]; then echo -; return; fi
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# per_round EXPR VAR=ARRAY[target/conns]...: EXPR, evaluated by awk once per
+# round with each VAR bound to that round's figure; one value per line. A
+# round missing a figure is skipped.
+per_round() {
+  local expr="$1"; shift
+  local r b var array key val ok
+  local -a args
+  for r in $(seq "$rounds"); do
+    args=(); ok=1
+    for b in "$@"; do
+      var="${b%%=*}"; array="${b#*=}"; key="${array#*[}"; key="${key%]}"; array="${array%%[*}"
+      local -n arr="$array"
+      val="${arr[$key/$r]:--}"
+      unset -n arr
+      [[ "$val" == - ]] && ok=0
+      args+=(-v "$var=$val")
+    done
+    if [[ $ok -eq 1 ]]; then awk "${args[@]}" "BEGIN { print $expr }"; fi
+  done
+}
+# stats FORMAT EXPR VAR=ARRAY[target/conns]...: the median of per_round, and
+# over several rounds its range.
+stats() {
+  local fmt="$1"; shift
+  local -a v; mapfile -t v < <(per_round "$@")
+  [[ ${#v[@]} -gt 0 ]] || { echo -; return; }
+  local m lo hi
+  m="$(median "${v[@]}")"; lo="$(printf '%s\n' "${v[@]}" | sort -g | head -1)"; hi="$(printf '%s\n' "${v[@]}" | sort -g | tail -1)"
+  if [[ ${#v[@]} -eq 1 ]]; then printf "$fmt\n" "$m"; else printf "$fmt ($fmt–$fmt over %d rounds)\n" "$m" "$lo" "$hi" "${#v[@]}"; fi
+}
 for t in $targets; do
-  case "$t" in
-    direct) measured_pid=""; run_pair direct "$upstream/v1/chat/completions" ;;
-    bare)
-      port="$(free_port)"
-      "${preload[@]}" "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare.log" 2>&1 &
-      pid=$!; pids+=("$pid"); measured_pid="$pid"
-      wait_port "$port" "$pid"
-      check_ok "http://127.0.0.1:$port/v1/chat/completions"
-      run_pair bare "http://127.0.0.1:$port/v1/chat/completions"
-      stop_pid "$pid" ;;
-    helm) run_helm helm always ;;
-    helm-nosync) run_helm helm-nosync none ;;
-    helm-translated) run_helm helm-translated always /v1/messages "$root/scripts/bench/post_anthropic.lua" ;;
-    *) echo "bench-proxy: unknown target $t" >&2; exit 2 ;;
-  esac
+  for c in 1 64; do
+    for a in rps p50 p99 cpu usr; do
+      declare -n arr="$a"
+      vals=()
+      for r in $(seq "$rounds"); do [[ "${arr[$t/$c/$r]:--}" != - ]] && vals+=("${arr[$t/$c/$r]}"); done
+      arr[$t/$c]="$(median "${vals[@]}")"
+      unset -n arr
+    done
+    for a in errs non2xx drops; do
+      declare -n arr="$a"
+      total=0
+      for r in $(seq "$rounds"); do
+        if [[ "${arr[$t/$c/$r]:--}" == - ]]; then total=-; break; fi
+        total=$(( total + arr[$t/$c/$r] ))
+      done
+      arr[$t/$c]="$total"
+      unset -n arr
+    done
+  done
 done
 
 label() {
@@ -226,49 +294,50 @@ label() {
 ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else printf "%d µs", u }'; }
 
 echo
+[[ $rounds -gt 1 ]] && echo "Medians over $rounds rounds; errors, non-2xx and overflows summed."
 echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | errors | non-2xx | listen overflows |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $targets; do
   for c in 1 64; do
     k="$t/$c"
     cpu_cell="-"
-    [[ "${cpu[$k]}" != - ]] && cpu_cell="${cpu[$k]} µs (${usr[$k]})"
-    echo "| $(label "$t") | $c | ${rps[$k]} | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
+    [[ "${cpu[$k]}" != - ]] && cpu_cell="$(printf '%.0f' "${cpu[$k]}") µs ($(printf '%.0f' "${usr[$k]}"))"
+    echo "| $(label "$t") | $c | $(printf '%.0f' "${rps[$k]}") | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
   done
 done
 echo
 
+# Each ratio is taken within a round, then summarised; verdicts go by the median.
 verdict() { if [[ "$1" == 1 ]]; then echo "met"; else echo "MISSED"; fi; }
-if [[ -n "${rps[helm/64]:-}" && -n "${rps[bare/64]:-}" ]]; then
-  r="$(awk -v a="${rps[helm/64]}" -v b="${rps[bare/64]}" 'BEGIN { printf "%.3f", a/b }')"
-  ok="$(awk -v r="$r" 'BEGIN { print (r >= 0.75) ? 1 : 0 }')"
-  echo "- helm durable / bare_proxy req/s at 64 connections: $r (${rps[helm/64]} / ${rps[bare/64]}; target >= 0.75: $(verdict "$ok"))"
+has() { [[ " $targets " == *" $1 "* ]]; }
+if has helm && has bare; then
+  r="$(median $(per_round 'a / b' a='rps[helm/64]' b='rps[bare/64]'))"
+  echo "- helm durable / bare_proxy req/s at 64 connections: $(stats '%.3f' 'a / b' a='rps[helm/64]' b='rps[bare/64]') (target >= 0.75: $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.75) ? 1 : 0 }')"))"
+  echo "- for reference, CPU per request at 64 connections, helm durable / bare_proxy: $(stats '%.2f' 'a / b' a='cpu[helm/64]' b='cpu[bare/64]')"
 fi
-if [[ "${cpu[helm/64]:--}" != - && "${cpu[bare/64]:--}" != - ]]; then
-  echo "- for reference, CPU per request at 64 connections, helm durable / bare_proxy: $(awk -v a="${cpu[helm/64]}" -v b="${cpu[bare/64]}" 'BEGIN { printf "%.2f", a/b }') (${cpu[helm/64]} / ${cpu[bare/64]} µs)"
+if has helm; then
+  p="$(median $(per_round 'a' a='p99[helm/64]'))"
+  echo "- helm durable p99 at 64 connections: $(stats '%.1f ms' 'a / 1000' a='p99[helm/64]') (target < 10 ms: $(verdict "$(awk -v p="$p" 'BEGIN { print (p < 10000) ? 1 : 0 }')"))"
 fi
-if [[ -n "${p99[helm/64]:-}" ]]; then
-  ok="$(awk -v p="${p99[helm/64]}" 'BEGIN { print (p < 10000) ? 1 : 0 }')"
-  echo "- helm durable p99 at 64 connections: $(ms "${p99[helm/64]}") (target < 10 ms: $(verdict "$ok"))"
+if has helm-nosync && has direct; then
+  d="$(median $(per_round 'a - b' a='p50[helm-nosync/1]' b='p50[direct/1]'))"
+  echo "- helm --sync none p50 minus direct p50 at 1 connection: $(stats '%.0f µs' 'a - b' a='p50[helm-nosync/1]' b='p50[direct/1]') (target < 200 µs: $(verdict "$(awk -v d="$d" 'BEGIN { print (d < 200) ? 1 : 0 }')"))"
 fi
-if [[ -n "${p50[helm-nosync/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
-  d=$(( p50[helm-nosync/1] - p50[direct/1] ))
-  ok=$(( d < 200 ? 1 : 0 ))
-  echo "- helm --sync none p50 minus direct p50 at 1 connection: ${d} µs (${p50[helm-nosync/1]} - ${p50[direct/1]}; target < 200 µs: $(verdict "$ok"))"
+if has helm && has direct; then
+  echo "- for reference, helm durable p50 minus direct p50 at 1 connection: $(stats '%.0f µs' 'a - b' a='p50[helm/1]' b='p50[direct/1]')"
 fi
-if [[ -n "${p50[helm/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
-  echo "- for reference, helm durable p50 minus direct p50 at 1 connection: $(( p50[helm/1] - p50[direct/1] )) µs"
+if has helm-translated && has helm; then
+  r="$(median $(per_round 'a / b' a='rps[helm-translated/64]' b='rps[helm/64]'))"
+  echo "- translated (Anthropic → OpenAI) / verbatim req/s at 64 connections: $(stats '%.3f' 'a / b' a='rps[helm-translated/64]' b='rps[helm/64]') (target >= 0.70: $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.70) ? 1 : 0 }')"))"
 fi
-if [[ -n "${rps[helm-translated/64]:-}" && -n "${rps[helm/64]:-}" ]]; then
-  r="$(awk -v a="${rps[helm-translated/64]}" -v b="${rps[helm/64]}" 'BEGIN { printf "%.3f", a/b }')"
-  ok="$(awk -v r="$r" 'BEGIN { print (r >= 0.70) ? 1 : 0 }')"
-  echo "- translated (Anthropic → OpenAI) / verbatim req/s at 64 connections: $r (target >= 0.70: $(verdict "$ok"))"
-fi
-if [[ -n "${p50[bare/1]:-}" && -n "${p50[direct/1]:-}" ]]; then
-  echo "- for reference, bare_proxy p50 minus direct p50 at 1 connection: $(( p50[bare/1] - p50[direct/1] )) µs"
+if has bare && has direct; then
+  echo "- for reference, bare_proxy p50 minus direct p50 at 1 connection: $(stats '%.0f µs' 'a - b' a='p50[bare/1]' b='p50[direct/1]')"
 fi
 bad=0
-for k in "${!non2xx[@]}"; do
-  if (( non2xx[$k] > 0 || errs[$k] > 0 )); then echo "- WARNING: $k had ${errs[$k]} errors, ${non2xx[$k]} non-2xx" >&2; bad=1; fi
+for t in $targets; do
+  for c in 1 64; do
+    k="$t/$c"
+    if [[ "${non2xx[$k]}" != 0 || "${errs[$k]}" != 0 ]]; then echo "- WARNING: $k had ${errs[$k]} errors, ${non2xx[$k]} non-2xx" >&2; bad=1; fi
+  done
 done
 exit "$bad"

@@ -15,6 +15,19 @@ CanonicalObject PrincipalObject(const Principal& p) {
   return o;
 }
 
+// The members every decision and outcome receipt opens with (the ledger sorts
+// them into canonical order).
+ReceiptDraft NewReceipt(std::string_view kind, const Principal& principal,
+                        const std::string& decision_id, const std::string& correlation_id) {
+  ReceiptDraft r;
+  r.agent = principal.agent;
+  r.members.AddString("kind", kind);
+  r.members.AddString("decision_id", decision_id);
+  r.members.AddString("correlation_id", correlation_id);
+  r.members.AddObject("principal", PrincipalObject(principal));
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LocalBoundary>> LocalBoundary::Open(const BoundaryOptions& options) {
@@ -152,13 +165,8 @@ ReceiptDraft LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Po
   policy_ref.AddString("id", policy.id());
   policy_ref.AddInt("version", policy.version());
   policy_ref.AddString("hash", policy.hash());
-  ReceiptDraft r;
-  r.agent = input.principal.agent;
+  ReceiptDraft r = NewReceipt("decision", input.principal, d.decision_id, input.correlation_id);
   CanonicalObject& m = r.members;
-  m.AddString("kind", "decision");
-  m.AddString("decision_id", d.decision_id);
-  m.AddString("correlation_id", input.correlation_id);
-  m.AddObject("principal", PrincipalObject(input.principal));
   m.AddString("verdict", VerdictName(d.verdict));
   m.AddString("reason_code", d.reason_code);
   m.AddString("rule_id", d.rule_id);
@@ -225,14 +233,9 @@ Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
     return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
   }
   // receipt_id is minted by the ledger (no duplicate check needed for it).
-  ReceiptDraft r;
-  r.agent = o.principal.agent;
+  ReceiptDraft r = NewReceipt("outcome", o.principal, o.decision_id, o.correlation_id);
   CanonicalObject& m = r.members;
-  m.AddString("kind", "outcome");
-  m.AddString("decision_id", o.decision_id);
   m.AddString("parent", o.decision_receipt_id);
-  m.AddString("correlation_id", o.correlation_id);
-  m.AddObject("principal", PrincipalObject(o.principal));
   m.AddString("status", o.status);
   m.AddInt("http_status", o.http_status);
   m.AddCanonical("route", o.route);

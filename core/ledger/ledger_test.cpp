@@ -421,6 +421,41 @@ TEST_CASE("with sync, detached appends wait for an Append to carry them in one w
   }
 }
 
+TEST_CASE("the ledger's thread readies nonces after a detached append; appends use them") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.sync = false;
+  auto opened = Ledger::Open(options, key);
+  REQUIRE(opened.ok());
+  auto* ledger = dynamic_cast<ledger_internal::RocksLedger*>(opened->get());
+  REQUIRE(ledger != nullptr);
+  CHECK(ledger->ready_nonce_count() == 0);
+  DetachedResults done;
+  ledger->AppendDetached(Decision("alice"), done.Callback());
+  REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger->ready_nonce_count() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(ledger->ready_nonce_count() == 2);
+
+  Json own_id = Decision("bob");
+  own_id["receipt_id"] = "rcpt_chosen";
+  REQUIRE(ledger->Append(own_id).ok());  // a caller's id: its nonce is made for that id
+  CHECK(ledger->ready_nonce_count() == 2);
+  Result<Appended> a = ledger->Append(Decision("bob", 1));
+  Result<Appended> b = ledger->Append(Decision("bob", 2));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(ledger->ready_nonce_count() == 0);
+  CHECK(a->receipt_id != b->receipt_id);
+  CHECK(a->receipt_id.rfind("rcpt_", 0) == 0);
+  receipt::VerifyReport report = VerifyAll(*ledger, key);
+  CHECK(report.integrity_ok);
+  CHECK(ledger->HeadSeq() == 4);
+}
+
 TEST_CASE("detached appends among concurrent appenders: all written, chain verifies") {
   TempDir dir;
   crypto::KeyPair key = TestKey();

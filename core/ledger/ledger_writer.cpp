@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -110,12 +111,16 @@ void RocksLedger::SubmitDetached(Pending* pending) {
   Complete(pending);
 }
 
-Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) const {
+Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
   // A receipt without receipt_id gets a fresh one (80 random bits per
   // millisecond): only an id the caller chose can already be in the ledger,
   // so only those cost a by_id read. LocalBoundary leaves the id to the ledger.
   const bool caller_id = !receipt.receipt_id.empty();
+  std::optional<ReadyNonces::Entry> ready;
+  if (!caller_id && fast_signing_ && (ready = ready_nonces_.Take())) {
+    receipt.receipt_id = std::move(ready->receipt_id);
+  }
   // The JSON form is only needed by receipt::Sign (the fallback path).
   Result<PreparedReceipt> prepared =
       Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
@@ -126,7 +131,9 @@ Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) const
   pending->prepared = std::move(*prepared);
   // The signature's scalar multiplication happens here, in parallel across
   // callers, instead of on the single chain (crypto.h, PrepareSignature).
-  if (fast_signing_) {
+  if (ready) {
+    pending->nonce = std::move(ready->nonce);
+  } else if (fast_signing_) {
     pending->nonce = crypto::PrepareSignature(key_.secret_key, pending->prepared.receipt_id);
   }
   return Status::Ok();
@@ -170,7 +177,8 @@ void RocksLedger::TickerLoop() {
   while (!stop_) {
     ticker_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
     if (stop_) break;
-    bool lead = std::exchange(lead_wanted_, false);
+    const bool woken = std::exchange(lead_wanted_, false);
+    bool lead = woken;
     if (lead && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
       // its own group commit (one sync instead of two). Without syncs a write
@@ -181,12 +189,20 @@ void RocksLedger::TickerLoop() {
       if (stop_) break;  // the destructor writes what is queued
       lead = !signing_ && !queue_.empty();
     }
-    if (!lead && !CheckpointDue(durable_)) continue;
-    lock.unlock();
-    Pending tick;
-    tick.kind = Pending::Kind::kTick;
-    (void)Submit(&tick);  // answered; a refused tick is retried a second later
-    lock.lock();
+    if (lead || CheckpointDue(durable_)) {
+      lock.unlock();
+      Pending tick;
+      tick.kind = Pending::Kind::kTick;
+      (void)Submit(&tick);  // answered; a refused tick is retried a second later
+      lock.lock();
+    }
+    if (woken && fast_signing_) {
+      // Awake for a receipt a request left behind: make the nonces of the
+      // next receipts while that request's thread serves its next request.
+      lock.unlock();
+      ready_nonces_.Refill(key_.secret_key);
+      lock.lock();
+    }
   }
 }
 

@@ -34,6 +34,7 @@
 
 #include "core/crypto/crypto.h"
 #include "core/ledger/ledger.h"
+#include "core/ledger/ready_nonces.h"
 #include "core/ledger/signing_template.h"
 
 namespace rocksdb {
@@ -134,12 +135,15 @@ class RocksLedger final : public Ledger {
   uint64_t WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout) const override;
 
   bool fast_signing() const { return fast_signing_; }
+  size_t ready_nonce_count() const { return ready_nonces_.size(); }
 
  private:
   enum Cf { kDefault = 0, kReceipts, kById, kByAgent, kMeta, kCfCount };
 
-  // Compiles `receipt` into `pending` and makes its signature nonce.
-  Status PrepareReceipt(ReceiptDraft receipt, Pending* pending) const;
+  // Compiles `receipt` into `pending` and gives it a signature nonce: a
+  // ready one (with its receipt id) when the receipt has no id of its own
+  // and one is ready, else one made here.
+  Status PrepareReceipt(ReceiptDraft receipt, Pending* pending);
   // Whether `pending` may still be queued (ticks also while closing).
   bool Accepting(const Pending& pending) const HELM_REQUIRES(mu_);
   Result<Appended> Submit(Pending* pending);
@@ -173,6 +177,9 @@ class RocksLedger final : public Ledger {
   std::string ledger_id_;         // fixed after LoadMeta
   std::string signer_canonical_;  // JCS of the `signer` value for key_
   bool fast_signing_ = true;      // false: every receipt goes through receipt::Sign
+  // Made by the ticker when it wakes for detached receipts: at low
+  // concurrency the request's thread then finds its receipts' nonces made.
+  ReadyNonces ready_nonces_{2, 100'000, options_.clock};
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf

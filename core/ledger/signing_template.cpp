@@ -84,7 +84,7 @@ namespace helm::ledger_internal {
 Result<PreparedReceipt> Prepare(ReceiptDraft draft, std::string_view ledger_id,
                                 std::string_view signer_canonical, bool keep_json) {
   PreparedReceipt out;
-  out.receipt_id = draft.receipt_id.empty() ? NewId("rcpt_") : std::move(draft.receipt_id);
+  out.receipt_id = draft.receipt_id.empty() ? NewId(kReceiptIdPrefix) : std::move(draft.receipt_id);
   out.agent = std::move(draft.agent);
   // A member the draft already has makes these repeat, and Sorted refuses it.
   CanonicalObject& members = draft.members;

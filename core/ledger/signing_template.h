@@ -23,6 +23,9 @@
 
 namespace helm::ledger_internal {
 
+// The prefix of the receipt ids the ledger mints.
+inline constexpr const char* kReceiptIdPrefix = "rcpt_";
+
 // Members the sign leader fills in. (v, ledger_id, receipt_id and signer are
 // set in Prepare.)
 enum class Slot : uint8_t { kPrevHash, kSeq, kTime, kSignature };

@@ -33,18 +33,12 @@ std::string NewUlid(int64_t unix_millis) {
     out[i] = kAlphabet[t & 31];
     t >>= 5;
   }
-  // 80 random bits = 16 base32 chars, from a per-thread block of the system
-  // CSPRNG's output (one getrandom call per 64 ids rather than per id).
-  constexpr size_t kIdBytes = 10, kBlock = 64 * kIdBytes;
-  thread_local std::string block;
-  thread_local size_t used = kBlock;
-  if (used == kBlock) {
-    block = crypto::RandomBytes(kBlock);
-    used = 0;
-  }
+  // 80 random bits = 16 base32 chars.
+  constexpr size_t kIdBytes = 10;
+  unsigned char bytes[kIdBytes];
+  crypto::BlockRandom(bytes, kIdBytes);
   unsigned __int128 r = 0;
-  for (size_t i = 0; i < kIdBytes; ++i) r = (r << 8) | static_cast<unsigned char>(block[used + i]);
-  used += kIdBytes;
+  for (unsigned char b : bytes) r = (r << 8) | b;
   for (int i = 25; i >= 10; --i) {
     out[i] = kAlphabet[static_cast<int>(r & 31)];
     r >>= 5;

@@ -2,9 +2,12 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace helm::crypto {
@@ -163,6 +166,39 @@ std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   randombytes_buf(out.data(), n);
   return out;
+}
+
+namespace {
+// Incremented in a forked child, whose copies of the parent's blocks must
+// not hand out the same bytes a second time.
+std::atomic<uint64_t> fork_generation{0};
+}  // namespace
+
+void BlockRandom(void* out, size_t n) {
+  constexpr size_t kBlock = 4096;
+  struct Block {
+    unsigned char bytes[kBlock];
+    size_t used = kBlock;
+    uint64_t generation = 0;
+    ~Block() { sodium_memzero(bytes, sizeof bytes); }
+  };
+  static const bool registered = [] {
+    return pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }) == 0;
+  }();
+  thread_local Block block;
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (n > 64 || !registered) {
+    randombytes_buf(out, n);
+    return;
+  }
+  if (block.used + n > kBlock || block.generation != generation) {
+    randombytes_buf(block.bytes, kBlock);
+    block.used = 0;
+    block.generation = generation;
+  }
+  std::memcpy(out, block.bytes + block.used, n);
+  sodium_memzero(block.bytes + block.used, n);
+  block.used += n;
 }
 
 bool SecretEquals(std::string_view a, std::string_view b) {

@@ -1,6 +1,8 @@
 #include "core/crypto/crypto.h"
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -98,6 +100,41 @@ TEST_CASE("two-step ed25519: standard signatures, one message per nonce") {
   CHECK(FinishSignature("m2", kp.secret_key, a) == Sign("m2", kp.secret_key));
   SignatureNonce unready;
   CHECK(FinishSignature("m3", kp.secret_key, unready) == Sign("m3", kp.secret_key));
+}
+
+TEST_CASE("BlockRandom: distinct draws across block refills; a forked child draws other bytes") {
+  Init();
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {  // 1000 x 32 bytes: several 4 KB blocks
+    std::string draw(32, '\0');
+    BlockRandom(draw.data(), draw.size());
+    seen.insert(draw);
+  }
+  CHECK(seen.size() == 1000);
+  std::string large(100, '\0');  // beyond a block draw: straight from the system
+  BlockRandom(large.data(), large.size());
+  CHECK(large != std::string(100, '\0'));
+
+  // The parent's block is copied into the child: without the fork guard both
+  // would hand out the same next bytes.
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    char mine[32];
+    BlockRandom(mine, sizeof mine);
+    _exit(write(fds[1], mine, sizeof mine) == sizeof mine ? 0 : 1);
+  }
+  std::string parent(32, '\0'), from_child(32, '\0');
+  BlockRandom(parent.data(), parent.size());
+  REQUIRE(read(fds[0], from_child.data(), from_child.size()) == 32);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(fds[0]);
+  close(fds[1]);
+  CHECK(WIFEXITED(status));
+  CHECK(parent != from_child);
 }
 
 }  // namespace helm::crypto

@@ -57,7 +57,7 @@ SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view co
   if (secret_key.size() != kSecretKeyBytes) return nonce;
   const Expanded key(secret_key);
   unsigned char random[32];
-  randombytes_buf(random, sizeof random);
+  BlockRandom(random, sizeof random);
   unsigned char h[64];
   crypto_hash_sha512_state st;
   crypto_hash_sha512_init(&st);

@@ -4,7 +4,6 @@
 // translate.h.
 #pragma once
 
-#include <deque>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -12,7 +11,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-#include <string_view>
 
 #include "core/common/json.h"
 #include "core/common/result.h"
@@ -122,9 +120,8 @@ class UsageObject {
 
  private:
   const Json* json_ = nullptr;
+  std::string_view text_;  // text form: read member by member on each call
   bool text_object_ = false;
-  std::vector<std::pair<std::string_view, std::string_view>> members_;  // text form
-  std::deque<std::string> unescaped_names_;                            // names with escapes
 };
 ir::Usage UsageFromOpenAi(const UsageObject& usage);     // prompt_tokens includes cached
 ir::Usage UsageFromAnthropic(const UsageObject& usage);  // input_tokens excludes cache

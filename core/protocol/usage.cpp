@@ -31,32 +31,31 @@ int64_t TextInt(std::string_view text) {
 
 }  // namespace
 
-UsageObject::UsageObject(std::string_view text) {
-  members_.reserve(8);
-  text_object_ = ForEachTopLevelMember(text, [&](std::string_view key, std::string_view value) {
-    // An unescaped name lives only for this call: kept here.
-    const bool in_text = key.data() >= text.data() && key.data() < text.data() + text.size();
-    members_.emplace_back(in_text ? key : std::string_view(unescaped_names_.emplace_back(key)),
-                          value);
+UsageObject::UsageObject(std::string_view text)
+    : text_(text), text_object_(ForEachTopLevelMember(text, [](std::string_view, std::string_view) {})) {}
+
+namespace {
+
+// The value text of the last member named `key` (as a parser keeps it); ""
+// when there is none or `object` is not an object.
+std::string_view LastMember(std::string_view object, std::string_view key) {
+  std::string_view found;
+  ForEachTopLevelMember(object, [&](std::string_view name, std::string_view value) {
+    if (name == key) found = value;
   });
+  return found;
 }
+
+}  // namespace
 
 int64_t UsageObject::Int(std::string_view key) const {
   if (json_ != nullptr) return JsonInt(*json_, key);
-  int64_t value = 0;  // the last one, as a parser keeps it
-  for (const auto& [name, text] : members_) {
-    if (name == key) value = TextInt(text);
-  }
-  return value;
+  return TextInt(LastMember(text_, key));
 }
 
 int64_t UsageObject::Int(std::string_view outer, std::string_view key) const {
   if (json_ != nullptr) return IsObject(*json_, outer) ? JsonInt((*json_)[std::string(outer)], key) : 0;
-  std::string_view inner;
-  for (const auto& [name, text] : members_) {
-    if (name == outer) inner = text;
-  }
-  return UsageObject(inner).Int(key);
+  return TextInt(LastMember(LastMember(text_, outer), key));
 }
 
 ir::Usage UsageFromOpenAi(const UsageObject& usage) {

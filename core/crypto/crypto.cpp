@@ -185,12 +185,12 @@ void BlockRandom(void* out, size_t n) {
   static const bool registered = [] {
     return pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }) == 0;
   }();
-  thread_local Block block;
-  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
   if (n > 64 || !registered) {
     randombytes_buf(out, n);
     return;
   }
+  thread_local Block block;
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
   if (block.used + n > kBlock || block.generation != generation) {
     randombytes_buf(block.bytes, kBlock);
     block.used = 0;

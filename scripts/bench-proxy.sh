@@ -12,7 +12,8 @@
 #   helm-translated  helm durable, Anthropic Messages clients (POST /v1/messages)
 #                translated to the OpenAI-compatible upstream and back
 # and prints a table plus the ratios the targets are stated in. The table
-# also gives each proxy's own CPU time per request (user part in brackets).
+# also gives each proxy's own CPU time per request (user part in brackets)
+# and its thread switches per request (all threads, voluntary and not).
 #
 #   scripts/bench-proxy.sh [--seconds S] [--warmup S] [--rounds N] [--raw-backlog] [--keep]
 #
@@ -128,7 +129,7 @@ if [[ $shim -eq 1 ]]; then
   preload=(env "LD_PRELOAD=$work/listen_backlog.so")
 fi
 
-declare -A rps p50 p99 errs non2xx drops cpu usr
+declare -A rps p50 p99 errs non2xx drops cpu usr csw
 
 # CPU time of the proxy under test per request, from /proc/PID/stat (utime,
 # stime): a steadier figure than req/s on a shared machine. measured_pid is
@@ -137,6 +138,14 @@ measured_pid=""
 clk_tck="$(getconf CLK_TCK)"
 proc_ticks() {  # proc_ticks PID -> "utime stime"
   awk '{ print $14, $15 }' "/proc/$1/stat"
+}
+# Thread switches of the proxy under test, all its threads: a thread that
+# blocks (voluntary) or is preempted (involuntary) pays for being switched
+# back in, and that is where helm and bare_proxy differ most
+# (docs/performance.md).
+proc_switches() {  # proc_switches PID -> "voluntary involuntary"
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
 }
 
 # Listen-queue overflows on this host (nstat, iproute2), or "-" without nstat.
@@ -159,12 +168,12 @@ run_wrk() {
     WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
   fi
   out="$work/wrk-$name-$conns-$round.txt"
-  local before after ticks0="" ticks1=""
+  local before after ticks0="" ticks1="" sw0="" sw1=""
   before="$(listen_overflows)"
-  [[ -n "$measured_pid" ]] && ticks0="$(proc_ticks "$measured_pid")"
+  [[ -n "$measured_pid" ]] && ticks0="$(proc_ticks "$measured_pid")" && sw0="$(proc_switches "$measured_pid")"
   WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
     -s "$lua" "$url" >"$out" 2>&1
-  [[ -n "$measured_pid" ]] && ticks1="$(proc_ticks "$measured_pid")"
+  [[ -n "$measured_pid" ]] && ticks1="$(proc_ticks "$measured_pid")" && sw1="$(proc_switches "$measured_pid")"
   after="$(listen_overflows)"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
@@ -174,14 +183,19 @@ run_wrk() {
   errs[$k]="$(sed -E 's/.* errors=([0-9]+).*/\1/' <<<"$line")"
   non2xx[$k]="$(sed -E 's/.*non2xx_seen_by_thread0=([0-9]+).*/\1/' <<<"$line")"
   if [[ "$before" == - || "$after" == - ]]; then drops[$k]=-; else drops[$k]=$((after - before)); fi
-  cpu[$k]=-; usr[$k]=-
+  cpu[$k]=-; usr[$k]=-; csw[$k]=-
+  if [[ -n "$sw0" && -n "$sw1" ]]; then
+    csw[$k]="$(awk -v a="$sw0" -v b="$sw1" -v r="${rps[$k]}" -v s="$seconds" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); n = r * s; if (n < 1) n = 1
+      printf "%.2f\n", ((y[1] + y[2]) - (x[1] + x[2])) / n }')"
+  fi
   if [[ -n "$ticks0" && -n "$ticks1" ]]; then
     read -r cpu[$k] usr[$k] < <(awk -v a="$ticks0" -v b="$ticks1" \
       -v r="${rps[$k]}" -v s="$seconds" -v hz="$clk_tck" 'BEGIN {
         split(a, x, " "); split(b, y, " "); n = r * s; if (n < 1) n = 1
         printf "%d %d\n", ((y[1] + y[2]) - (x[1] + x[2])) * 1e6 / hz / n, (y[1] - x[1]) * 1e6 / hz / n }')
   fi
-  echo "# round $round $name c=$conns: $line listen_overflows=${drops[$k]}" >&2
+  echo "# round $round $name c=$conns: $line listen_overflows=${drops[$k]} switches_per_req=${csw[$k]}" >&2
 }
 
 run_pair() {  # run_pair NAME URL [HEADERS] [LUA]
@@ -262,7 +276,7 @@ stats() {
 }
 for t in $targets; do
   for c in 1 64; do
-    for a in rps p50 p99 cpu usr; do
+    for a in rps p50 p99 cpu usr csw; do
       declare -n arr="$a"
       vals=()
       for r in $(seq "$rounds"); do [[ "${arr[$t/$c/$r]:--}" != - ]] && vals+=("${arr[$t/$c/$r]}"); done
@@ -295,14 +309,14 @@ ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else pri
 
 echo
 [[ $rounds -gt 1 ]] && echo "Medians over $rounds rounds; errors, non-2xx and overflows summed."
-echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | errors | non-2xx | listen overflows |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | switches/req | errors | non-2xx | listen overflows |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $targets; do
   for c in 1 64; do
     k="$t/$c"
     cpu_cell="-"
     [[ "${cpu[$k]}" != - ]] && cpu_cell="$(printf '%.0f' "${cpu[$k]}") µs ($(printf '%.0f' "${usr[$k]}"))"
-    echo "| $(label "$t") | $c | $(printf '%.0f' "${rps[$k]}") | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
+    echo "| $(label "$t") | $c | $(printf '%.0f' "${rps[$k]}") | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${csw[$k]} | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
   done
 done
 echo

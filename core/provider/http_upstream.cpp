@@ -10,6 +10,16 @@
 // shows up as a kBroken fault (requests are never retried here: a POST to an
 // LLM is not idempotent).
 //
+// The gate (upstream.h): a small request (head and body together at most
+// kHandOffBytes) on an idle plain connection is handed to the gate, and the
+// thread that opens it writes the bytes without blocking (MSG_DONTWAIT: an
+// idle keep-alive connection's send buffer is empty) while this thread
+// already waits for the answer. A write that does not complete, and a gate
+// that opens with a failure, shut the connection down, which ends that wait.
+// Anything else — TLS (an SSL_write cannot run beside this thread's
+// SSL_read), a larger request, no idle connection (nothing is connected
+// before the gate opens) — waits for the gate and then writes as usual.
+//
 // Timeouts are the sockets' own receive timeouts: first_byte_timeout while
 // the head is awaited (re-armed with what remains of it when the head comes
 // in pieces), idle_timeout for every body read. The connect timeout bounds
@@ -32,6 +42,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -189,6 +200,8 @@ class Connection {
 
   http1::BufferedReader& reader() { return reader_; }
   bool timed_out() const { return timed_out_; }
+  int fd() const { return fd_; }
+  bool tls() const { return ssl_ != nullptr; }
 
   // The head phase: reads wait at most timeout_ms from start_ns in total.
   void AwaitHead(int64_t start_ns, int64_t timeout_ms) {
@@ -269,6 +282,64 @@ class Connection {
   bool timed_out_ = false;
 };
 
+constexpr size_t kHandOffBytes = 16 * 1024;
+
+// A request's write handed to its gate. Until the gate has settled, the
+// opening thread may use the socket and the bytes: the destructor (and
+// Fault) wait for that, so declare it after the connection and the bytes.
+class HandedOffWrite {
+ public:
+  HandedOffWrite() = default;
+  HandedOffWrite(const HandedOffWrite&) = delete;
+  HandedOffWrite& operator=(const HandedOffWrite&) = delete;
+  ~HandedOffWrite() {
+    if (gate_ != nullptr) (void)gate_->Wait();
+  }
+
+  void Arm(DispatchGate* gate, int fd, std::string_view head, std::string_view body) {
+    gate_ = gate;
+    fd_ = fd;
+    iov_[0] = {const_cast<char*>(head.data()), head.size()};
+    iov_[1] = {const_cast<char*>(body.data()), body.size()};
+    gate_->Then([this](const Status& status) {
+      if (status.ok()) written_ = WriteNow();
+      if (!written_) shutdown(fd_, SHUT_RDWR);  // wakes the reading thread
+    });
+  }
+  // Why the request did not get an answer, if its write is the reason:
+  // kNotSent (the gate failed), kBroken (the write did not complete), else
+  // kNone. Waits for the gate.
+  UpstreamFault Fault(std::string* detail) {
+    if (gate_ == nullptr) return UpstreamFault::kNone;
+    UpstreamResult held;
+    if (!PassGate(gate_, &held)) {
+      *detail = std::move(held.detail);
+      return held.fault;
+    }
+    if (written_) return UpstreamFault::kNone;
+    *detail = "request write failed";
+    return UpstreamFault::kBroken;
+  }
+
+ private:
+  bool WriteNow() {
+    msghdr msg{};
+    msg.msg_iov = iov_;
+    msg.msg_iovlen = iov_[1].iov_len == 0 ? 1 : 2;
+    const size_t want = iov_[0].iov_len + iov_[1].iov_len;
+    ssize_t n;
+    do {
+      n = sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n >= 0 && static_cast<size_t>(n) == want;
+  }
+
+  DispatchGate* gate_ = nullptr;
+  int fd_ = -1;
+  iovec iov_[2] = {};
+  bool written_ = false;  // set by the opening thread, read after the gate settled
+};
+
 struct SslCtxDeleter {
   void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 };
@@ -304,14 +375,15 @@ class HttpUpstream final : public Upstream {
   HttpUpstream(std::string url, ParsedUrl parsed, const UpstreamOptions& options, SslCtx tls)
       : url_(std::move(url)), parsed_(std::move(parsed)), options_(options), tls_(std::move(tls)) {}
 
-  UpstreamResult Send(UpstreamRequest request,
+  UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
                       const std::function<bool(const UpstreamHead&)>& on_head,
                       const std::function<bool(std::string_view)>& on_data) override;
 
   const std::string& url() const override { return url_; }
 
  private:
-  std::unique_ptr<Connection> Take(std::string& why);
+  // An idle connection the server has kept open; null when there is none.
+  std::unique_ptr<Connection> TakeIdle();
   std::unique_ptr<Connection> Open(std::string& why) const;
   void Return(std::unique_ptr<Connection> conn);
 
@@ -345,18 +417,17 @@ std::unique_ptr<Connection> HttpUpstream::Open(std::string& why) const {
   return std::make_unique<Connection>(fd, ssl);
 }
 
-std::unique_ptr<Connection> HttpUpstream::Take(std::string& why) {
+std::unique_ptr<Connection> HttpUpstream::TakeIdle() {
   for (;;) {
     std::unique_ptr<Connection> conn;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (idle_.empty()) break;
+      if (idle_.empty()) return nullptr;
       conn = std::move(idle_.back());
       idle_.pop_back();
     }
     if (conn->Reusable()) return conn;
   }
-  return Open(why);
 }
 
 void HttpUpstream::Return(std::unique_ptr<Connection> conn) {
@@ -365,7 +436,7 @@ void HttpUpstream::Return(std::unique_ptr<Connection> conn) {
   // Otherwise the connection is closed here.
 }
 
-UpstreamResult HttpUpstream::Send(UpstreamRequest request,
+UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
                                   const std::function<bool(const UpstreamHead&)>& on_head,
                                   const std::function<bool(std::string_view)>& on_data) {
   UpstreamResult result;
@@ -401,12 +472,24 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request,
   head.append("User-Agent: helm/" HELM_VERSION "\r\n\r\n");
 
   const int64_t start_ns = NowNs();
-  std::string why;
-  std::unique_ptr<Connection> conn = Take(why);
-  if (!conn) return fail(UpstreamFault::kConnect, why);
-  conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
-  if (!conn->Write(head, request.body)) {
-    return fail(UpstreamFault::kBroken, "request write failed");
+  std::unique_ptr<Connection> conn = TakeIdle();
+  HandedOffWrite handed_off;
+  if (gate != nullptr && conn && !conn->tls() &&
+      head.size() + request.body.size() <= kHandOffBytes) {
+    conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
+    handed_off.Arm(gate, conn->fd(), head, request.body);
+  } else {
+    if (!PassGate(gate, &result)) {
+      if (conn) Return(std::move(conn));
+      return result;
+    }
+    std::string why;
+    if (!conn) conn = Open(why);
+    if (!conn) return fail(UpstreamFault::kConnect, why);
+    conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
+    if (!conn->Write(head, request.body)) {
+      return fail(UpstreamFault::kBroken, "request write failed");
+    }
   }
 
   http1::BufferedReader& reader = conn->reader();
@@ -417,6 +500,10 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request,
     std::string_view head_text;
     auto got = reader.Head(head_text);
     if (got != http1::BufferedReader::HeadStatus::kOk) {
+      std::string detail;
+      if (UpstreamFault f = handed_off.Fault(&detail); f != UpstreamFault::kNone) {
+        return fail(f, std::move(detail));
+      }
       if (conn->timed_out()) return fail(UpstreamFault::kFirstByteTimeout, "no response head");
       return fail(UpstreamFault::kBroken, got == http1::BufferedReader::HeadStatus::kTooLarge
                                               ? "response head too large"
@@ -463,7 +550,8 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request,
                ? fail(UpstreamFault::kIdleTimeout, "the body stalled")
                : fail(UpstreamFault::kBroken, "the body ended early or was malformed");
   }
-  if (keep_alive) Return(std::move(conn));
+  std::string detail;  // an answer came, so the write went; the gate must still settle
+  if (keep_alive && handed_off.Fault(&detail) == UpstreamFault::kNone) Return(std::move(conn));
   return result;
 }
 

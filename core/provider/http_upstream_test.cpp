@@ -135,10 +135,11 @@ UpstreamRequest ChatRequest() {
   return req;
 }
 
-Captured Call(Upstream& up, const UpstreamRequest& req = ChatRequest()) {
+Captured Call(Upstream& up, const UpstreamRequest& req = ChatRequest(),
+              DispatchGate* gate = nullptr) {
   Captured c;
   c.result = up.Send(
-      req,
+      req, gate,
       [&](const UpstreamHead& h) {
         c.head = h;
         return true;
@@ -229,7 +230,7 @@ TEST_CASE("http upstream: a stream is delivered as it arrives") {
   std::string body;
   int calls = 0;
   UpstreamResult r = up->Send(
-      ChatRequest(), [](const UpstreamHead& h) { return h.status == 200; },
+      ChatRequest(), nullptr, [](const UpstreamHead& h) { return h.status == 200; },
       [&](std::string_view d) {
         if (calls++ == 0) first_chunk_ns = SteadyClock::now().time_since_epoch().count();
         body.append(d);
@@ -351,7 +352,7 @@ TEST_CASE("http upstream: returning false from on_data is kCancelled") {
   auto up = Make(ts.Start());
   int calls = 0;
   UpstreamResult r = up->Send(
-      ChatRequest(), [](const UpstreamHead&) { return true; },
+      ChatRequest(), nullptr, [](const UpstreamHead&) { return true; },
       [&](std::string_view) { return ++calls < 1; });
   CHECK(r.fault == UpstreamFault::kCancelled);
   CHECK(calls == 1);
@@ -366,7 +367,7 @@ TEST_CASE("http upstream: returning false from on_head is kCancelled") {
   auto up = Make(ts.Start());
   bool data_called = false;
   UpstreamResult r = up->Send(
-      ChatRequest(), [](const UpstreamHead&) { return false; },
+      ChatRequest(), nullptr, [](const UpstreamHead&) { return false; },
       [&](std::string_view) { return data_called = true; });
   CHECK(r.fault == UpstreamFault::kCancelled);
   CHECK_FALSE(data_called);
@@ -419,6 +420,110 @@ TEST_CASE("http upstream: concurrent requests use at most one connection each") 
   CHECK(failures.load() == 0);
   CHECK(client_ports.size() <= 4);
   CHECK(client_ports.size() >= 1);
+}
+
+// A server that records when each request arrived and from which port.
+struct RecordingServer {
+  TestServer ts;
+  std::mutex mu;
+  std::vector<std::pair<SteadyClock::time_point, int>> seen;  // arrival, client port
+  std::string url;
+
+  RecordingServer() {
+    ts.server().Post("/v1/chat/completions",
+                     [this](const httplib::Request& req, httplib::Response& res) {
+                       {
+                         std::lock_guard<std::mutex> lock(mu);
+                         seen.emplace_back(SteadyClock::now(), req.remote_port);
+                       }
+                       res.set_content(R"({"ok":true})", "application/json");
+                     });
+    url = ts.Start();
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size();
+  }
+};
+
+// Opens `gate` with `status` after `delay` on its own thread; `opened` is
+// when it did.
+std::thread OpenLater(DispatchGate& gate, Status status, milliseconds delay,
+                      SteadyClock::time_point* opened) {
+  return std::thread([&gate, status, delay, opened] {
+    std::this_thread::sleep_for(delay);
+    *opened = SteadyClock::now();
+    gate.Open(status);
+  });
+}
+
+TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
+  RecordingServer rs;
+  auto up = Make(rs.url);
+  REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);  // an idle connection in the pool
+
+  SUBCASE("small, on the idle connection: written by the opening thread") {
+    DispatchGate gate;
+    SteadyClock::time_point opened;
+    std::thread opener = OpenLater(gate, Status::Ok(), milliseconds(150), &opened);
+    Captured c = Call(*up, ChatRequest(), &gate);
+    opener.join();
+    CHECK(c.result.fault == UpstreamFault::kNone);
+    CHECK(c.body() == R"({"ok":true})");
+    REQUIRE(rs.count() == 2);
+    CHECK(rs.seen[1].first >= opened);
+    CHECK(rs.seen[1].second == rs.seen[0].second);  // the pooled connection
+  }
+  SUBCASE("larger than a hand-off: waits for the gate, then writes") {
+    UpstreamRequest big = ChatRequest();
+    big.body = R"({"model":"m","messages":[],"pad":")" + std::string(20000, 'x') + "\"}";
+    DispatchGate gate;
+    SteadyClock::time_point opened;
+    std::thread opener = OpenLater(gate, Status::Ok(), milliseconds(150), &opened);
+    Captured c = Call(*up, big, &gate);
+    opener.join();
+    CHECK(c.result.fault == UpstreamFault::kNone);
+    REQUIRE(rs.count() == 2);
+    CHECK(rs.seen[1].first >= opened);
+  }
+  SUBCASE("an open gate sends at once") {
+    DispatchGate gate;
+    gate.Open(Status::Ok());
+    CHECK(Call(*up, ChatRequest(), &gate).result.fault == UpstreamFault::kNone);
+    CHECK(rs.count() == 2);
+  }
+}
+
+TEST_CASE("http upstream: a gate that opens with a failure sends nothing") {
+  RecordingServer rs;
+  auto up = Make(rs.url);
+  const Status failed = MakeError(ErrorCode::kUnavailable, "ledger write: disk full");
+  size_t answered = 0;  // requests the server saw before the gated one
+
+  SUBCASE("no idle connection: none is opened") {
+    DispatchGate gate;
+    SteadyClock::time_point opened;
+    std::thread opener = OpenLater(gate, failed, milliseconds(50), &opened);
+    Captured c = Call(*up, ChatRequest(), &gate);
+    opener.join();
+    CHECK(c.result.fault == UpstreamFault::kNotSent);
+    CHECK(c.result.detail.find("disk full") != std::string::npos);
+  }
+  SUBCASE("handed off on an idle connection: the connection is shut, not reused") {
+    REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);
+    answered = 1;
+    DispatchGate gate;
+    SteadyClock::time_point opened;
+    std::thread opener = OpenLater(gate, failed, milliseconds(50), &opened);
+    Captured c = Call(*up, ChatRequest(), &gate);
+    opener.join();
+    CHECK(c.result.fault == UpstreamFault::kNotSent);
+    CHECK(c.head.status == 0);
+  }
+  std::this_thread::sleep_for(milliseconds(50));  // anything sent would have arrived
+  CHECK(rs.count() == answered);
+  CHECK(Call(*up).result.fault == UpstreamFault::kNone);  // the upstream is still usable
+  CHECK(rs.count() == answered + 1);
 }
 
 TEST_CASE("http upstream: bad URLs and request values are refused") {

@@ -24,9 +24,11 @@ class MockUpstream final : public Upstream {
   MockUpstream(std::string url, const UpstreamOptions& options)
       : url_(std::move(url)), options_(options) {}
 
-  UpstreamResult Send(UpstreamRequest request,
+  // In-process: nothing to hand to the gate, so it waits for it.
+  UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
                       const std::function<bool(const UpstreamHead&)>& on_head,
                       const std::function<bool(std::string_view)>& on_data) override {
+    if (UpstreamResult held; !PassGate(gate, &held)) return held;
     try {
       return Play(MockRespond(request), on_head, on_data);
     } catch (const std::exception& e) {  // e.g. bad_alloc; never escapes to the caller

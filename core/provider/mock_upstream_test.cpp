@@ -39,7 +39,7 @@ Captured Call(const std::string& method, const std::string& path, const std::str
   req.path = path;
   req.body = body;
   c.result = (*up)->Send(
-      req,
+      req, nullptr,
       [&](const UpstreamHead& h) {
         c.head = h;
         return true;
@@ -248,7 +248,7 @@ TEST_CASE("mock: cancelling from on_data stops the stream") {
   req.body = ChatBody("a b c d e f g", true);
   int calls = 0;
   UpstreamResult r = (*up)->Send(
-      req, [](const UpstreamHead&) { return true; }, [&](std::string_view) { return ++calls < 2; });
+      req, nullptr, [](const UpstreamHead&) { return true; }, [&](std::string_view) { return ++calls < 2; });
   CHECK(r.fault == UpstreamFault::kCancelled);
   CHECK(calls == 2);
 }

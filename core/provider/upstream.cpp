@@ -19,8 +19,19 @@ const char* UpstreamFaultName(UpstreamFault f) {
       return "broken";
     case UpstreamFault::kCancelled:
       return "cancelled";
+    case UpstreamFault::kNotSent:
+      return "not_sent";
   }
   return "unknown";
+}
+
+bool PassGate(DispatchGate* gate, UpstreamResult* result) {
+  if (gate == nullptr) return true;
+  const Status& status = gate->Wait();
+  if (status.ok()) return true;
+  result->fault = UpstreamFault::kNotSent;
+  result->detail = "not sent: " + status.error().message;
+  return false;
 }
 
 Result<std::unique_ptr<Upstream>> MakeUpstream(const std::string& url,

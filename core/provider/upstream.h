@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/common/dispatch_gate.h"
 #include "core/common/result.h"
 
 namespace helm {
@@ -40,6 +41,7 @@ enum class UpstreamFault {
   kIdleTimeout,       // the body stalled longer than idle_timeout
   kBroken,            // the connection closed or failed mid-body
   kCancelled,         // on_head or on_data returned false (client went away)
+  kNotSent,           // the gate opened with a failure: not a byte was sent
 };
 const char* UpstreamFaultName(UpstreamFault f);
 
@@ -64,11 +66,20 @@ class Upstream {
   // returning false cancels the request (fault kCancelled). The request is
   // taken by value: a caller done with it moves it in, and a large body is
   // not copied on its way to the socket.
-  virtual UpstreamResult Send(UpstreamRequest request,
+  //
+  // `gate` (null: none) holds the request back until it opens (I1): no byte
+  // of it is sent before, and none at all when it opens with a failure
+  // (kNotSent). An implementation may hand its first write to the gate, so
+  // that the thread opening it sends the request (http_upstream.h).
+  virtual UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
                               const std::function<bool(const UpstreamHead&)>& on_head,
                               const std::function<bool(std::string_view)>& on_data) = 0;
   virtual const std::string& url() const = 0;
 };
+
+// For implementations: waits for `gate` (null: none to wait for). False when
+// it opened with a failure, with `result` set to kNotSent: send nothing.
+bool PassGate(DispatchGate* gate, UpstreamResult* result);
 
 // "http://host:port[/base]", "https://...", or "mock://" (any suffix is
 // ignored). kConfig on anything else.

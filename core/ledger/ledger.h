@@ -88,6 +88,13 @@ class Ledger {
   // written before the ledger closes.
   using DetachedDone = std::function<void(const Result<Appended>&)>;
   virtual void AppendDetached(ReceiptDraft receipt, DetachedDone done) = 0;
+  // For a receipt the caller needs durable soon but does not wait for now (a
+  // decision whose dispatch waits behind a DispatchGate): as AppendDetached,
+  // except that it never lingers, and that when no batch is being signed the
+  // caller signs and writes it in its own thread, so `done` has run when this
+  // returns. Returns the receipt id it gets; when it is refused at once, the
+  // error, and `done` is never called.
+  virtual Result<std::string> AppendAsync(ReceiptDraft receipt, DetachedDone done) = 0;
   // The same for a receipt given as a JSON object (ReceiptDraft::FromJson).
   Result<Appended> Append(const Json& receipt);
   void AppendDetached(const Json& receipt, DetachedDone done);

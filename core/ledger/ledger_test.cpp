@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <fstream>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -489,6 +490,148 @@ TEST_CASE("detached appends among concurrent appenders: all written, chain verif
   auto report = VerifyAll(**ledger, key);
   CHECK(report.integrity_ok);
   CHECK(report.receipts == 2 * kThreads * kEach);
+}
+
+ReceiptDraft Draft(const Json& receipt) {
+  Result<ReceiptDraft> draft = ReceiptDraft::FromJson(receipt);
+  REQUIRE(draft.ok());
+  return std::move(draft).value();
+}
+
+TEST_CASE("AppendAsync with nobody signing writes in the caller's thread before returning") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.detached_linger_us = 10'000'000;  // longer than the test: no lingering
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  std::thread::id written_on;
+  DetachedResults done;
+  Ledger::DetachedDone record = done.Callback();
+  Result<std::string> id = (*ledger)->AppendAsync(
+      Draft(Decision("alice")), [&](const Result<Appended>& r) {
+        written_on = std::this_thread::get_id();
+        record(r);
+      });
+  REQUIRE(id.ok());
+  REQUIRE(done.results.size() == 1);  // already done, without waiting
+  CHECK(written_on == std::this_thread::get_id());
+  REQUIRE(done.results[0].ok());
+  CHECK(done.results[0]->receipt_id == *id);
+  CHECK(done.results[0]->seq == 1);
+  CHECK((*ledger)->GetById(*id) == done.results[0]->stored);
+}
+
+TEST_CASE("AppendAsync from many threads: never lingers, every receipt durable, chain verifies") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.detached_linger_us = 10'000'000;  // a lingering receipt would miss the deadline
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  DetachedResults done;
+  std::mutex ids_mu;
+  std::set<std::string> ids;
+  std::vector<std::thread> threads;
+  constexpr int kThreads = 8, kEach = 40;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Result<std::string> id =
+            (*ledger)->AppendAsync(Draft(Decision("agent" + std::to_string(t), i)), done.Callback());
+        CHECK(id.ok());
+        if (!id.ok()) continue;
+        std::lock_guard<std::mutex> lock(ids_mu);
+        ids.insert(*id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  REQUIRE(done.WaitFor(kThreads * kEach, std::chrono::seconds(5)) == kThreads * kEach);
+  std::set<std::string> written;
+  for (const Result<Appended>& r : done.results) {
+    REQUIRE(r.ok());
+    written.insert(r->receipt_id);
+    CHECK((*ledger)->GetById(r->receipt_id) == r->stored);
+  }
+  CHECK(written == ids);
+  CHECK((*ledger)->HeadSeq() == kThreads * kEach);
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+TEST_CASE("AppendAsync receipts left to the ledger's thread are written without the linger") {
+  // A's write is held; B has signed and waits for the commit turn; C leads
+  // signing and waits for room. The async receipts queue behind C, who signs
+  // only one of them (max_batch 2), so the rest fall to the ledger's thread,
+  // which must not linger for them.
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.max_batch = 2;
+  options.detached_linger_us = 10'000'000;  // longer than the deadline below
+  std::atomic<bool> first{true};
+  std::promise<void> in_write, release;
+  std::shared_future<void> released = release.get_future().share();
+  options.before_write = [&]() -> Status {
+    if (first.exchange(false)) {
+      in_write.set_value();
+      released.wait();
+    }
+    return Status::Ok();
+  };
+  DetachedResults done;  // outlives the ledger, which may still call it on closing
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  std::vector<std::thread> waiting;
+  waiting.emplace_back([&] { CHECK((*ledger)->Append(Decision("a")).ok()); });
+  in_write.get_future().wait();
+  for (const char* agent : {"b", "c"}) {
+    waiting.emplace_back([&, agent] { CHECK((*ledger)->Append(Decision(agent)).ok()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE((*ledger)->AppendAsync(Draft(Decision("d", i)), done.Callback()).ok());
+  }
+  release.set_value();
+  for (auto& t : waiting) t.join();
+  CHECK(done.WaitFor(3, std::chrono::seconds(5)) == 3);
+  CHECK((*ledger)->HeadSeq() == 6);
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+TEST_CASE("AppendAsync: a failed write reaches `done`; refused at once, `done` is not called") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  std::atomic<bool> fail{true};
+  LedgerOptions options = Options(dir);
+  options.before_write = [&]() -> Status {
+    if (fail) return MakeError(ErrorCode::kUnavailable, "injected EIO");
+    return Status::Ok();
+  };
+  {
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    DetachedResults done;
+    Result<std::string> id = (*ledger)->AppendAsync(Draft(Decision("a")), done.Callback());
+    REQUIRE(id.ok());
+    REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
+    REQUIRE_FALSE(done.results[0].ok());
+    CHECK(done.results[0].error().code == ErrorCode::kUnavailable);
+    CHECK_FALSE((*ledger)->GetById(*id).has_value());
+    CHECK((*ledger)->HeadSeq() == 0);
+    fail = false;
+    Result<Appended> next = (*ledger)->Append(Decision("a"));
+    REQUIRE(next.ok());
+    CHECK(next->seq == 1);
+    CHECK(VerifyAll(**ledger, key).integrity_ok);
+  }
+  auto ro = Ledger::OpenReadOnly(options.path);
+  REQUIRE(ro.ok());
+  bool called = false;
+  Result<std::string> refused =
+      (*ro)->AppendAsync(Draft(Decision("a")), [&](const Result<Appended>&) { called = true; });
+  CHECK(refused.error().code == ErrorCode::kUnavailable);
+  CHECK_FALSE(called);
 }
 
 TEST_CASE("detached appends still queued when the ledger closes are written; later ones refused") {

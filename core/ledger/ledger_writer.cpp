@@ -87,15 +87,19 @@ Result<Appended> RocksLedger::Submit(Pending* pending) {
       queue_.push_back(pending);
     }
   }
-  for (Pending::Turn turn = lead ? Pending::Turn::kSign : pending->Take();
-       turn != Pending::Turn::kDone; turn = pending->Take()) {
+  TakeTurns(pending, lead);
+  return std::move(pending->result);
+}
+
+void RocksLedger::TakeTurns(Pending* self, bool lead) {
+  for (Pending::Turn turn = lead ? Pending::Turn::kSign : self->Take();
+       turn != Pending::Turn::kDone; turn = self->Take()) {
     if (turn == Pending::Turn::kSign) {
-      LeadSigning(pending);
+      LeadSigning(self);
     } else {
       LeadCommit();
     }
   }
-  return std::move(pending->result);
 }
 
 void RocksLedger::SubmitDetached(Pending* pending) {
@@ -156,6 +160,31 @@ void RocksLedger::AppendDetached(ReceiptDraft receipt, DetachedDone done) {
   SubmitDetached(pending.release());
 }
 
+Result<std::string> RocksLedger::AppendAsync(ReceiptDraft receipt, DetachedDone done) {
+  auto pending = std::make_unique<Pending>();
+  pending->detached = std::move(done);
+  pending->prompt = true;
+  if (Status s = PrepareReceipt(std::move(receipt), pending.get()); !s.ok()) return s.error();
+  std::string receipt_id = pending->prepared.receipt_id;
+  // Leading takes turns, and a detached pending takes none: the caller leads
+  // on a tick (which writes nothing of its own) at the head of the batch.
+  Pending lead;
+  lead.kind = Pending::Kind::kTick;
+  bool leads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!Accepting(*pending)) {
+      return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
+    }
+    leads = !signing_;
+    signing_ = true;
+    queue_.push_back(pending.release());
+    if (leads) queue_.push_front(&lead);
+  }
+  if (leads) TakeTurns(&lead, true);
+  return receipt_id;
+}
+
 Result<Appended> RocksLedger::Checkpoint() {
   if (read_only_) return MakeError(ErrorCode::kUnavailable, "ledger is open read-only");
   Pending pending;
@@ -179,7 +208,9 @@ void RocksLedger::TickerLoop() {
     if (stop_) break;
     const bool woken = std::exchange(lead_wanted_, false);
     bool lead = woken;
-    if (lead && options_.sync && options_.detached_linger_us > 0) {
+    const bool prompt =
+        std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
+    if (lead && !prompt && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
       // its own group commit (one sync instead of two). Without syncs a write
       // is cheap, and writing them now keeps their signing off the next

@@ -18,7 +18,9 @@
 // batch signed after it (their base is no longer durable), and the next sign
 // leader restarts from durable_. Detached appends (AppendDetached) join the
 // queue without a waiting caller and ride along with the callers' batches;
-// only when none is in flight does the ticker thread lead for them. The
+// only when none is in flight does the ticker thread lead for them.
+// AppendAsync's receipts are detached too, but lead in their caller's thread
+// when nobody signs, and never wait for the linger. The
 // ticker also submits time-based checkpoints when the ledger is idle.
 #pragma once
 
@@ -74,6 +76,7 @@ struct Pending {
                                  // signature costs no scalar multiplication
   Kind kind = Kind::kReceipt;
   Ledger::DetachedDone detached;  // set: a detached pending, freed once done
+  bool prompt = false;            // detached by AppendAsync: never lingers
   Result<Appended> result = MakeError(ErrorCode::kInternal, "not written");
 
   void Give(Turn turn) {
@@ -122,6 +125,7 @@ class RocksLedger final : public Ledger {
   using Ledger::AppendDetached;
   Result<Appended> Append(ReceiptDraft receipt) override;
   void AppendDetached(ReceiptDraft receipt, DetachedDone done) override;
+  Result<std::string> AppendAsync(ReceiptDraft receipt, DetachedDone done) override;
   Result<Appended> Checkpoint() override;
   std::optional<std::string> Get(uint64_t seq) const override;
   std::optional<std::string> GetById(std::string_view receipt_id) const override;
@@ -147,6 +151,9 @@ class RocksLedger final : public Ledger {
   // Whether `pending` may still be queued (ticks also while closing).
   bool Accepting(const Pending& pending) const HELM_REQUIRES(mu_);
   Result<Appended> Submit(Pending* pending);
+  // The turns of a waiting caller: it leads signing first when `lead`, then
+  // whatever it is handed, until its own pending is done.
+  void TakeTurns(Pending* self, bool lead);
   // Queues a detached pending (takes ownership).
   void SubmitDetached(Pending* pending);
   // Asks the ticker thread to lead: detached receipts wait and nobody signs.

@@ -4,8 +4,9 @@
 // only ever sees this interface.
 //
 // Contract (I1, I2): Evaluate returns only after the decision receipt is
-// durable; any failure to decide or record is an error, never an ALLOW.
-// Thread-safe.
+// durable — or, for a caller that sets defer_durability, with a gate
+// (Decision::durable) that opens once it is; any failure to decide or record
+// is an error (or a gate opened with it), never an ALLOW. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "core/boundary/api_keys.h"
+#include "core/common/dispatch_gate.h"
 #include "core/common/json.h"
 #include "core/policy/policy.h"
 
@@ -33,6 +35,11 @@ struct EvaluateInput {
   std::string correlation_id;
   std::map<std::string, std::string> headers;  // lower-case names, for `when.headers`
   std::string invalid_reason;  // non-empty: the request is malformed → DENY REQUEST_INVALID
+  // The caller dispatches only through Decision::durable and answers only
+  // once it is open: an in-process boundary may then return an ALLOW while
+  // its receipt is being written, so that the caller prepares the dispatch
+  // meanwhile (docs/ledger.md, "Dispatch on commit").
+  bool defer_durability = false;
 };
 
 struct Decision {
@@ -50,6 +57,10 @@ struct Decision {
   // caller can route on them without decoding the body again. Never on the
   // wire: null from a remote boundary.
   std::shared_ptr<const RequestFacts> facts;
+  // With defer_durability, when the receipt was not yet durable on return:
+  // opens once it is (ok) or cannot be (the request must be refused, 503
+  // LEDGER_UNAVAILABLE, and nothing sealed). Null: durable already.
+  std::shared_ptr<DispatchGate> durable;
 
   Json ToJson() const;            // the /api/v1/evaluate response
   static Result<Decision> FromJson(const Json& j);

@@ -62,6 +62,8 @@ Result<std::unique_ptr<LocalBoundary>> LocalBoundary::Open(const BoundaryOptions
   return b;
 }
 
+LocalBoundary::~LocalBoundary() { ledger_.reset(); }
+
 std::shared_ptr<const Policy> LocalBoundary::policy() const {
   std::lock_guard<std::mutex> lock(policy_mu_);
   return policy_;
@@ -196,7 +198,11 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
     d.approval_id = *approval;
     if (d.obligations.hold_seconds > 0) consumed_approval = Hold(input, &d);
   }
-  auto appended = ledger_->Append(DecisionReceipt(input, *current, facts, d));
+  ReceiptDraft receipt = DecisionReceipt(input, *current, facts, d);
+  if (input.defer_durability && d.verdict == Verdict::kAllow && !consumed_approval) {
+    return EvaluateDeferred(std::move(receipt), std::move(d), std::move(facts));
+  }
+  auto appended = ledger_->Append(std::move(receipt));
   if (!appended.ok()) {
     if (consumed_approval) approvals_->Restore(d.approval_id);
     GetCounter("helm_ledger_failures_total").Add();
@@ -208,6 +214,38 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
     d.facts = std::make_shared<const RequestFacts>(std::move(facts));
   }
   GetLabeledCounter("helm_decisions_total", "verdict", VerdictName(d.verdict)).Add();
+  return d;
+}
+
+Result<Decision> LocalBoundary::EvaluateDeferred(ReceiptDraft receipt, Decision d,
+                                                 RequestFacts facts) {
+  auto gate = std::make_shared<DispatchGate>();
+  Counter* allowed = &GetLabeledCounter("helm_decisions_total", "verdict", "ALLOW");
+  // Runs on the thread that writes the receipt (perhaps this one, before
+  // AppendAsync returns): the decision is remembered before its gate opens,
+  // so the outcome sealed after the dispatch finds its parent.
+  auto id = ledger_->AppendAsync(
+      std::move(receipt), [this, gate, allowed](const Result<Appended>& appended) {
+        if (!appended.ok()) {
+          GetCounter("helm_ledger_failures_total").Add();
+          gate->Open(MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message));
+          return;
+        }
+        RememberDecision(appended->receipt_id);
+        allowed->Add();
+        gate->Open(Status::Ok());
+      });
+  if (!id.ok()) {
+    GetCounter("helm_ledger_failures_total").Add();
+    return MakeError(ErrorCode::kUnavailable, "ledger: " + id.error().message);
+  }
+  d.receipt_id = std::move(id.value());
+  d.facts = std::make_shared<const RequestFacts>(std::move(facts));
+  if (!gate->settled()) {
+    d.durable = std::move(gate);
+  } else if (const Status& written = gate->Wait(); !written.ok()) {  // written here, and failed
+    return written.error();
+  }
   return d;
 }
 

@@ -32,6 +32,8 @@ class LocalBoundary : public Boundary {
   // Refuses to start (kConfig / kCorruption) on an invalid policy, an unusable
   // data dir or a ledger whose chain does not verify.
   static Result<std::unique_ptr<LocalBoundary>> Open(const BoundaryOptions& options);
+  // Closes the ledger first: receipts it still writes call back into this.
+  ~LocalBoundary() override;
 
   Result<Principal> Authenticate(std::string_view secret) override;
   Result<Decision> Evaluate(const EvaluateInput& input) override;
@@ -58,6 +60,9 @@ class LocalBoundary : public Boundary {
   bool Hold(const EvaluateInput& input, Decision* decision);
   // The outcome receipt, once its parent decision is known to be in the ledger.
   Result<ReceiptDraft> OutcomeReceipt(const Outcome& outcome) const;
+  // An ALLOW for a caller that defers durability: its receipt is queued
+  // (Ledger::AppendAsync) and the gate opened once it is written.
+  Result<Decision> EvaluateDeferred(ReceiptDraft receipt, Decision decision, RequestFacts facts);
   ReceiptDraft DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                const RequestFacts& facts, const Decision& decision) const;
 

@@ -37,6 +37,14 @@ bool WantsJson(const Json& body) {
   return false;
 }
 
+// The answer to a request whose decision could not be recorded (nothing was
+// dispatched): no decision headers, as if the boundary had refused.
+ProxyResponse Unrecorded(ProxyService::Flight& f, const std::string& why) {
+  f.headers.clear();
+  f.headers.emplace_back("X-Helm-Correlation-ID", f.correlation_id);
+  return ErrorResponse(f, 503, "LEDGER_UNAVAILABLE", why);
+}
+
 }  // namespace
 
 ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions options)
@@ -50,6 +58,15 @@ ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::make_shared<Flight>();
   f->req = std::move(incoming);
   ProxyResponse res = HandleFlight(f);
+  // No answer leaves before its decision is durable (I1). One that could not
+  // be made durable was never dispatched — the upstream write waits behind
+  // the same gate — and its outcome is not sealed.
+  if (f->decision.durable) {
+    if (const Status& written = f->decision.durable->Wait(); !written.ok()) {
+      res = Unrecorded(*f, written.error().message);
+      f->outcome.reset();
+    }
+  }
   if (f->outcome) res.after_send = [this, f] { SealOutcome(*f); };
   return res;
 }
@@ -105,6 +122,7 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   in.correlation_id = f->correlation_id;
   in.headers = std::move(f->req.headers);  // not needed past the decision
   in.invalid_reason = invalid;
+  in.defer_durability = true;  // Handle and the upstream write wait for Decision::durable
   auto decision = boundary_->Evaluate(in);
   if (invalid.empty()) f->body = std::move(in.body);
   if (!decision.ok()) {
@@ -231,6 +249,7 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
     int64_t t0 = NowUs();
     UpstreamResult r = leg->upstream->Send(
         std::move(leg->request),  // a leg is sent once
+        f->decision.durable.get(),
         [&](const UpstreamHead& h) {
           head = h;
           return true;
@@ -248,6 +267,7 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
       Seal(*f, "client_disconnected", 499);
       return res;
     }
+    if (r.fault == UpstreamFault::kNotSent) return {};  // not recorded: Handle answers
     if (r.fault != UpstreamFault::kNone) {
       permit.Release(route::ReportFault(OutcomeForFault(r.fault)));
       RecordAttempt(*f, c, UpstreamFaultName(r.fault), "", latency);

@@ -27,11 +27,12 @@ struct UpstreamReader {
   std::shared_ptr<StreamChannel> channel;
   std::thread thread;
 
-  UpstreamReader(Upstream* upstream, UpstreamRequest request, size_t buffer_bytes)
+  UpstreamReader(Upstream* upstream, UpstreamRequest request, DispatchGate* gate,
+                 size_t buffer_bytes)
       : channel(std::make_shared<StreamChannel>(buffer_bytes)) {
-    thread = std::thread([upstream, request = std::move(request), ch = channel]() mutable {
+    thread = std::thread([upstream, request = std::move(request), gate, ch = channel]() mutable {
       ch->Finish(upstream->Send(
-          std::move(request), [&](const UpstreamHead& h) { return ch->SetHead(h); },
+          std::move(request), gate, [&](const UpstreamHead& h) { return ch->SetHead(h); },
           [&](std::string_view data) { return ch->Push(data); }));
     });
   }
@@ -94,6 +95,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     Leg* leg = &*opened.leg;
     int64_t t0 = NowUs();
     auto reader = std::make_shared<UpstreamReader>(leg->upstream, std::move(leg->request),
+                                                   f->decision.durable.get(),
                                                    options_.stream_buffer_bytes);
     UpstreamHead head;
     auto first = std::make_shared<std::string>();
@@ -113,6 +115,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
       if (ok_head || !has_head) {  // no head, or no output: a fault before the first byte
         reader->Join();
         UpstreamResult r = reader->channel->result();
+        if (r.fault == UpstreamFault::kNotSent) return {};  // not recorded: Handle answers
         UpstreamFault fault = r.fault == UpstreamFault::kNone ? UpstreamFault::kBroken : r.fault;
         permit.Release(route::ReportFault(OutcomeForFault(fault)));
         RecordAttempt(*f, c, ok_head ? "no_output" : UpstreamFaultName(fault), "",

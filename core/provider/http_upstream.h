@@ -4,6 +4,9 @@
 // - Connections are pooled per upstream (keep-alive, at most
 //   max_idle_connections idle); each Send uses one connection alone. A failed
 //   request's connection is closed, never reused. Requests are never retried.
+// - With a gate (upstream.h), a request of at most 16 KB on an idle plain
+//   connection is written by the thread that opens the gate; otherwise Send
+//   waits for it, and only then connects if it must.
 // - first_byte_timeout runs from the start of Send to the whole response head;
 //   idle_timeout from the head or the latest body bytes to the next ones.
 //   Neither is a total timer: a stream may last as long as bytes keep coming.

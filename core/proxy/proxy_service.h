@@ -2,7 +2,8 @@
 // auth → parse → decide (durable decision receipt) → route → execute (the
 // candidate chain, breakers, fallback) → translate → stream back → seal
 // (outcome receipt). Nothing is sent upstream unless the boundary answered
-// ALLOW with a receipt id (I1). Thread-safe: Handle is called concurrently
+// ALLOW and its receipt is durable (I1): an ALLOW may come with a gate
+// (Decision::durable) that the upstream write and the answer wait behind. Thread-safe: Handle is called concurrently
 // from the HTTP worker threads.
 #pragma once
 

@@ -1,5 +1,8 @@
 #include "core/proxy/proxy_service.h"
 
+#include <new>
+#include <utility>
+
 #include "core/common/ids.h"
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
@@ -37,6 +40,49 @@ bool WantsJson(const Json& body) {
   return false;
 }
 
+// A Flight and its shared_ptr control block are ~2 KB: above glibc's
+// per-thread cache, so each request's make_shared went to the arena, which
+// first consolidates its fast bins (~2% of the CPU at 64 connections). A
+// flight ends on the thread that started it (after_send and a stream's body
+// run there), so each thread keeps the block of its last flight for the next.
+template <class T>
+struct FlightAllocator {
+  using value_type = T;
+  FlightAllocator() = default;
+  template <class U>
+  FlightAllocator(const FlightAllocator<U>&) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    Cache& c = cache();
+    if (c.block != nullptr && c.bytes == n * sizeof(T)) {
+      return static_cast<T*>(std::exchange(c.block, nullptr));
+    }
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    Cache& c = cache();
+    if (c.block == nullptr) {
+      c.block = p;
+      c.bytes = n * sizeof(T);
+      return;
+    }
+    ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const FlightAllocator<U>&) const { return true; }
+
+ private:
+  struct Cache {
+    void* block = nullptr;
+    size_t bytes = 0;
+    ~Cache() { ::operator delete(block); }
+  };
+  static Cache& cache() {
+    thread_local Cache c;
+    return c;
+  }
+};
+
 // The answer to a request whose decision could not be recorded (nothing was
 // dispatched): no decision headers, as if the boundary had refused.
 ProxyResponse Unrecorded(ProxyService::Flight& f, const std::string& why) {
@@ -55,7 +101,7 @@ ProxyService::ProxyService(Boundary* boundary, Router* router, ProxyOptions opti
 ProxyService::~ProxyService() = default;
 
 ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
-  auto f = std::make_shared<Flight>();
+  auto f = std::allocate_shared<Flight>(FlightAllocator<Flight>());
   f->req = std::move(incoming);
   ProxyResponse res = HandleFlight(f);
   // No answer leaves before its decision is durable (I1). One that could not

@@ -78,6 +78,10 @@ struct Outcome {
   int64_t cost_micros = 0;
   std::string output_hash;          // "sha256:<hex>"
   int64_t latency_us = 0;
+  // In-process only, never on the wire: the caller has this boundary's own
+  // Decision for decision_receipt_id, durable (the proxy seals only then),
+  // so the boundary need not look the parent up.
+  bool parent_durable = false;
 
   Json ToJson() const;              // the /api/v1/seal request
   static Result<Outcome> FromJson(const Json& j);

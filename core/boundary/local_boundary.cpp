@@ -222,16 +222,15 @@ Result<Decision> LocalBoundary::EvaluateDeferred(ReceiptDraft receipt, Decision 
   auto gate = std::make_shared<DispatchGate>();
   Counter* allowed = &GetLabeledCounter("helm_decisions_total", "verdict", "ALLOW");
   // Runs on the thread that writes the receipt (perhaps this one, before
-  // AppendAsync returns): the decision is remembered before its gate opens,
-  // so the outcome sealed after the dispatch finds its parent.
+  // AppendAsync returns). The caller is in-process and seals with
+  // Outcome::parent_durable, so the decision need not be remembered.
   auto id = ledger_->AppendAsync(
-      std::move(receipt), [this, gate, allowed](const Result<Appended>& appended) {
+      std::move(receipt), [gate, allowed](const Result<Appended>& appended) {
         if (!appended.ok()) {
           GetCounter("helm_ledger_failures_total").Add();
           gate->Open(MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message));
           return;
         }
-        RememberDecision(appended->receipt_id);
         allowed->Add();
         gate->Open(Status::Ok());
       });
@@ -265,9 +264,10 @@ bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
 }
 
 Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
-  // A decision this boundary just appended is in the ledger (which never
+  // A decision this boundary appended is in the ledger (which never
   // deletes); any other parent is looked up.
-  if (!RecentDecision(o.decision_receipt_id) && !ledger_->GetById(o.decision_receipt_id)) {
+  if (!o.parent_durable && !RecentDecision(o.decision_receipt_id) &&
+      !ledger_->GetById(o.decision_receipt_id)) {
     return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
   }
   // receipt_id is minted by the ledger (no duplicate check needed for it).

@@ -67,9 +67,10 @@ class LocalBoundary : public Boundary {
                                const RequestFacts& facts, const Decision& decision) const;
 
   // Decision receipts this boundary appended recently (bounded, oldest
-  // forgotten first), so that Seal on the proxy path confirms its parent
-  // without a ledger read. Outcomes naming an older or foreign decision (the
-  // admin API) fall through to Ledger::GetById.
+  // forgotten first), so that the seal of a remote proxy (the admin API)
+  // confirms its parent without a ledger read; an in-process caller says
+  // so instead (Outcome::parent_durable). Outcomes naming an older or
+  // foreign decision fall through to Ledger::GetById.
   void RememberDecision(const std::string& receipt_id);
   bool RecentDecision(std::string_view receipt_id) const;
   static constexpr size_t kRecentDecisions = 16384;

@@ -400,6 +400,9 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;
   o.latency_us = NowUs() - f.start_us;
+  // Handed over only once the decision is durable (Handle): from a local
+  // boundary's Evaluate, or over the wire, where the flag does not travel.
+  o.parent_durable = true;
   f.outcome = std::move(o);
 }
 

@@ -38,7 +38,7 @@ struct EvaluateInput {
   // The caller dispatches only through Decision::durable and answers only
   // once it is open: an in-process boundary may then return an ALLOW while
   // its receipt is being written, so that the caller prepares the dispatch
-  // meanwhile (docs/ledger.md, "Dispatch on commit").
+  // meanwhile (docs/architecture.md, "Dispatch on commit").
   bool defer_durability = false;
 };
 

@@ -42,7 +42,8 @@ bool WantsJson(const Json& body) {
 
 // A Flight and its shared_ptr control block are ~2 KB: above glibc's
 // per-thread cache, so each request's make_shared went to the arena, which
-// first consolidates its fast bins (~2% of the CPU at 64 connections). A
+// first consolidates its fast bins (5% of the CPU per request at 64
+// connections, docs/performance.md). A
 // flight ends on the thread that started it (after_send and a stream's body
 // run there), so each thread keeps the block of its last flight for the next.
 template <class T>

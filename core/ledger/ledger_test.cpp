@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <set>
 #include <string>
@@ -51,6 +52,14 @@ Json Parse(std::string_view stored) {
   Result<Json> j = ParseStrictJson(stored);
   REQUIRE(j.ok());
   return *j;
+}
+
+// A before_write hook that fails every write while `fail` is set.
+std::function<Status()> FailWhile(const std::atomic<bool>& fail) {
+  return [&fail]() -> Status {
+    if (fail) return MakeError(ErrorCode::kUnavailable, "injected EIO");
+    return Status::Ok();
+  };
 }
 
 receipt::VerifyReport VerifyAll(const Ledger& ledger, const crypto::KeyPair& key) {
@@ -278,10 +287,7 @@ TEST_CASE("a failed write fails the whole batch and the next batch chains from t
   crypto::KeyPair key = TestKey();
   std::atomic<bool> fail{false};
   LedgerOptions options = Options(dir);
-  options.before_write = [&]() -> Status {
-    if (fail) return MakeError(ErrorCode::kUnavailable, "injected EIO");
-    return Status::Ok();
-  };
+  options.before_write = FailWhile(fail);
   auto ledger = Ledger::Open(options, key);
   REQUIRE(ledger.ok());
   REQUIRE((*ledger)->Append(Decision("a")).ok());
@@ -604,10 +610,7 @@ TEST_CASE("AppendAsync: a failed write reaches `done`; refused at once, `done` i
   crypto::KeyPair key = TestKey();
   std::atomic<bool> fail{true};
   LedgerOptions options = Options(dir);
-  options.before_write = [&]() -> Status {
-    if (fail) return MakeError(ErrorCode::kUnavailable, "injected EIO");
-    return Status::Ok();
-  };
+  options.before_write = FailWhile(fail);
   {
     auto ledger = Ledger::Open(options, key);
     REQUIRE(ledger.ok());

@@ -446,15 +446,19 @@ struct RecordingServer {
   }
 };
 
-// Opens `gate` with `status` after `delay` on its own thread; `opened` is
-// when it did.
-std::thread OpenLater(DispatchGate& gate, Status status, milliseconds delay,
-                      SteadyClock::time_point* opened) {
-  return std::thread([&gate, status, delay, opened] {
+// Call with a gate that another thread opens with `status` after `delay`;
+// *opened (when given) is the time it did.
+Captured CallGated(Upstream& up, const UpstreamRequest& req, const Status& status,
+                   milliseconds delay, SteadyClock::time_point* opened = nullptr) {
+  DispatchGate gate;
+  std::thread opener([&] {
     std::this_thread::sleep_for(delay);
-    *opened = SteadyClock::now();
+    if (opened != nullptr) *opened = SteadyClock::now();
     gate.Open(status);
   });
+  Captured c = Call(up, req, &gate);
+  opener.join();
+  return c;
 }
 
 TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
@@ -463,11 +467,8 @@ TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
   REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);  // an idle connection in the pool
 
   SUBCASE("small, on the idle connection: written by the opening thread") {
-    DispatchGate gate;
     SteadyClock::time_point opened;
-    std::thread opener = OpenLater(gate, Status::Ok(), milliseconds(150), &opened);
-    Captured c = Call(*up, ChatRequest(), &gate);
-    opener.join();
+    Captured c = CallGated(*up, ChatRequest(), Status::Ok(), milliseconds(150), &opened);
     CHECK(c.result.fault == UpstreamFault::kNone);
     CHECK(c.body() == R"({"ok":true})");
     REQUIRE(rs.count() == 2);
@@ -477,11 +478,8 @@ TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
   SUBCASE("larger than a hand-off: waits for the gate, then writes") {
     UpstreamRequest big = ChatRequest();
     big.body = R"({"model":"m","messages":[],"pad":")" + std::string(20000, 'x') + "\"}";
-    DispatchGate gate;
     SteadyClock::time_point opened;
-    std::thread opener = OpenLater(gate, Status::Ok(), milliseconds(150), &opened);
-    Captured c = Call(*up, big, &gate);
-    opener.join();
+    Captured c = CallGated(*up, big, Status::Ok(), milliseconds(150), &opened);
     CHECK(c.result.fault == UpstreamFault::kNone);
     REQUIRE(rs.count() == 2);
     CHECK(rs.seen[1].first >= opened);
@@ -501,22 +499,14 @@ TEST_CASE("http upstream: a gate that opens with a failure sends nothing") {
   size_t answered = 0;  // requests the server saw before the gated one
 
   SUBCASE("no idle connection: none is opened") {
-    DispatchGate gate;
-    SteadyClock::time_point opened;
-    std::thread opener = OpenLater(gate, failed, milliseconds(50), &opened);
-    Captured c = Call(*up, ChatRequest(), &gate);
-    opener.join();
+    Captured c = CallGated(*up, ChatRequest(), failed, milliseconds(50));
     CHECK(c.result.fault == UpstreamFault::kNotSent);
     CHECK(c.result.detail.find("disk full") != std::string::npos);
   }
   SUBCASE("handed off on an idle connection: the connection is shut, not reused") {
     REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);
     answered = 1;
-    DispatchGate gate;
-    SteadyClock::time_point opened;
-    std::thread opener = OpenLater(gate, failed, milliseconds(50), &opened);
-    Captured c = Call(*up, ChatRequest(), &gate);
-    opener.join();
+    Captured c = CallGated(*up, ChatRequest(), failed, milliseconds(50));
     CHECK(c.result.fault == UpstreamFault::kNotSent);
     CHECK(c.head.status == 0);
   }

@@ -86,17 +86,18 @@ TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing di
   REQUIRE(router.ok());
   ProxyService proxy(boundary->get(), router->get(), ProxyOptions{});
   const std::string key = (*boundary)->data_dir().bootstrap_key;
-  auto request = [&] {
+  auto request = [&](bool stream) {
     ProxyRequest r;
     r.protocol = kOpenAiChat;
     r.endpoint = r.upstream_path = "/v1/chat/completions";
-    r.body = R"({"model":"m","messages":[{"role":"user","content":"hello"}]})";
+    r.body = std::string(R"({"model":"m","stream":)") + (stream ? "true" : "false") +
+             R"(,"messages":[{"role":"user","content":"hello"}]})";
     r.content_type = "application/json";
     r.credential = key;
     return r;
   };
-  auto handle = [&] {
-    ProxyResponse res = proxy.Handle(request());
+  auto handle = [&](bool stream = false) {
+    ProxyResponse res = proxy.Handle(request(stream));
     if (res.after_send) res.after_send();  // as the HTTP adapter does: seals the outcome
     return res;
   };
@@ -115,10 +116,11 @@ TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing di
   fail = true;
   hold = true;
   std::vector<std::future<ProxyResponse>> failing;
-  failing.push_back(std::async(std::launch::async, handle));
+  failing.push_back(std::async(std::launch::async, handle, false));
   in_write.get_future().wait();
   for (int i = 0; i < 3; ++i) {  // behind the held write: to sign, to commit, and queued
-    failing.push_back(std::async(std::launch::async, handle));
+    const bool stream = i == 2;    // the streaming path waits on the gate in its reader
+    failing.push_back(std::async(std::launch::async, handle, stream));
     std::this_thread::sleep_for(milliseconds(200));
   }
   release.set_value();

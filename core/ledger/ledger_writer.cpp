@@ -69,25 +69,29 @@ void RocksLedger::WakeTicker() {
   ticker_cv_.notify_one();
 }
 
-Result<Appended> RocksLedger::Submit(Pending* pending) {
-  bool lead;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!Accepting(*pending)) {
-      return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
-    }
-    // Nobody signing: this caller leads, in its own thread, with its own
-    // pending first (detached ones may be queued). Otherwise a leader hands
-    // it a turn or its result.
-    lead = !signing_;
-    signing_ = true;
-    if (lead) {
-      queue_.push_front(pending);
-    } else {
-      queue_.push_back(pending);
-    }
+Result<bool> RocksLedger::Enqueue(Pending* pending, Pending* leader) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!Accepting(*pending)) {
+    return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
   }
-  TakeTurns(pending, lead);
+  // Nobody signing: this caller leads, in its own thread, with `leader`
+  // first (detached ones may be queued). Otherwise a leader hands it a turn
+  // or its result.
+  const bool lead = !signing_;
+  signing_ = true;
+  if (lead && leader == pending) {
+    queue_.push_front(pending);
+    return true;
+  }
+  queue_.push_back(pending);
+  if (lead) queue_.push_front(leader);
+  return lead;
+}
+
+Result<Appended> RocksLedger::Submit(Pending* pending) {
+  Result<bool> lead = Enqueue(pending, pending);
+  if (!lead.ok()) return lead.error();
+  TakeTurns(pending, *lead);
   return std::move(pending->result);
 }
 
@@ -170,18 +174,10 @@ Result<std::string> RocksLedger::AppendAsync(ReceiptDraft receipt, DetachedDone 
   // on a tick (which writes nothing of its own) at the head of the batch.
   Pending lead;
   lead.kind = Pending::Kind::kTick;
-  bool leads;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!Accepting(*pending)) {
-      return MakeError(ErrorCode::kUnavailable, "ledger is closed or read-only");
-    }
-    leads = !signing_;
-    signing_ = true;
-    queue_.push_back(pending.release());
-    if (leads) queue_.push_front(&lead);
-  }
-  if (leads) TakeTurns(&lead, true);
+  Result<bool> leads = Enqueue(pending.get(), &lead);
+  if (!leads.ok()) return leads.error();
+  pending.release();  // the queue owns it now
+  if (*leads) TakeTurns(&lead, true);
   return receipt_id;
 }
 

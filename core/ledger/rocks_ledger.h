@@ -150,6 +150,10 @@ class RocksLedger final : public Ledger {
   Status PrepareReceipt(ReceiptDraft receipt, Pending* pending);
   // Whether `pending` may still be queued (ticks also while closing).
   bool Accepting(const Pending& pending) const HELM_REQUIRES(mu_);
+  // Queues `pending`; true when the caller now leads signing, with `leader`
+  // (its own pending, or a tick carrying a detached one) at the queue's head.
+  // kUnavailable when the ledger no longer accepts it.
+  Result<bool> Enqueue(Pending* pending, Pending* leader);
   Result<Appended> Submit(Pending* pending);
   // The turns of a waiting caller: it leads signing first when `lead`, then
   // whatever it is handed, until its own pending is done.

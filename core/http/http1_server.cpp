@@ -134,6 +134,7 @@ std::string Http1Request::QueryParam(std::string_view name) const {
 }
 
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
+  if (s.find_first_of(plus_is_space ? "%+" : "%") == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {

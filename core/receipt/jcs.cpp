@@ -72,9 +72,13 @@ bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
 void AppendString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<uint8_t>(c);
-    switch (c) {
+  size_t run = 0;  // start of the bytes copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<uint8_t>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
       case '\b': out->append("\\b"); break;
@@ -83,18 +87,14 @@ void AppendString(std::string_view s, std::string* out) {
       case '\f': out->append("\\f"); break;
       case '\r': out->append("\\r"); break;
       default:
-        if (u < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 0xF]);
-        } else {
-          out->push_back(c);
-        }
+        out->append("\\u00");
+        out->push_back(kHex[u >> 4]);
+        out->push_back(kHex[u & 0xF]);
     }
   }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
-
 
 // ECMAScript Number.prototype.toString for a finite double (ECMA-262
 // §7.1.12.1). std::to_chars gives the shortest round-trip digits d1..dk and

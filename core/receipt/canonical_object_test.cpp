@@ -7,6 +7,26 @@
 namespace helm {
 namespace {
 
+TEST_CASE("strings take the quoted fast path only when JCS would copy them as they are") {
+  // Every byte value, at every position of every word and of the tail.
+  for (size_t size : {1, 7, 8, 9, 16, 21}) {
+    for (size_t at = 0; at < size; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(size, 'a');
+        text[at] = static_cast<char>(byte);
+        std::string fast;
+        Status s = AppendCanonicalJson(Json(text), &fast);
+        Result<std::string> reference = Canonicalize(Json(text));
+        CAPTURE(size);
+        CAPTURE(at);
+        CAPTURE(byte);
+        REQUIRE(s.ok() == reference.ok());
+        if (s.ok()) REQUIRE(fast == *reference);
+      }
+    }
+  }
+}
+
 TEST_CASE("a CanonicalObject gives the RFC 8785 text of the same JSON object") {
   CanonicalObject route;
   route.AddString("lane", "balanced");

@@ -245,7 +245,7 @@ bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
   head.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
   head.append(Reason(r.status)).append("\r\n");
   for (const auto& [name, value] : r.headers) {
-    if (!http1::IsToken(name) || value.find_first_of("\r\n") != std::string::npos) continue;
+    if (!http1::IsToken(name) || http1::HasHeaderBreak(value)) continue;
     AppendHeader(head, name, value);
   }
   if (!r.content_type.empty()) AppendHeader(head, "Content-Type", r.content_type);

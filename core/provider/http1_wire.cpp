@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -99,15 +100,27 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+namespace {
+
+// RFC 9110 tchar.
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<uint8_t>(c)] = true;
+  return table;
+}();
+
+}  // namespace
+
 bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return kTokenChar[static_cast<uint8_t>(c)]; });
+}
+
+bool HasHeaderBreak(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 bool ListsToken(std::string_view value, std::string_view token) {
@@ -129,7 +142,7 @@ bool ParseFields(std::string_view fields, HeaderList& out) {
     size_t colon = field.find(':');
     if (colon == std::string_view::npos || !IsToken(field.substr(0, colon))) return false;
     std::string_view value = Trim(field.substr(colon + 1));
-    if (value.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos) return false;
+    if (HasHeaderBreak(value)) return false;
     if (out.size() == kMaxHeaderFields) return false;
     std::string name(field.substr(0, colon));
     for (char& c : name) c = Lower(c);

@@ -51,6 +51,8 @@ class BufferedReader {
 
 bool EqualsNoCase(std::string_view a, std::string_view b);
 bool IsToken(std::string_view s);  // RFC 9110 token
+// CR, LF or NUL: a value that could split or end a message head.
+bool HasHeaderBreak(std::string_view s);
 // Whether a comma-separated field value lists token (case-insensitive).
 bool ListsToken(std::string_view value, std::string_view token);
 

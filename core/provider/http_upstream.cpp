@@ -119,11 +119,6 @@ bool IsHopByHop(const std::string& lower) {
          lower == "proxy-authenticate" || lower == "proxy-connection";
 }
 
-// A value that could split or end the request head if written as is.
-bool HasHeaderBreak(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
-}
-
 bool IsValidPath(std::string_view path) {
   if (path.empty() || path[0] != '/') return false;
   return std::none_of(path.begin(), path.end(), [](char c) {
@@ -453,7 +448,7 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
   head.append(parsed_.authority).append("\r\n");
   bool has_encoding = false, has_type = false;
   for (const auto& [name, value] : request.headers) {
-    if (!http1::IsToken(name) || HasHeaderBreak(value)) {
+    if (!http1::IsToken(name) || http1::HasHeaderBreak(value)) {
       return fail(UpstreamFault::kBroken, "invalid request header");
     }
     if (http1::EqualsNoCase(name, "content-length") ||

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -447,7 +448,12 @@ void Http1Server::Serve() {
   Impl& s = *impl_;
   std::vector<std::thread> workers;
   workers.reserve(s.options.threads);
-  for (size_t i = 0; i < s.options.threads; ++i) workers.emplace_back([&s] { s.Worker(); });
+  for (size_t i = 0; i < s.options.threads; ++i) {
+    workers.emplace_back([&s] {
+      pthread_setname_np(pthread_self(), "helm-http");
+      s.Worker();
+    });
+  }
   const timeval read_timeout{s.options.read_timeout_ms / 1000,
                              s.options.read_timeout_ms % 1000 * 1000};
   const timeval write_timeout{s.options.write_timeout_ms / 1000,

@@ -49,7 +49,7 @@ void RocksLedger::StartWriter() {
     writable_ = true;
   }
   ticker_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "helm-ledger-tick");
+    pthread_setname_np(pthread_self(), "helm-ledger");  // at most 15 characters
     TickerLoop();
   });
 }

@@ -4,6 +4,7 @@
 // translate.h.
 #pragma once
 
+#include <array>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -119,9 +120,17 @@ class UsageObject {
   int64_t Int(std::string_view outer, std::string_view key) const;
 
  private:
+  std::string_view Member(std::string_view key) const;  // text form: the last one named key
+
   const Json* json_ = nullptr;
-  std::string_view text_;  // text form: read member by member on each call
+  std::string_view text_;
   bool text_object_ = false;
+  // The text form's members, found in one pass when none of their names had
+  // escapes and there are at most kIndexed; otherwise each read scans text_.
+  static constexpr size_t kIndexed = 16;
+  std::array<std::pair<std::string_view, std::string_view>, kIndexed> members_{};
+  size_t member_count_ = 0;
+  bool indexed_ = true;
 };
 ir::Usage UsageFromOpenAi(const UsageObject& usage);     // prompt_tokens includes cached
 ir::Usage UsageFromAnthropic(const UsageObject& usage);  // input_tokens excludes cache

@@ -2,6 +2,7 @@
 // every prompt token, cache reads and writes included; each protocol's own
 // convention is rebuilt on the way out so nothing is billed twice.
 #include <charconv>
+#include <functional>
 
 #include "core/common/json_scan.h"
 #include "core/protocol/codec.h"
@@ -31,8 +32,18 @@ int64_t TextInt(std::string_view text) {
 
 }  // namespace
 
-UsageObject::UsageObject(std::string_view text)
-    : text_(text), text_object_(ForEachTopLevelMember(text, [](std::string_view, std::string_view) {})) {}
+UsageObject::UsageObject(std::string_view text) : text_(text) {
+  // A name that had escapes is unescaped into a buffer that lives only during
+  // its call (json_scan.h): such an object is read by scanning instead.
+  auto in_text = [&](std::string_view name) {
+    const std::less<const char*> before;
+    return !before(name.data(), text.data()) && before(name.data(), text.data() + text.size());
+  };
+  text_object_ = ForEachTopLevelMember(text, [&](std::string_view name, std::string_view value) {
+    if (member_count_ == kIndexed || !in_text(name)) indexed_ = false;
+    if (indexed_) members_[member_count_++] = {name, value};
+  });
+}
 
 namespace {
 
@@ -48,14 +59,22 @@ std::string_view LastMember(std::string_view object, std::string_view key) {
 
 }  // namespace
 
+std::string_view UsageObject::Member(std::string_view key) const {
+  if (!indexed_) return LastMember(text_, key);
+  for (size_t i = member_count_; i-- > 0;) {  // the last one, as a parser keeps it
+    if (members_[i].first == key) return members_[i].second;
+  }
+  return {};
+}
+
 int64_t UsageObject::Int(std::string_view key) const {
   if (json_ != nullptr) return JsonInt(*json_, key);
-  return TextInt(LastMember(text_, key));
+  return TextInt(Member(key));
 }
 
 int64_t UsageObject::Int(std::string_view outer, std::string_view key) const {
   if (json_ != nullptr) return IsObject(*json_, outer) ? JsonInt((*json_)[std::string(outer)], key) : 0;
-  return TextInt(LastMember(LastMember(text_, outer), key));
+  return TextInt(LastMember(Member(outer), key));
 }
 
 ir::Usage UsageFromOpenAi(const UsageObject& usage) {

@@ -2,6 +2,10 @@
 // usage read from the parsed object, whatever the text looks like.
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include "core/protocol/codec.h"
 
 namespace helm::protocol {
@@ -26,11 +30,19 @@ TEST_CASE("usage from raw text equals usage from the parsed object") {
       R"("output_tokens":5,"\u006futput_tokens":6})",
       R"({"promptTokenCount":11,"candidatesTokenCount":"x","thoughtsTokenCount":4,)"
       R"("cachedContentTokenCount":-1,"toolUsePromptTokenCount":2})",
+      R"({"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":3,)"
+      R"("prompt_tokens_details":{"cached_tokens":1},)"
+      R"("prompt_tokens_details":{"cached_tokens":2,"cached_tokens":5}})",
       R"({})",
       R"([1,2])",
       R"(null)",
   };
-  for (const char* text : texts) {
+  std::vector<std::string> all(std::begin(texts), std::end(texts));
+  // More members than the reader indexes in one pass.
+  std::string many = R"({"prompt_tokens":3)";
+  for (int i = 0; i < 20; ++i) many += ",\"extra_" + std::to_string(i) + "\":" + std::to_string(i);
+  all.push_back(many + R"(,"completion_tokens":8,"prompt_tokens":4})");
+  for (const std::string& text : all) {
     CAPTURE(text);
     const Json parsed = Json::parse(text);
     const UsageObject raw{std::string_view(text)};
@@ -39,6 +51,9 @@ TEST_CASE("usage from raw text equals usage from the parsed object") {
     CheckSame(UsageFromGemini(raw), UsageFromGemini(parsed));
   }
   CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[0]))).cached_read_tokens == 4);
+  CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[4]))).input_tokens == 2);
+  CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[4]))).cached_read_tokens == 5);
+  CHECK(UsageFromOpenAi(UsageObject(std::string_view(all.back()))).input_tokens == 4);
 }
 
 }  // namespace

@@ -67,12 +67,10 @@ bool PlainWord(const char* at) {
 
 bool PlainAscii(std::string_view text) {
   const size_t n = text.size();
-  if (n == 0) return true;
-  if (n < 8) {  // padded with a plain byte
-    char word[8];
-    std::memset(word, 'a', sizeof word);
-    std::memcpy(word, text.data(), n);
-    return PlainWord(word);
+  if (n < 8) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+      return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
   }
   for (size_t i = 0; i + 8 < n; i += 8) {
     if (!PlainWord(text.data() + i)) return false;
@@ -87,11 +85,16 @@ void AppendInt(Int value, std::string* out) {
   out->append(buf, end);
 }
 
-Status AppendString(std::string_view text, std::string* out) {
-  if (!PlainAscii(text)) return AppendCanonicalString(text, out);
+// `text` between quotes: its JCS form when PlainAscii(text).
+void AppendQuoted(std::string_view text, std::string* out) {
   const size_t at = out->size();
   out->append(text.size() + 2, '"');  // one growth; the text goes between the quotes
   std::copy(text.begin(), text.end(), out->begin() + static_cast<std::ptrdiff_t>(at) + 1);
+}
+
+Status AppendString(std::string_view text, std::string* out) {
+  if (!PlainAscii(text)) return AppendCanonicalString(text, out);
+  AppendQuoted(text, out);
   return Status::Ok();
 }
 
@@ -190,13 +193,14 @@ void CanonicalObject::Begin(std::string_view name) {
   if (PlainAscii(name)) {  // every receipt member name: read back from the text
     entries_.push_back(Entry{false, begin + 1, begin + 1 + static_cast<uint32_t>(name.size()),
                              begin, begin});
+    AppendQuoted(name, &text_);
   } else {
     const auto name_begin = static_cast<uint32_t>(names_.size());
     names_.append(name);
     entries_.push_back(
         Entry{true, name_begin, static_cast<uint32_t>(names_.size()), begin, begin});
+    if (Status s = AppendCanonicalString(name, &text_); !s.ok()) Fail(name, s.error());
   }
-  if (Status s = AppendString(name, &text_); !s.ok()) Fail(name, s.error());
   text_.push_back(':');
 }
 

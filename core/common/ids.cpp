@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "core/crypto/crypto.h"
@@ -25,12 +26,17 @@ const Clock& SystemClock() {
   return clock;
 }
 
-std::string NewUlid(int64_t unix_millis) {
+namespace {
+
+// Appends the 26 characters of a ULID for unix_millis.
+void AppendUlid(int64_t unix_millis, std::string* out) {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  std::string out(26, '0');
+  const size_t at = out->size();
+  out->resize(at + 26);
+  char* p = out->data() + at;
   uint64_t t = static_cast<uint64_t>(unix_millis);
   for (int i = 9; i >= 0; --i) {
-    out[i] = kAlphabet[t & 31];
+    p[i] = kAlphabet[t & 31];
     t >>= 5;
   }
   // 80 random bits = 16 base32 chars.
@@ -40,14 +46,25 @@ std::string NewUlid(int64_t unix_millis) {
   unsigned __int128 r = 0;
   for (unsigned char b : bytes) r = (r << 8) | b;
   for (int i = 25; i >= 10; --i) {
-    out[i] = kAlphabet[static_cast<int>(r & 31)];
+    p[i] = kAlphabet[static_cast<int>(r & 31)];
     r >>= 5;
   }
+}
+
+}  // namespace
+
+std::string NewUlid(int64_t unix_millis) {
+  std::string out;
+  AppendUlid(unix_millis, &out);
   return out;
 }
 
 std::string NewId(const char* prefix) {
-  return std::string(prefix) + NewUlid(SystemClock().NowMicros() / 1000);
+  std::string out;
+  out.reserve(std::strlen(prefix) + 26);  // one allocation
+  out.append(prefix);
+  AppendUlid(SystemClock().NowMicros() / 1000, &out);
+  return out;
 }
 
 std::string FormatRfc3339Micros(int64_t unix_micros) {

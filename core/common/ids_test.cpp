@@ -39,7 +39,11 @@ TEST_CASE("NewUlid: 26 Crockford base32 characters, time first, random after") {
     seen.insert(id);
   }
   CHECK(seen.size() == 1000);
-  CHECK(NewId("rcpt_").rfind("rcpt_", 0) == 0);
+  const std::string id = NewId("rcpt_");
+  CHECK(id.rfind("rcpt_", 0) == 0);
+  REQUIRE(id.size() == 5 + 26);
+  CHECK(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ", 5) == std::string::npos);
+  CHECK(NewId("rcpt_") != id);
 }
 
 }  // namespace helm

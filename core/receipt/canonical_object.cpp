@@ -48,10 +48,9 @@ class Utf16Units {
   uint16_t low_ = 0;  // pending low surrogate
 };
 
-// Printable ASCII without '"' and '\': its JCS form is the text quoted.
-// Eight bytes at a time, as every receipt's names and strings pass through
-// here. Once no byte is above 0x7f no carry crosses a byte, and each test
-// below is nonzero exactly when some byte of the word fails it.
+// Whether eight bytes are all PlainAscii. Once no byte is above 0x7f no
+// carry crosses a byte, and each test below is nonzero exactly when some byte
+// of the word fails it.
 bool PlainWord(const char* at) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kHigh = kOnes * 0x80;
@@ -65,6 +64,9 @@ bool PlainWord(const char* at) {
   return bad == 0;
 }
 
+// Printable ASCII without '"' and '\': its JCS form is the text quoted.
+// Eight bytes at a time, as every receipt's names and strings pass through
+// here.
 bool PlainAscii(std::string_view text) {
   const size_t n = text.size();
   if (n < 8) {

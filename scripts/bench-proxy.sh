@@ -7,6 +7,9 @@
 #   direct       nginx itself
 #   bare_proxy   the measuring stick from $SHARED_BENCH/bare_proxy.cpp with
 #                NSIGN=2 (forward + two Ed25519 signatures, nothing else)
+#   event        (only when named in TARGETS) scripts/bench/event_proxy.cpp:
+#                bare_proxy's work on one epoll loop per core instead of a
+#                blocking thread per connection (docs/performance.md)
 #   helm         helm proxy, embedded boundary, durable receipts (--sync always)
 #   helm-nosync  the same with --sync none
 #   helm-translated  helm durable, Anthropic Messages clients (POST /v1/messages)
@@ -123,6 +126,12 @@ check_ok "$upstream/v1/chat/completions"
 g++ -O2 -std=c++20 "$shared/bare_proxy.cpp" -o "$work/bare_proxy" \
   $(pkg-config --cflags --libs cpp-httplib libsodium) -lpthread
 
+if [[ " $targets " == *" event "* ]]; then
+  # shellcheck disable=SC2046
+  g++ -O2 -std=c++20 "$root/scripts/bench/event_proxy.cpp" -o "$work/event_proxy" \
+    $(pkg-config --cflags --libs libsodium) -lpthread
+fi
+
 preload=()
 if [[ $shim -eq 1 ]]; then
   gcc -O2 -shared -fPIC "$root/scripts/bench/listen_backlog.c" -o "$work/listen_backlog.so" -ldl
@@ -223,13 +232,13 @@ for round in $(seq "$rounds"); do
   for t in $targets; do
     case "$t" in
       direct) measured_pid=""; run_pair direct "$upstream/v1/chat/completions" ;;
-      bare)
+      bare|event)
         port="$(free_port)"
-        "${preload[@]}" "$work/bare_proxy" 2 "$port" "$nginx_port" >"$work/bare-$round.log" 2>&1 &
+        "${preload[@]}" "$work/${t}_proxy" 2 "$port" "$nginx_port" >"$work/$t-$round.log" 2>&1 &
         pid=$!; pids+=("$pid"); measured_pid="$pid"
         wait_port "$port" "$pid"
         check_ok "http://127.0.0.1:$port/v1/chat/completions"
-        run_pair bare "http://127.0.0.1:$port/v1/chat/completions"
+        run_pair "$t" "http://127.0.0.1:$port/v1/chat/completions"
         stop_pid "$pid" ;;
       helm) run_helm helm always ;;
       helm-nosync) run_helm helm-nosync none ;;
@@ -300,6 +309,7 @@ label() {
   case "$1" in
     direct) echo "nginx direct" ;;
     bare) echo "bare_proxy, NSIGN=2" ;;
+    event) echo "event_proxy (epoll, 2 threads), NSIGN=2" ;;
     helm) echo "helm, durable receipts (sync always)" ;;
     helm-nosync) echo "helm, --sync none" ;;
     helm-translated) echo "helm durable, Anthropic client → OpenAI upstream" ;;
@@ -343,6 +353,9 @@ fi
 if has helm-translated && has helm; then
   r="$(median $(per_round 'a / b' a='rps[helm-translated/64]' b='rps[helm/64]'))"
   echo "- translated (Anthropic → OpenAI) / verbatim req/s at 64 connections: $(stats '%.3f' 'a / b' a='rps[helm-translated/64]' b='rps[helm/64]') (target >= 0.70: $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.70) ? 1 : 0 }')"))"
+fi
+if has event && has bare; then
+  echo "- for reference, event_proxy / bare_proxy req/s at 64 connections: $(stats '%.3f' 'a / b' a='rps[event/64]' b='rps[bare/64]'), CPU per request $(stats '%.2f' 'a / b' a='cpu[event/64]' b='cpu[bare/64]')"
 fi
 if has bare && has direct; then
   echo "- for reference, bare_proxy p50 minus direct p50 at 1 connection: $(stats '%.0f µs' 'a - b' a='p50[bare/1]' b='p50[direct/1]')"

@@ -5,20 +5,22 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "core/crypto/crypto.h"
@@ -28,10 +30,6 @@ namespace helm::http {
 namespace {
 
 constexpr int kListenBacklog = 1024;
-// An idle keep-alive connection may be closed for a waiting new one once it
-// has been idle this long (a request racing the close would be lost).
-constexpr int64_t kMinIdleToReclaimNs = 100'000'000;
-
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -156,10 +154,13 @@ struct Http1Server::Impl {
   ErrorResponder on_error;
   Http1ServerOptions options;
   int listen_fd = -1;
+  int epoll_fd = -1;  // idle connections, armed one-shot, and wake_fd
+  int wake_fd = -1;   // an eventfd, readable once the workers are to exit
   std::atomic<bool> stopping{false};
 
-  // One client connection and what was read from it; served by one worker
-  // at a time. Closed when destroyed.
+  // One client connection and what was read from it. Either armed in the
+  // epoll set, waiting for its next request (idle), or served by exactly one
+  // worker. Closed when destroyed.
   struct Conn {
     explicit Conn(int socket);
     ~Conn() { close(fd); }
@@ -167,34 +168,42 @@ struct Http1Server::Impl {
     Conn& operator=(const Conn&) = delete;
     const int fd;
     http1::BufferedReader reader;
-    std::atomic<bool> idle{true};  // waiting for its next request
-    std::atomic<int64_t> idle_since_ns{0};
+    bool idle = true;           // guarded by conns_mu
+    int64_t idle_since_ns = 0;  // guarded by conns_mu
   };
 
-  // Connections waiting for a worker: new ones, and busy ones taking turns
-  // while others wait (a worker serves one request, then requeues its
-  // connection behind them), so no connection starves under overload.
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::deque<std::unique_ptr<Conn>> queue;
-  std::atomic<size_t> queued{0};  // queue.size(), readable without the lock
-  size_t free_workers = 0;        // guarded by queue_mu: workers waiting for a connection
-  bool workers_done = false;
-
-  // Connections held by a worker; an idle one is shut down by Stop, or when
-  // a new connection waits for its worker.
+  // Every open connection.
   std::mutex conns_mu;
-  std::unordered_set<Conn*> conns;
+  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns;
+  std::atomic<int64_t> next_sweep_ns{0};
 
-  // Queues conn; true when no free worker is left to take it at once.
-  bool Enqueue(std::unique_ptr<Conn> conn);
+  // Leaders and followers: at most max_leaders workers wait in epoll_wait
+  // (the leaders), the others that have nothing to do wait to lead. A worker
+  // that finishes a request first takes a connection that is ready already,
+  // so under load requests pass from worker to worker without a sleep, and a
+  // new request wakes a leader only when none of the workers is about to
+  // look. The last leader to leave wakes a follower, so that one always
+  // waits for new requests.
+  std::mutex lead_mu;
+  std::condition_variable lead_cv;
+  int leaders = 0;  // guarded by lead_mu
+  int max_leaders = 1;
+  bool workers_done = false;  // guarded by lead_mu
+
   void Worker();
-  // Serves requests on conn until it closes (false), or until other
-  // connections wait for a worker (true: requeue it).
+  // The next connection with bytes (or a hang-up) to read; nullptr once the
+  // workers are to exit.
+  Conn* NextReady();
+  Conn* Taken(const epoll_event& ev);
+  // Serves requests on conn while they come; false when it is to be closed,
+  // true when it waits for its next request.
   bool ServeConnection(Conn& conn);
-  // Every worker holds a connection and one is waiting: close the connection
-  // idle the longest (if any has been idle long enough) to free its worker.
-  void ReclaimIdle();
+  void Arm(Conn& conn);
+  void Close(Conn& conn);
+  // Shuts down connections idle longer than the read timeout; their hang-up
+  // reaches a worker, which closes them.
+  void SweepIdle();
+  int SweepIntervalMs() const { return std::clamp(options.read_timeout_ms / 10, 10, 1000); }
 };
 
 namespace {
@@ -282,44 +291,31 @@ Http1Server::Impl::Conn::Conn(int socket)
 bool Http1Server::Impl::ServeConnection(Conn& conn) {
   const int fd = conn.fd;
   http1::BufferedReader& reader = conn.reader;
-  {
-    std::lock_guard<std::mutex> lock(conns_mu);
-    conns.insert(&conn);
-  }
-  bool requeue = false;
   auto fail = [&](const std::string& path, int status, std::string_view message) {
     ProxyResponse r = on_error(path, status, message);
     WriteResponse(fd, r, false, true);
+    return false;
   };
-  for (;;) {
-    conn.idle_since_ns.store(NowNs());
-    conn.idle.store(true);
-    if (stopping.load()) break;
+  do {
+    if (stopping.load()) return false;
     std::string_view head_text;
     http1::BufferedReader::HeadStatus status = reader.Head(head_text);
-    conn.idle.store(false);
-    if (status == http1::BufferedReader::HeadStatus::kClosed) break;
+    if (status == http1::BufferedReader::HeadStatus::kClosed) return false;
     if (status == http1::BufferedReader::HeadStatus::kTooLarge) {
-      fail("", 431, "request head too large");
-      break;
+      return fail("", 431, "request head too large");
     }
     Head head;
     http1::Framing framing;
-    if (!ParseHead(head_text, head)) {
-      fail("", 400, "malformed request");
-      break;
-    }
+    if (!ParseHead(head_text, head)) return fail("", 400, "malformed request");
     Http1Request req;
     size_t query = head.target.find('?');
     req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
     if (query != std::string::npos) req.query = head.target.substr(query + 1);
     if (!http1::ParseFraming(head.headers, framing)) {
-      fail(req.path, 400, "malformed request framing");
-      break;
+      return fail(req.path, 400, "malformed request framing");
     }
     if (framing.length > options.max_body_bytes) {
-      fail(req.path, 413, "request body too large");
-      break;
+      return fail(req.path, 413, "request body too large");
     }
     req.method = std::move(head.method);
     req.headers = std::move(head.headers);
@@ -330,17 +326,15 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     if (expect && http1::EqualsNoCase(*expect, "100-continue") && !reader.Buffered() &&
         (framing.chunked || framing.length > 0) && !head.http10 &&
         !SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
-      break;
+      return false;
     }
     if (framing.chunked) {
       http1::BodyStatus body = ReadChunkedBody(reader, options.max_body_bytes, req.body);
-      if (body != http1::BodyStatus::kOk) {
-        if (body == http1::BodyStatus::kStopped) fail(req.path, 413, "request body too large");
-        break;
-      }
+      if (body == http1::BodyStatus::kStopped) return fail(req.path, 413, "request body too large");
+      if (body != http1::BodyStatus::kOk) return false;
     } else if (framing.length > 0) {
       req.body.reserve(framing.length);
-      if (!reader.Take(framing.length, req.body)) break;
+      if (!reader.Take(framing.length, req.body)) return false;
     }
     req.client_alive = [fd] { return PeerOpen(fd); };
     bool head_only = req.method == "HEAD";
@@ -353,46 +347,78 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     }
     bool open = WriteResponse(fd, response, head_only, !keep_alive || stopping.load());
     if (response.after_send) response.after_send();
-    if (!open) break;
-    if (queued.load() > 0) {  // others wait for a worker: take turns
-      requeue = true;
-      break;
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(conns_mu);
-    conns.erase(&conn);
-  }
-  return requeue;
+    if (!open) return false;
+  } while (reader.Buffered() > 0);  // pipelined: the next request is here already
+  return true;
 }
 
-bool Http1Server::Impl::Enqueue(std::unique_ptr<Conn> conn) {
-  bool waits;
+void Http1Server::Impl::Arm(Conn& conn) {
   {
-    std::lock_guard<std::mutex> lock(queue_mu);
-    queue.push_back(std::move(conn));
-    queued.store(queue.size());
-    waits = free_workers < queue.size();
+    std::lock_guard<std::mutex> lock(conns_mu);
+    conn.idle = true;
+    conn.idle_since_ns = NowNs();
   }
-  queue_cv.notify_one();
-  return waits;
+  epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = &conn}};
+  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, conn.fd, &ev);
+}
+
+void Http1Server::Impl::Close(Conn& conn) {
+  std::unique_ptr<Conn> owned;
+  std::lock_guard<std::mutex> lock(conns_mu);
+  auto it = conns.find(&conn);
+  owned = std::move(it->second);
+  conns.erase(it);
+}
+
+Http1Server::Impl::Conn* Http1Server::Impl::Taken(const epoll_event& ev) {
+  auto* conn = static_cast<Conn*>(ev.data.ptr);
+  if (conn == nullptr) return nullptr;  // wake_fd: the workers are to exit
+  std::lock_guard<std::mutex> lock(conns_mu);
+  conn->idle = false;
+  return conn;
+}
+
+Http1Server::Impl::Conn* Http1Server::Impl::NextReady() {
+  for (;;) {
+    int64_t now = NowNs();
+    if (now >= next_sweep_ns.load(std::memory_order_relaxed)) {
+      next_sweep_ns.store(now + SweepIntervalMs() * int64_t{1'000'000});
+      SweepIdle();
+    }
+    epoll_event ev;
+    if (epoll_wait(epoll_fd, &ev, 1, 0) == 1) return Taken(ev);
+    {
+      std::unique_lock<std::mutex> lock(lead_mu);
+      lead_cv.wait(lock, [this] { return leaders < max_leaders || workers_done; });
+      if (workers_done) return nullptr;
+      ++leaders;
+    }
+    int n = epoll_wait(epoll_fd, &ev, 1, SweepIntervalMs());
+    bool last;
+    {
+      std::lock_guard<std::mutex> lock(lead_mu);
+      last = --leaders == 0;
+    }
+    if (last) lead_cv.notify_one();  // a follower leads while this worker serves
+    if (n == 1) return Taken(ev);
+  }
+}
+
+void Http1Server::Impl::SweepIdle() {
+  const int64_t oldest = NowNs() - options.read_timeout_ms * int64_t{1'000'000};
+  std::lock_guard<std::mutex> lock(conns_mu);
+  for (const auto& [c, owned] : conns) {
+    if (c->idle && c->idle_since_ns < oldest) shutdown(c->fd, SHUT_RDWR);
+  }
 }
 
 void Http1Server::Impl::Worker() {
-  for (;;) {
-    std::unique_ptr<Conn> conn;
-    {
-      std::unique_lock<std::mutex> lock(queue_mu);
-      ++free_workers;
-      queue_cv.wait(lock, [this] { return !queue.empty() || workers_done; });
-      --free_workers;
-      if (queue.empty()) return;
-      conn = std::move(queue.front());
-      queue.pop_front();
-      queued.store(queue.size());
+  while (Conn* conn = NextReady()) {
+    if (ServeConnection(*conn)) {
+      Arm(*conn);
+    } else {
+      Close(*conn);
     }
-    if (stopping.load()) continue;  // closed
-    if (ServeConnection(*conn)) Enqueue(std::move(conn));
   }
 }
 
@@ -446,6 +472,11 @@ Result<int> Http1Server::Bind(const std::string& host, int port) {
 
 void Http1Server::Serve() {
   Impl& s = *impl_;
+  s.max_leaders = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  s.wake_fd = eventfd(0, EFD_CLOEXEC);
+  epoll_event wake{EPOLLIN, {.ptr = nullptr}};
+  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &wake);
   std::vector<std::thread> workers;
   workers.reserve(s.options.threads);
   for (size_t i = 0; i < s.options.threads; ++i) {
@@ -472,29 +503,27 @@ void Http1Server::Serve() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
-    if (s.Enqueue(std::make_unique<Impl::Conn>(fd))) s.ReclaimIdle();
+    auto conn = std::make_unique<Impl::Conn>(fd);
+    Impl::Conn* c = conn.get();
+    {
+      std::lock_guard<std::mutex> lock(s.conns_mu);
+      c->idle_since_ns = NowNs();
+      s.conns.emplace(c, std::move(conn));
+    }
+    epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
+    epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
   }
   {
-    std::lock_guard<std::mutex> lock(s.queue_mu);
+    std::lock_guard<std::mutex> lock(s.lead_mu);
     s.workers_done = true;
   }
-  s.queue_cv.notify_all();
+  s.lead_cv.notify_all();
+  uint64_t one = 1;
+  (void)!write(s.wake_fd, &one, sizeof one);
   for (std::thread& t : workers) t.join();
-}
-
-void Http1Server::Impl::ReclaimIdle() {
-  const int64_t now = NowNs();
-  std::lock_guard<std::mutex> lock(conns_mu);
-  Conn* oldest = nullptr;
-  for (Conn* c : conns) {
-    if (c->idle.load() && now - c->idle_since_ns.load() >= kMinIdleToReclaimNs &&
-        (oldest == nullptr || c->idle_since_ns.load() < oldest->idle_since_ns.load())) {
-      oldest = c;
-    }
-  }
-  if (oldest == nullptr) return;
-  oldest->idle.store(false);  // not chosen twice
-  shutdown(oldest->fd, SHUT_RDWR);
+  s.conns.clear();  // idle connections Stop shut down, not yet seen by a worker
+  close(s.epoll_fd);
+  close(s.wake_fd);
 }
 
 void Http1Server::Stop() {
@@ -502,8 +531,8 @@ void Http1Server::Stop() {
   if (s.stopping.exchange(true)) return;
   if (s.listen_fd >= 0) shutdown(s.listen_fd, SHUT_RDWR);  // wakes accept()
   std::lock_guard<std::mutex> lock(s.conns_mu);
-  for (Impl::Conn* c : s.conns) {
-    if (c->idle.load()) shutdown(c->fd, SHUT_RD);
+  for (const auto& [c, owned] : s.conns) {
+    if (c->idle) shutdown(c->fd, SHUT_RD);
   }
 }
 

@@ -1,9 +1,9 @@
 // A small HTTP/1.1 server for the proxy's data plane (docs/http.md): a pool
-// of worker threads, each serving one connection at a time with blocking
-// sockets and kernel timeouts — one read per request head and one write per
-// response in the common case. With more connections than workers, busy
-// connections take turns a request at a time and the longest-idle one gives
-// its worker to a new one. It parses strictly (RFC 9112: Content-Length or
+// of worker threads serving requests with blocking sockets and kernel
+// timeouts — one read per request head and one write per response in the
+// common case. Between requests a connection waits in an epoll set and holds
+// no worker; a worker that finishes a request takes the next ready
+// connection without sleeping. It parses strictly (RFC 9112: Content-Length or
 // chunked, never both; no obsolete line folding), bounds the head and the
 // body, answers `Expect: 100-continue`, and streams responses with chunked
 // transfer coding.
@@ -38,9 +38,9 @@ struct Http1Request {
 };
 
 struct Http1ServerOptions {
-  size_t threads = 128;                 // connections served at once; more wait in the backlog
+  size_t threads = 128;                 // requests served at once; more wait their turn
   size_t max_body_bytes = 4 << 20;      // 413 beyond, before any body byte is read
-  int read_timeout_ms = 30000;          // idle keep-alive, and between bytes of a request
+  int read_timeout_ms = 30000;          // idle keep-alive (closed after), and between bytes of a request
   int write_timeout_ms = 30000;         // a client that stops reading
 };
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -341,28 +342,39 @@ TEST_CASE("http1 server: after_send runs once the response is out, even to a dep
   CHECK(after == 2);
 }
 
-TEST_CASE("http1 server: a new connection is not starved by idle keep-alive ones") {
+TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
   Http1ServerOptions options = Fixture::Small();
   options.threads = 2;
   Fixture f(options);
-  Client a(f.port());
-  a.Send("GET /a HTTP/1.1\r\n\r\n");
-  CHECK(a.Read().status == 200);
-  std::this_thread::sleep_for(150ms);
-  Client b(f.port());
-  b.Send("GET /b HTTP/1.1\r\n\r\n");
-  CHECK(b.Read().status == 200);
-  // Both workers hold an idle connection; a third client is answered at
-  // once, on the worker of the connection idle the longest.
-  std::this_thread::sleep_for(150ms);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 6; ++i) {  // three times as many idle connections as workers
+    idle.push_back(std::make_unique<Client>(f.port()));
+    idle.back()->Send("GET /idle HTTP/1.1\r\n\r\n");
+    CHECK(idle.back()->Read().status == 200);
+  }
   auto start = std::chrono::steady_clock::now();
   Client c(f.port());
   c.Send("GET /c HTTP/1.1\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/c");
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
-  CHECK(a.Closed());
-  b.Send("GET /b2 HTTP/1.1\r\n\r\n");  // the younger one is kept
-  CHECK(b.Read().headers["x-path"] == "/b2");
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  for (auto& client : idle) {  // every one is still open and served
+    client->Send("GET /again HTTP/1.1\r\n\r\n");
+    CHECK(client->Read().headers["x-path"] == "/again");
+  }
+}
+
+TEST_CASE("http1 server: a keep-alive connection idle past the read timeout is closed") {
+  Http1ServerOptions options = Fixture::Small();
+  options.read_timeout_ms = 200;
+  Fixture f(options);
+  Client c(f.port());
+  c.Send("GET /a HTTP/1.1\r\n\r\n");
+  CHECK(c.Read().status == 200);
+  auto start = std::chrono::steady_clock::now();
+  CHECK(c.Closed());
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= 150ms);
+  CHECK(waited < 2s);
 }
 
 TEST_CASE("http1 server: more busy connections than workers all take turns") {

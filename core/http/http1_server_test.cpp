@@ -180,6 +180,31 @@ TEST_CASE("http1 server: keep-alive and pipelined requests, headers and query") 
   CHECK(f.handled() == 3);
 }
 
+TEST_CASE("http1 server: a request split across writes on a kept-alive connection") {
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 1;
+  Fixture f(options);
+  Client c(f.port());
+  c.Send("GET /first HTTP/1.1\r\n\r\n");
+  CHECK(c.Read().headers["x-path"] == "/first");
+  // The connection waits for its next request in the epoll set; its head and
+  // body then come in three pieces.
+  c.Send("POST /second HTTP/1.1\r\nContent-");
+  std::this_thread::sleep_for(50ms);
+  c.Send("Length: 3\r\n\r\nab");
+  std::this_thread::sleep_for(50ms);
+  c.Send("c");
+  Parsed r = c.Read();
+  CHECK(r.headers["x-path"] == "/second");
+  CHECK(r.body == "abc");
+  // A client that hangs up while idle frees nothing but its descriptor: the
+  // one worker still answers the next connection.
+  { Client gone(f.port()); }
+  Client next(f.port());
+  next.Send("GET /next HTTP/1.1\r\n\r\n");
+  CHECK(next.Read().headers["x-path"] == "/next");
+}
+
 TEST_CASE("http1 server: a chunked body is decoded and Expect: 100-continue is answered") {
   Fixture f;
   Client c(f.port());

@@ -168,8 +168,8 @@ struct Http1Server::Impl {
     Conn& operator=(const Conn&) = delete;
     const int fd;
     http1::BufferedReader reader;
-    bool idle = true;           // guarded by conns_mu
-    int64_t idle_since_ns = 0;  // guarded by conns_mu
+    std::atomic<bool> idle{true};
+    std::atomic<int64_t> idle_since_ns{0};
   };
 
   // Every open connection.
@@ -353,11 +353,8 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
 }
 
 void Http1Server::Impl::Arm(Conn& conn) {
-  {
-    std::lock_guard<std::mutex> lock(conns_mu);
-    conn.idle = true;
-    conn.idle_since_ns = NowNs();
-  }
+  conn.idle_since_ns.store(NowNs());
+  conn.idle.store(true);
   epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = &conn}};
   epoll_ctl(epoll_fd, EPOLL_CTL_MOD, conn.fd, &ev);
 }
@@ -373,8 +370,7 @@ void Http1Server::Impl::Close(Conn& conn) {
 Http1Server::Impl::Conn* Http1Server::Impl::Taken(const epoll_event& ev) {
   auto* conn = static_cast<Conn*>(ev.data.ptr);
   if (conn == nullptr) return nullptr;  // wake_fd: the workers are to exit
-  std::lock_guard<std::mutex> lock(conns_mu);
-  conn->idle = false;
+  conn->idle.store(false);
   return conn;
 }
 
@@ -408,7 +404,7 @@ void Http1Server::Impl::SweepIdle() {
   const int64_t oldest = NowNs() - options.read_timeout_ms * int64_t{1'000'000};
   std::lock_guard<std::mutex> lock(conns_mu);
   for (const auto& [c, owned] : conns) {
-    if (c->idle && c->idle_since_ns < oldest) shutdown(c->fd, SHUT_RDWR);
+    if (c->idle.load() && c->idle_since_ns.load() < oldest) shutdown(c->fd, SHUT_RDWR);
   }
 }
 
@@ -505,9 +501,9 @@ void Http1Server::Serve() {
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
     auto conn = std::make_unique<Impl::Conn>(fd);
     Impl::Conn* c = conn.get();
+    c->idle_since_ns.store(NowNs());
     {
       std::lock_guard<std::mutex> lock(s.conns_mu);
-      c->idle_since_ns = NowNs();
       s.conns.emplace(c, std::move(conn));
     }
     epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
@@ -532,7 +528,7 @@ void Http1Server::Stop() {
   if (s.listen_fd >= 0) shutdown(s.listen_fd, SHUT_RDWR);  // wakes accept()
   std::lock_guard<std::mutex> lock(s.conns_mu);
   for (const auto& [c, owned] : s.conns) {
-    if (c->idle) shutdown(c->fd, SHUT_RD);
+    if (c->idle.load()) shutdown(c->fd, SHUT_RD);
   }
 }
 

@@ -195,13 +195,19 @@ struct Http1Server::Impl {
   // workers are to exit.
   Conn* NextReady();
   Conn* Taken(const epoll_event& ev);
+  // What has arrived of conn's next request, read without waiting.
+  enum class Arrival { kHead, kPartial, kClosed };
+  Arrival Gather(Conn& conn);
   // Serves requests on conn while they come; false when it is to be closed,
-  // true when it waits for its next request.
+  // true when it waits for the rest of its next request.
   bool ServeConnection(Conn& conn);
-  void Arm(Conn& conn);
+  // Back in the epoll set; restart_clock: a new wait begins (after a
+  // response), not the rest of a head.
+  void Arm(Conn& conn, bool restart_clock);
   void Close(Conn& conn);
-  // Shuts down connections idle longer than the read timeout; their hang-up
-  // reaches a worker, which closes them.
+  // Shuts down connections that have waited longer than the read timeout
+  // for the whole head of their next request; their hang-up reaches a
+  // worker, which closes them.
   void SweepIdle();
   int SweepIntervalMs() const { return std::clamp(options.read_timeout_ms / 10, 10, 1000); }
 };
@@ -348,12 +354,25 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     bool open = WriteResponse(fd, response, head_only, !keep_alive || stopping.load());
     if (response.after_send) response.after_send();
     if (!open) return false;
-  } while (reader.Buffered() > 0);  // pipelined: the next request is here already
+  } while (reader.HeadBuffered());  // pipelined: the next request is here already
   return true;
 }
 
-void Http1Server::Impl::Arm(Conn& conn) {
-  conn.idle_since_ns.store(NowNs());
+Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
+  const int fd = conn.fd;
+  auto read_now = [fd](char* buf, size_t n) { return recv(fd, buf, n, MSG_DONTWAIT); };
+  while (!conn.reader.HeadBuffered()) {
+    ssize_t got = conn.reader.ReadAvailable(read_now);
+    if (got == 0) return Arrival::kClosed;
+    if (got < 0 && errno != EINTR) {
+      return errno == EAGAIN || errno == EWOULDBLOCK ? Arrival::kPartial : Arrival::kClosed;
+    }
+  }
+  return Arrival::kHead;
+}
+
+void Http1Server::Impl::Arm(Conn& conn, bool restart_clock) {
+  if (restart_clock) conn.idle_since_ns.store(NowNs());
   conn.idle.store(true);
   epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = &conn}};
   epoll_ctl(epoll_fd, EPOLL_CTL_MOD, conn.fd, &ev);
@@ -409,11 +428,24 @@ void Http1Server::Impl::SweepIdle() {
 }
 
 void Http1Server::Impl::Worker() {
+  // A worker is spent on a request only once its head is here: a client
+  // that sends its head slowly holds a descriptor and a buffer, no worker,
+  // and is closed when the read timeout has passed since its wait began.
   while (Conn* conn = NextReady()) {
-    if (ServeConnection(*conn)) {
-      Arm(*conn);
-    } else {
-      Close(*conn);
+    switch (Gather(*conn)) {
+      case Arrival::kClosed:
+        Close(*conn);
+        break;
+      case Arrival::kPartial:
+        Arm(*conn, false);
+        break;
+      case Arrival::kHead:
+        if (ServeConnection(*conn)) {
+          Arm(*conn, true);
+        } else {
+          Close(*conn);
+        }
+        break;
     }
   }
 }

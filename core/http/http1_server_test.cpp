@@ -388,6 +388,44 @@ TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
   }
 }
 
+TEST_CASE("http1 server: a slow request head holds no worker") {
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 1;
+  Fixture f(options);
+  Client slow(f.port());
+  slow.Send("GET /slow HTTP/1.1\r\nX-Custom: ");
+  std::this_thread::sleep_for(100ms);  // the one worker has seen the partial head
+  auto start = std::chrono::steady_clock::now();
+  Client fast(f.port());
+  fast.Send("GET /fast HTTP/1.1\r\n\r\n");
+  CHECK(fast.Read().headers["x-path"] == "/fast");
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  slow.Send("v\r\n\r\n");
+  Parsed r = slow.Read();
+  CHECK(r.headers["x-path"] == "/slow");
+  CHECK(r.headers["x-custom"] == "v");
+}
+
+TEST_CASE("http1 server: a head trickling in past the read timeout is cut off") {
+  Http1ServerOptions options = Fixture::Small();
+  options.read_timeout_ms = 300;
+  Fixture f(options);
+  Client c(f.port());
+  // A byte every 50 ms: never 300 ms between two bytes, but 300 ms in all
+  // is the most a head may take.
+  constexpr std::string_view kHead = "GET /trickle HTTP/1.1\r\nX-Custom: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  auto start = std::chrono::steady_clock::now();
+  size_t sent = 0;
+  for (; sent < kHead.size(); ++sent) {
+    if (send(c.fd(), kHead.data() + sent, 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(sent < kHead.size());  // the server closed the connection first
+  CHECK(c.Closed());
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(f.handled() == 0);
+}
+
 TEST_CASE("http1 server: a keep-alive connection idle past the read timeout is closed") {
   Http1ServerOptions options = Fixture::Small();
   options.read_timeout_ms = 200;

@@ -24,22 +24,35 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+void BufferedReader::MakeRoom() {
+  if (begin_ == end_) begin_ = end_ = 0;
+  if (buf_.size() - end_ >= kReadSize) return;
+  std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);  // compact, then grow
+  end_ -= begin_;
+  begin_ = 0;
+  if (buf_.size() - end_ < kReadSize) buf_.resize(std::max(buf_.size() * 2, end_ + kReadSize));
+}
+
 bool BufferedReader::Fill(size_t n) {
   while (end_ - begin_ < n) {
-    if (begin_ == end_) begin_ = end_ = 0;
-    if (buf_.size() - end_ < kReadSize) {  // make room: compact, then grow
-      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-      end_ -= begin_;
-      begin_ = 0;
-      if (buf_.size() - end_ < kReadSize) {
-        buf_.resize(std::max(buf_.size() * 2, end_ + kReadSize));
-      }
-    }
+    MakeRoom();
     ssize_t got = read_(buf_.data() + end_, buf_.size() - end_);
     if (got <= 0) return false;
     end_ += static_cast<size_t>(got);
   }
   return true;
+}
+
+ssize_t BufferedReader::ReadAvailable(const ReadFn& read_now) {
+  MakeRoom();
+  ssize_t got = read_now(buf_.data() + end_, buf_.size() - end_);
+  if (got > 0) end_ += static_cast<size_t>(got);
+  return got;
+}
+
+bool BufferedReader::HeadBuffered() const {
+  std::string_view data = Data();
+  return data.size() > kMaxHeadBytes || data.find("\r\n\r\n") != std::string_view::npos;
 }
 
 BufferedReader::HeadStatus BufferedReader::Head(std::string_view& head) {

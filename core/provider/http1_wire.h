@@ -39,9 +39,16 @@ class BufferedReader {
   bool Some(size_t max, std::string_view& out);
   // Bytes received and not yet consumed (pipelined, or unexpected).
   bool Buffered() const { return begin_ < end_; }
+  // Whether Head would return without reading: a whole head is buffered, or
+  // more bytes than a head may have.
+  bool HeadBuffered() const;
+  // One read with read_now, which must not wait: > 0 bytes were added, 0 the
+  // peer closed, < 0 nothing had arrived or the read failed (errno tells).
+  ssize_t ReadAvailable(const ReadFn& read_now);
 
  private:
   bool Fill(size_t n);  // reads until n unconsumed bytes are buffered
+  void MakeRoom();      // room for one read of kReadSize after end_
   std::string_view Data() const { return {buf_.data() + begin_, end_ - begin_}; }
 
   ReadFn read_;

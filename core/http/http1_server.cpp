@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,9 @@ namespace helm::http {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+// A body waiting for its bytes grows by at most this much per read: memory
+// follows what a client has sent, not the Content-Length it announced.
+constexpr size_t kBodyStep = 64 * 1024;
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -158,9 +162,17 @@ struct Http1Server::Impl {
   int wake_fd = -1;   // an eventfd, readable once the workers are to exit
   std::atomic<bool> stopping{false};
 
+  // A request whose head is parsed and whose Content-Length body is still
+  // arriving: it waits with its connection in the epoll set, not in a worker.
+  struct Pending {
+    Http1Request req;  // the body so far in req.body
+    size_t length = 0;
+    bool keep_alive = true;
+  };
+
   // One client connection and what was read from it. Either armed in the
-  // epoll set, waiting for its next request (idle), or served by exactly one
-  // worker. Closed when destroyed.
+  // epoll set, waiting for (the rest of) its next request (idle), or served
+  // by exactly one worker. Closed when destroyed.
   struct Conn {
     explicit Conn(int socket);
     ~Conn() { close(fd); }
@@ -168,8 +180,9 @@ struct Http1Server::Impl {
     Conn& operator=(const Conn&) = delete;
     const int fd;
     http1::BufferedReader reader;
-    std::atomic<bool> idle{true};
-    std::atomic<int64_t> idle_since_ns{0};
+    std::optional<Pending> pending;
+    std::atomic<bool> idle{true};           // in the epoll set
+    std::atomic<int64_t> idle_since_ns{0};  // the wait's start, or a body's last bytes
   };
 
   // Every open connection.
@@ -195,14 +208,18 @@ struct Http1Server::Impl {
   // workers are to exit.
   Conn* NextReady();
   Conn* Taken(const epoll_event& ev);
-  // What has arrived of conn's next request, read without waiting.
-  enum class Arrival { kHead, kPartial, kClosed };
+  // Reads what has arrived of conn's next request without waiting: its
+  // head, or the body of its pending request.
+  enum class Arrival { kReady, kPartial, kClosed };
   Arrival Gather(Conn& conn);
   // Serves requests on conn while they come; false when it is to be closed,
-  // true when it waits for the rest of its next request.
+  // true when it waits for (the rest of) its next request.
   bool ServeConnection(Conn& conn);
+  // The request whose head is next in conn's buffer, into p; false when the
+  // connection is to be closed (answered if the request was malformed).
+  bool StartRequest(Conn& conn, Pending& p);
   // Back in the epoll set; restart_clock: a new wait begins (after a
-  // response), not the rest of a head.
+  // response, or for a body), not the rest of a head.
   void Arm(Conn& conn, bool restart_clock);
   void Close(Conn& conn);
   // Shuts down connections that have waited longer than the read timeout
@@ -294,7 +311,7 @@ Http1Server::Impl::Conn::Conn(int socket)
         return got;  // <= 0: closed, reset, or the read timeout passed
       }) {}
 
-bool Http1Server::Impl::ServeConnection(Conn& conn) {
+bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   const int fd = conn.fd;
   http1::BufferedReader& reader = conn.reader;
   auto fail = [&](const std::string& path, int status, std::string_view message) {
@@ -302,46 +319,62 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     WriteResponse(fd, r, false, true);
     return false;
   };
+  std::string_view head_text;
+  http1::BufferedReader::HeadStatus status = reader.Head(head_text);
+  if (status == http1::BufferedReader::HeadStatus::kClosed) return false;
+  if (status == http1::BufferedReader::HeadStatus::kTooLarge) {
+    return fail("", 431, "request head too large");
+  }
+  Head head;
+  http1::Framing framing;
+  if (!ParseHead(head_text, head)) return fail("", 400, "malformed request");
+  Http1Request& req = p.req;
+  size_t query = head.target.find('?');
+  req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
+  if (query != std::string::npos) req.query = head.target.substr(query + 1);
+  if (!http1::ParseFraming(head.headers, framing)) {
+    return fail(req.path, 400, "malformed request framing");
+  }
+  if (framing.length > options.max_body_bytes) {
+    return fail(req.path, 413, "request body too large");
+  }
+  req.method = std::move(head.method);
+  req.headers = std::move(head.headers);
+  const std::string* connection = req.Header("connection");
+  p.keep_alive = head.http10 ? connection && http1::ListsToken(*connection, "keep-alive")
+                             : !(connection && http1::ListsToken(*connection, "close"));
+  const std::string* expect = req.Header("expect");
+  if (expect && http1::EqualsNoCase(*expect, "100-continue") && !reader.Buffered() &&
+      (framing.chunked || framing.length > 0) && !head.http10 &&
+      !SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+    return false;
+  }
+  if (framing.chunked) {  // read here, with blocking reads: rare from API clients
+    http1::BodyStatus body = ReadChunkedBody(reader, options.max_body_bytes, req.body);
+    if (body == http1::BodyStatus::kStopped) return fail(req.path, 413, "request body too large");
+    return body == http1::BodyStatus::kOk;
+  }
+  p.length = framing.length;
+  req.body.reserve(std::min(p.length, kBodyStep));
+  reader.Take(std::min(p.length, reader.Available()), req.body);  // what is here: no read
+  return true;
+}
+
+bool Http1Server::Impl::ServeConnection(Conn& conn) {
+  const int fd = conn.fd;
   do {
     if (stopping.load()) return false;
-    std::string_view head_text;
-    http1::BufferedReader::HeadStatus status = reader.Head(head_text);
-    if (status == http1::BufferedReader::HeadStatus::kClosed) return false;
-    if (status == http1::BufferedReader::HeadStatus::kTooLarge) {
-      return fail("", 431, "request head too large");
-    }
-    Head head;
-    http1::Framing framing;
-    if (!ParseHead(head_text, head)) return fail("", 400, "malformed request");
-    Http1Request req;
-    size_t query = head.target.find('?');
-    req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
-    if (query != std::string::npos) req.query = head.target.substr(query + 1);
-    if (!http1::ParseFraming(head.headers, framing)) {
-      return fail(req.path, 400, "malformed request framing");
-    }
-    if (framing.length > options.max_body_bytes) {
-      return fail(req.path, 413, "request body too large");
-    }
-    req.method = std::move(head.method);
-    req.headers = std::move(head.headers);
-    const std::string* connection = req.Header("connection");
-    bool keep_alive = head.http10 ? connection && http1::ListsToken(*connection, "keep-alive")
-                                  : !(connection && http1::ListsToken(*connection, "close"));
-    const std::string* expect = req.Header("expect");
-    if (expect && http1::EqualsNoCase(*expect, "100-continue") && !reader.Buffered() &&
-        (framing.chunked || framing.length > 0) && !head.http10 &&
-        !SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
+    Pending p;
+    if (conn.pending) {  // its body has arrived (Gather)
+      p = std::move(*conn.pending);
+      conn.pending.reset();
+    } else if (!StartRequest(conn, p)) {
       return false;
+    } else if (p.req.body.size() < p.length) {
+      conn.pending = std::move(p);  // the body waits in the epoll set
+      return true;
     }
-    if (framing.chunked) {
-      http1::BodyStatus body = ReadChunkedBody(reader, options.max_body_bytes, req.body);
-      if (body == http1::BodyStatus::kStopped) return fail(req.path, 413, "request body too large");
-      if (body != http1::BodyStatus::kOk) return false;
-    } else if (framing.length > 0) {
-      req.body.reserve(framing.length);
-      if (!reader.Take(framing.length, req.body)) return false;
-    }
+    Http1Request& req = p.req;
     req.client_alive = [fd] { return PeerOpen(fd); };
     bool head_only = req.method == "HEAD";
     std::string path = req.path;
@@ -351,24 +384,42 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     } catch (const std::exception& e) {
       response = on_error(path, 500, e.what());
     }
-    bool open = WriteResponse(fd, response, head_only, !keep_alive || stopping.load());
+    bool open = WriteResponse(fd, response, head_only, !p.keep_alive || stopping.load());
     if (response.after_send) response.after_send();
     if (!open) return false;
-  } while (reader.HeadBuffered());  // pipelined: the next request is here already
+  } while (conn.reader.HeadBuffered());  // pipelined: the next request is here already
   return true;
 }
 
 Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
   const int fd = conn.fd;
+  auto outcome = [](ssize_t got) {
+    if (got == 0) return Arrival::kClosed;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? Arrival::kPartial : Arrival::kClosed;
+  };
+  if (conn.pending) {  // the body: straight into the request, no buffer between
+    std::string& body = conn.pending->req.body;
+    const size_t length = conn.pending->length;
+    while (body.size() < length) {
+      const size_t at = body.size();
+      const size_t want = std::min(length - at, kBodyStep);
+      body.resize(at + want);
+      ssize_t got = recv(fd, body.data() + at, want, MSG_DONTWAIT);
+      body.resize(at + static_cast<size_t>(std::max<ssize_t>(got, 0)));
+      if (got > 0) {
+        conn.idle_since_ns.store(NowNs());  // a body that progresses keeps its time
+      } else if (got == 0 || errno != EINTR) {
+        return outcome(got);
+      }
+    }
+    return Arrival::kReady;
+  }
   auto read_now = [fd](char* buf, size_t n) { return recv(fd, buf, n, MSG_DONTWAIT); };
   while (!conn.reader.HeadBuffered()) {
     ssize_t got = conn.reader.ReadAvailable(read_now);
-    if (got == 0) return Arrival::kClosed;
-    if (got < 0 && errno != EINTR) {
-      return errno == EAGAIN || errno == EWOULDBLOCK ? Arrival::kPartial : Arrival::kClosed;
-    }
+    if (got == 0 || (got < 0 && errno != EINTR)) return outcome(got);
   }
-  return Arrival::kHead;
+  return Arrival::kReady;
 }
 
 void Http1Server::Impl::Arm(Conn& conn, bool restart_clock) {
@@ -428,9 +479,10 @@ void Http1Server::Impl::SweepIdle() {
 }
 
 void Http1Server::Impl::Worker() {
-  // A worker is spent on a request only once its head is here: a client
-  // that sends its head slowly holds a descriptor and a buffer, no worker,
-  // and is closed when the read timeout has passed since its wait began.
+  // A worker is spent on a request only once it is here, head and
+  // Content-Length body: a slow client holds a descriptor and a buffer, no
+  // worker. Its head must be whole within the read timeout of the wait's
+  // start; its body may take longer while it keeps coming.
   while (Conn* conn = NextReady()) {
     switch (Gather(*conn)) {
       case Arrival::kClosed:
@@ -439,7 +491,7 @@ void Http1Server::Impl::Worker() {
       case Arrival::kPartial:
         Arm(*conn, false);
         break;
-      case Arrival::kHead:
+      case Arrival::kReady:
         if (ServeConnection(*conn)) {
           Arm(*conn, true);
         } else {

@@ -406,6 +406,28 @@ TEST_CASE("http1 server: a slow request head holds no worker") {
   CHECK(r.headers["x-custom"] == "v");
 }
 
+TEST_CASE("http1 server: a slow request body holds no worker, and may take its time") {
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 1;
+  options.read_timeout_ms = 300;
+  Fixture f(options);
+  Client slow(f.port());
+  slow.Send("POST /upload HTTP/1.1\r\nContent-Length: 12\r\n\r\nab");
+  std::this_thread::sleep_for(100ms);
+  Client fast(f.port());
+  fast.Send("GET /fast HTTP/1.1\r\n\r\n");
+  CHECK(fast.Read().headers["x-path"] == "/fast");
+  // The rest a byte every 100 ms: a second in all, past the 300 ms read
+  // timeout, but never 300 ms without a byte.
+  for (char c : std::string_view("cdefghijkl")) {
+    std::this_thread::sleep_for(100ms);
+    slow.Send(std::string_view(&c, 1));
+  }
+  Parsed r = slow.Read();
+  CHECK(r.headers["x-path"] == "/upload");
+  CHECK(r.body == "abcdefghijkl");
+}
+
 TEST_CASE("http1 server: a head trickling in past the read timeout is cut off") {
   Http1ServerOptions options = Fixture::Small();
   options.read_timeout_ms = 300;

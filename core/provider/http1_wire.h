@@ -39,6 +39,7 @@ class BufferedReader {
   bool Some(size_t max, std::string_view& out);
   // Bytes received and not yet consumed (pipelined, or unexpected).
   bool Buffered() const { return begin_ < end_; }
+  size_t Available() const { return end_ - begin_; }
   // Whether Head would return without reading: a whole head is buffered, or
   // more bytes than a head may have.
   bool HeadBuffered() const;

@@ -222,9 +222,9 @@ struct Http1Server::Impl {
   // response, or for a body), not the rest of a head.
   void Arm(Conn& conn, bool restart_clock);
   void Close(Conn& conn);
-  // Shuts down connections that have waited longer than the read timeout
-  // for the whole head of their next request; their hang-up reaches a
-  // worker, which closes them.
+  // Shuts down connections whose wait in the epoll set has lasted longer
+  // than the read timeout (from its start for a head, from the last bytes
+  // for a body); their hang-up reaches a worker, which closes them.
   void SweepIdle();
   int SweepIntervalMs() const { return std::clamp(options.read_timeout_ms / 10, 10, 1000); }
 };

@@ -17,6 +17,9 @@ struct Limits {
   // and short requests and health checks still find one.
   size_t max_concurrent_streams = 96;
   size_t server_threads = 128;                // HTTP worker threads per listener
+  // Open client connections per proxy listener; beyond, the longest-idle
+  // one is closed for the new one (or the new one, if none is idle).
+  size_t max_connections = 10000;
   // Outcome receipts are sealed off the response path by seal_threads
   // threads; beyond seal_queue waiting outcomes a request seals its own.
   size_t seal_threads = 16;

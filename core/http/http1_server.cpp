@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -31,6 +32,9 @@ namespace helm::http {
 namespace {
 
 constexpr int kListenBacklog = 1024;
+// A connection at least this idle may be closed to make room for a new one
+// at max_connections (a younger one may have a request racing the close).
+constexpr int64_t kMinIdleToEvictNs = 100'000'000;
 // A body waiting for its bytes grows by at most this much per read: memory
 // follows what a client has sent, not the Content-Length it announced.
 constexpr size_t kBodyStep = 64 * 1024;
@@ -226,6 +230,9 @@ struct Http1Server::Impl {
   // than the read timeout (from its start for a head, from the last bytes
   // for a body); their hang-up reaches a worker, which closes them.
   void SweepIdle();
+  // At max_connections: closes the connection idle the longest (if one has
+  // been idle long enough) to make room for a new one; false when none can go.
+  bool MakeRoom();
   int SweepIntervalMs() const { return std::clamp(options.read_timeout_ms / 10, 10, 1000); }
 };
 
@@ -478,6 +485,24 @@ void Http1Server::Impl::SweepIdle() {
   }
 }
 
+bool Http1Server::Impl::MakeRoom() {
+  const int64_t youngest = NowNs() - kMinIdleToEvictNs;
+  std::lock_guard<std::mutex> lock(conns_mu);
+  if (conns.size() < options.max_connections) return true;
+  Conn* oldest = nullptr;
+  for (const auto& [c, owned] : conns) {
+    if (c->idle.load() && c->idle_since_ns.load() < youngest &&
+        (oldest == nullptr || c->idle_since_ns.load() < oldest->idle_since_ns.load())) {
+      oldest = c;
+    }
+  }
+  if (oldest == nullptr) return false;
+  // Its worker closes it when the hang-up arrives; not chosen twice meanwhile.
+  oldest->idle_since_ns.store(std::numeric_limits<int64_t>::max());
+  shutdown(oldest->fd, SHUT_RDWR);
+  return true;
+}
+
 void Http1Server::Impl::Worker() {
   // A worker is spent on a request only once it is here, head and
   // Content-Length body: a slow client holds a descriptor and a buffer, no
@@ -578,6 +603,10 @@ void Http1Server::Serve() {
         continue;
       }
       break;  // the listener was shut down by Stop()
+    }
+    if (!s.MakeRoom()) {  // every connection is busy or just served
+      close(fd);
+      continue;
     }
     int yes = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);

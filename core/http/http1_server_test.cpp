@@ -448,6 +448,30 @@ TEST_CASE("http1 server: a head trickling in past the read timeout is cut off") 
   CHECK(f.handled() == 0);
 }
 
+TEST_CASE("http1 server: at max_connections the longest-idle connection makes room") {
+  Http1ServerOptions options = Fixture::Small();
+  options.max_connections = 3;
+  Fixture f(options);
+  std::vector<std::unique_ptr<Client>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<Client>(f.port()));
+    open.back()->Send("GET /idle HTTP/1.1\r\n\r\n");
+    CHECK(open.back()->Read().status == 200);
+    std::this_thread::sleep_for(150ms);  // each older than the next, all evictable
+  }
+  Client fourth(f.port());
+  fourth.Send("GET /fourth HTTP/1.1\r\n\r\n");
+  CHECK(fourth.Read().headers["x-path"] == "/fourth");
+  CHECK(open[0]->Closed());  // the oldest went
+  for (int i = 1; i < 3; ++i) {
+    open[i]->Send("GET /again HTTP/1.1\r\n\r\n");
+    CHECK(open[i]->Read().headers["x-path"] == "/again");
+  }
+  // Now every connection was just served: none may go, so the new one does.
+  Client fifth(f.port());
+  CHECK(fifth.Closed());
+}
+
 TEST_CASE("http1 server: a keep-alive connection idle past the read timeout is closed") {
   Http1ServerOptions options = Fixture::Small();
   options.read_timeout_ms = 200;

@@ -141,6 +141,7 @@ struct ProxyServer::Impl {
 ProxyServer::ProxyServer(ProxyService* service, const Limits& limits) {
   http::Http1ServerOptions options;
   options.threads = limits.server_threads;
+  options.max_connections = limits.max_connections;
   // One byte over the limit still reaches ProxyService, which answers 413 in
   // the client's shape and records the DENY; bigger bodies stop at the door.
   options.max_body_bytes = limits.max_body_bytes + 1;

@@ -23,6 +23,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/crypto/crypto.h"
@@ -194,6 +195,30 @@ struct Http1Server::Impl {
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns;
   std::atomic<int64_t> next_sweep_ns{0};
 
+  // A response the handler parked (ProxyResponse::park): its connection
+  // waits, without a worker, for the park's socket to become readable; the
+  // worker that sees it resumes the handler and answers.
+  struct Parked {
+    Conn* conn;
+    std::shared_ptr<Park> park;
+    std::string path;
+    bool keep_alive;
+    bool head_only;
+    std::atomic<bool> timed_out{false};  // set by the sweep once park->deadline_ns has passed
+  };
+  std::mutex parked_mu;
+  std::condition_variable parked_cv;  // Serve waits until none is left
+  std::unordered_set<Parked*> parked;  // guarded by parked_mu
+  std::atomic<int> busy{0};  // workers serving a connection or resuming a response
+
+  // What a worker takes from the epoll set (both null: the workers are to exit).
+  struct Ready {
+    Conn* conn = nullptr;
+    Parked* parked = nullptr;
+  };
+  // What becomes of a connection once a request on it is answered.
+  enum class Next { kArm, kClose, kParked };
+
   // Leaders and followers: at most max_leaders workers wait in epoll_wait
   // (the leaders), the others that have nothing to do wait to lead. A worker
   // that finishes a request first takes a connection that is ready already,
@@ -208,17 +233,24 @@ struct Http1Server::Impl {
   bool workers_done = false;  // guarded by lead_mu
 
   void Worker();
-  // The next connection with bytes (or a hang-up) to read; nullptr once the
-  // workers are to exit.
-  Conn* NextReady();
-  Conn* Taken(const epoll_event& ev);
+  // The next connection with bytes (or a hang-up) to read, or parked
+  // response to resume.
+  Ready NextReady();
+  Ready Taken(const epoll_event& ev);
   // Reads what has arrived of conn's next request without waiting: its
   // head, or the body of its pending request.
   enum class Arrival { kReady, kPartial, kClosed };
   Arrival Gather(Conn& conn);
-  // Serves requests on conn while they come; false when it is to be closed,
-  // true when it waits for (the rest of) its next request.
-  bool ServeConnection(Conn& conn);
+  // Serves requests on conn while they come.
+  Next ServeConnection(Conn& conn);
+  // Sends response (or parks it) for the request just read on conn.
+  Next Respond(Conn& conn, ProxyResponse& response, const std::string& path, bool keep_alive,
+               bool head_only);
+  void ParkResponse(Conn& conn, std::shared_ptr<Park> park, const std::string& path,
+                    bool keep_alive, bool head_only);
+  void Resume(Parked* parked);
+  // Arms, closes or leaves conn as next says.
+  void Settle(Conn& conn, Next next);
   // The request whose head is next in conn's buffer, into p; false when the
   // connection is to be closed (answered if the request was malformed).
   bool StartRequest(Conn& conn, Pending& p);
@@ -230,6 +262,11 @@ struct Http1Server::Impl {
   // than the read timeout (from its start for a head, from the last bytes
   // for a body); their hang-up reaches a worker, which closes them.
   void SweepIdle();
+  // Wakes the parked responses whose deadline has passed; returns the
+  // earliest deadline left (INT64_MAX: none).
+  int64_t SweepParked(int64_t now);
+  // The next sweep comes no later than deadline_ns.
+  void SweepBy(int64_t deadline_ns);
   // At max_connections: closes the connection idle the longest (if one has
   // been idle long enough) to make room for a new one; false when none can go.
   bool MakeRoom();
@@ -367,19 +404,19 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   return true;
 }
 
-bool Http1Server::Impl::ServeConnection(Conn& conn) {
+Http1Server::Impl::Next Http1Server::Impl::ServeConnection(Conn& conn) {
   const int fd = conn.fd;
   do {
-    if (stopping.load()) return false;
+    if (stopping.load()) return Next::kClose;
     Pending p;
     if (conn.pending) {  // its body has arrived (Gather)
       p = std::move(*conn.pending);
       conn.pending.reset();
     } else if (!StartRequest(conn, p)) {
-      return false;
+      return Next::kClose;
     } else if (p.req.body.size() < p.length) {
       conn.pending = std::move(p);  // the body waits in the epoll set
-      return true;
+      return Next::kArm;
     }
     Http1Request& req = p.req;
     req.client_alive = [fd] { return PeerOpen(fd); };
@@ -391,11 +428,65 @@ bool Http1Server::Impl::ServeConnection(Conn& conn) {
     } catch (const std::exception& e) {
       response = on_error(path, 500, e.what());
     }
-    bool open = WriteResponse(fd, response, head_only, !p.keep_alive || stopping.load());
-    if (response.after_send) response.after_send();
-    if (!open) return false;
+    if (Next next = Respond(conn, response, path, p.keep_alive, head_only); next != Next::kArm) {
+      return next;
+    }
   } while (conn.reader.HeadBuffered());  // pipelined: the next request is here already
-  return true;
+  return Next::kArm;
+}
+
+Http1Server::Impl::Next Http1Server::Impl::Respond(Conn& conn, ProxyResponse& response,
+                                                   const std::string& path, bool keep_alive,
+                                                   bool head_only) {
+  if (response.park) {
+    ParkResponse(conn, std::move(response.park), path, keep_alive, head_only);
+    return Next::kParked;
+  }
+  bool open = WriteResponse(conn.fd, response, head_only, !keep_alive || stopping.load());
+  if (response.after_send) response.after_send();
+  return open ? Next::kArm : Next::kClose;
+}
+
+void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
+                                     const std::string& path, bool keep_alive, bool head_only) {
+  auto* p = new Parked{&conn, std::move(park), path, keep_alive, head_only};
+  {
+    std::lock_guard<std::mutex> lock(parked_mu);
+    parked.insert(p);
+  }
+  SweepBy(p->park->deadline_ns);
+  // Last: from here on another worker may resume it.
+  epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.u64 = reinterpret_cast<uintptr_t>(p) | 1}};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, p->park->fd, &ev) == 0) return;
+  if (errno == EEXIST && epoll_ctl(epoll_fd, EPOLL_CTL_MOD, p->park->fd, &ev) == 0) return;
+  Resume(p);  // cannot wait in the set: the resumed handler waits in this worker
+}
+
+void Http1Server::Impl::Resume(Parked* raw) {
+  std::unique_ptr<Parked> p(raw);
+  ProxyResponse response;
+  try {
+    response = p->park->resume(p->timed_out.load());
+  } catch (const std::exception& e) {
+    response = on_error(p->path, 500, e.what());
+  }
+  Conn& conn = *p->conn;
+  Next next = Respond(conn, response, p->path, p->keep_alive, p->head_only);
+  if (next == Next::kArm && conn.reader.HeadBuffered()) next = ServeConnection(conn);
+  Settle(conn, next);
+  {
+    std::lock_guard<std::mutex> lock(parked_mu);
+    parked.erase(raw);
+  }
+  parked_cv.notify_all();
+}
+
+void Http1Server::Impl::Settle(Conn& conn, Next next) {
+  if (next == Next::kArm) {
+    Arm(conn, true);
+  } else if (next == Next::kClose) {
+    Close(conn);
+  }
 }
 
 Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
@@ -444,29 +535,39 @@ void Http1Server::Impl::Close(Conn& conn) {
   conns.erase(it);
 }
 
-Http1Server::Impl::Conn* Http1Server::Impl::Taken(const epoll_event& ev) {
+Http1Server::Impl::Ready Http1Server::Impl::Taken(const epoll_event& ev) {
+  if (ev.data.u64 & 1) return {nullptr, reinterpret_cast<Parked*>(ev.data.u64 & ~uint64_t{1})};
   auto* conn = static_cast<Conn*>(ev.data.ptr);
-  if (conn == nullptr) return nullptr;  // wake_fd: the workers are to exit
+  if (conn == nullptr) return {};  // wake_fd: the workers are to exit
   conn->idle.store(false);
-  return conn;
+  return {conn, nullptr};
 }
 
-Http1Server::Impl::Conn* Http1Server::Impl::NextReady() {
+void Http1Server::Impl::SweepBy(int64_t deadline_ns) {
+  int64_t next = next_sweep_ns.load();
+  while (deadline_ns < next && !next_sweep_ns.compare_exchange_weak(next, deadline_ns)) {
+  }
+}
+
+Http1Server::Impl::Ready Http1Server::Impl::NextReady() {
   for (;;) {
     int64_t now = NowNs();
     if (now >= next_sweep_ns.load(std::memory_order_relaxed)) {
       next_sweep_ns.store(now + SweepIntervalMs() * int64_t{1'000'000});
       SweepIdle();
+      SweepBy(SweepParked(now));
     }
     epoll_event ev;
     if (epoll_wait(epoll_fd, &ev, 1, 0) == 1) return Taken(ev);
     {
       std::unique_lock<std::mutex> lock(lead_mu);
       lead_cv.wait(lock, [this] { return leaders < max_leaders || workers_done; });
-      if (workers_done) return nullptr;
+      if (workers_done) return {};
       ++leaders;
     }
-    int n = epoll_wait(epoll_fd, &ev, 1, SweepIntervalMs());
+    const int64_t until_sweep_ms = (next_sweep_ns.load() - NowNs()) / 1'000'000 + 1;
+    int n = epoll_wait(epoll_fd, &ev, 1,
+                       static_cast<int>(std::clamp<int64_t>(until_sweep_ms, 0, SweepIntervalMs())));
     bool last;
     {
       std::lock_guard<std::mutex> lock(lead_mu);
@@ -475,6 +576,21 @@ Http1Server::Impl::Conn* Http1Server::Impl::NextReady() {
     if (last) lead_cv.notify_one();  // a follower leads while this worker serves
     if (n == 1) return Taken(ev);
   }
+}
+
+int64_t Http1Server::Impl::SweepParked(int64_t now) {
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  std::lock_guard<std::mutex> lock(parked_mu);
+  for (Parked* p : parked) {
+    if (p->timed_out.load()) continue;
+    if (p->park->deadline_ns <= now) {
+      p->timed_out.store(true);
+      shutdown(p->park->fd, SHUT_RDWR);  // readable: a worker resumes it
+    } else {
+      earliest = std::min(earliest, p->park->deadline_ns);
+    }
+  }
+  return earliest;
 }
 
 void Http1Server::Impl::SweepIdle() {
@@ -508,22 +624,27 @@ void Http1Server::Impl::Worker() {
   // Content-Length body: a slow client holds a descriptor and a buffer, no
   // worker. Its head must be whole within the read timeout of the wait's
   // start; its body may take longer while it keeps coming.
-  while (Conn* conn = NextReady()) {
-    switch (Gather(*conn)) {
-      case Arrival::kClosed:
-        Close(*conn);
-        break;
-      case Arrival::kPartial:
-        Arm(*conn, false);
-        break;
-      case Arrival::kReady:
-        if (ServeConnection(*conn)) {
-          Arm(*conn, true);
-        } else {
-          Close(*conn);
-        }
-        break;
+  for (;;) {
+    Ready ready = NextReady();
+    if (ready.parked == nullptr && ready.conn == nullptr) return;
+    busy.fetch_add(1);
+    if (ready.parked != nullptr) {
+      Resume(ready.parked);
+    } else {
+      Conn& conn = *ready.conn;
+      switch (Gather(conn)) {
+        case Arrival::kClosed:
+          Close(conn);
+          break;
+        case Arrival::kPartial:
+          Arm(conn, false);
+          break;
+        case Arrival::kReady:
+          Settle(conn, ServeConnection(conn));
+          break;
+      }
     }
+    busy.fetch_sub(1);
   }
 }
 
@@ -621,6 +742,13 @@ void Http1Server::Serve() {
     }
     epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
     epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  }
+  {  // parked responses are requests in flight: they are answered first,
+     // and a handler still running may park one
+    std::unique_lock<std::mutex> lock(s.parked_mu);
+    while (!s.parked.empty() || s.busy.load() > 0) {
+      s.parked_cv.wait_for(lock, std::chrono::milliseconds(10));
+    }
   }
   {
     std::lock_guard<std::mutex> lock(s.lead_mu);

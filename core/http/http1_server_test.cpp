@@ -552,6 +552,92 @@ TEST_CASE("http1 server: more busy connections than workers all take turns") {
   }
 }
 
+// A handler that parks every request on one end of a socket pair until the
+// test writes to the other end (or the deadline passes), then answers with
+// how it resumed.
+struct Parker {
+  int fds[2] = {-1, -1};
+  int64_t deadline_ms = 10000;
+  Parker() { REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0); }
+  ~Parker() {
+    close(fds[0]);
+    close(fds[1]);
+  }
+  void Wake() { REQUIRE(send(fds[1], "x", 1, MSG_NOSIGNAL) == 1); }
+  Http1Server::Handler Handler() {
+    return [this](Http1Request& req) {
+      ProxyResponse r;
+      if (req.path != "/park") {  // answered at once
+        r.headers.emplace_back("X-Path", req.path);
+        return r;
+      }
+      r.park = std::make_shared<Park>();
+      r.park->fd = fds[0];
+      r.park->deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                (std::chrono::steady_clock::now() +
+                                 std::chrono::milliseconds(deadline_ms))
+                                    .time_since_epoch())
+                                .count();
+      r.park->resume = [](bool timed_out) {
+        ProxyResponse done;
+        done.headers.emplace_back("X-Resumed", timed_out ? "timed-out" : "readable");
+        return done;
+      };
+      return r;
+    };
+  }
+};
+
+TEST_CASE("http1 server: a parked response gives its worker back and resumes when readable") {
+  Parker parker;
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 1;
+  Fixture f(options, parker.Handler());
+  Client parked(f.port());
+  parked.Send("GET /park HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  Client other(f.port());  // the one worker is free meanwhile
+  other.Send("GET /other HTTP/1.1\r\n\r\n");
+  CHECK(other.Read().headers["x-path"] == "/other");
+  parker.Wake();
+  Parsed r = parked.Read();
+  CHECK(r.status == 200);
+  CHECK(r.headers["x-resumed"] == "readable");
+  parked.Send("GET /after HTTP/1.1\r\n\r\n");  // the connection goes on
+  CHECK(parked.Read().headers["x-path"] == "/after");
+}
+
+TEST_CASE("http1 server: a parked response past its deadline resumes timed out") {
+  Parker parker;
+  parker.deadline_ms = 200;
+  Fixture f(Fixture::Small(), parker.Handler());
+  Client c(f.port());
+  auto start = std::chrono::steady_clock::now();
+  c.Send("GET /park HTTP/1.1\r\n\r\n");
+  Parsed r = c.Read();
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(r.headers["x-resumed"] == "timed-out");
+  CHECK(waited >= 180ms);
+  CHECK(waited < 2s);
+}
+
+TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns") {
+  Parker parker;
+  auto f = std::make_unique<Fixture>(Fixture::Small(), parker.Handler());
+  Client c(f->port());
+  c.Send("GET /park HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  std::thread waker([&parker] {
+    std::this_thread::sleep_for(200ms);
+    parker.Wake();
+  });
+  f.reset();  // Stop, then join the Serve thread: it waits for the parked request
+  waker.join();
+  Parsed r = c.Read();
+  CHECK(r.headers["x-resumed"] == "readable");
+  CHECK(r.headers["connection"] == "close");
+}
+
 TEST_CASE("http1 server: Stop closes idle connections and Serve returns") {
   auto f = std::make_unique<Fixture>();
   Client c(f->port());

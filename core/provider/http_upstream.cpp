@@ -373,10 +373,28 @@ class HttpUpstream final : public Upstream {
   UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
                       const std::function<bool(const UpstreamHead&)>& on_head,
                       const std::function<bool(std::string_view)>& on_data) override;
+  std::unique_ptr<StartedSend> Start(UpstreamRequest& request, DispatchGate* gate) override;
 
   const std::string& url() const override { return url_; }
 
  private:
+  // One request on its way: what its answer is read with. The hand-off and
+  // the bytes it writes stay alive until the answer is read.
+  struct Exchange {
+    std::string method;
+    std::string head;
+    std::string body;
+    int64_t start_ns = 0;
+    std::unique_ptr<Connection> conn;
+    HandedOffWrite handed_off;  // after conn and the bytes: destroyed first
+  };
+  // The request's head (request line and fields), or a fault in result.
+  bool BuildHead(const UpstreamRequest& request, std::string& head, UpstreamResult& result) const;
+  // Reads the answer to the request on x.conn; deadline_passed: a caller's
+  // wait for the first byte timed out.
+  UpstreamResult ReadAnswer(Exchange& x, bool deadline_passed,
+                            const std::function<bool(const UpstreamHead&)>& on_head,
+                            const std::function<bool(std::string_view)>& on_data);
   // An idle connection the server has kept open; null when there is none.
   std::unique_ptr<Connection> TakeIdle();
   std::unique_ptr<Connection> Open(std::string& why) const;
@@ -431,25 +449,22 @@ void HttpUpstream::Return(std::unique_ptr<Connection> conn) {
   // Otherwise the connection is closed here.
 }
 
-UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
-                                  const std::function<bool(const UpstreamHead&)>& on_head,
-                                  const std::function<bool(std::string_view)>& on_data) {
-  UpstreamResult result;
-  auto fail = [&result](UpstreamFault fault, std::string detail) {
-    result.fault = fault;
+bool HttpUpstream::BuildHead(const UpstreamRequest& request, std::string& head,
+                             UpstreamResult& result) const {
+  auto fail = [&result](std::string detail) {
+    result.fault = UpstreamFault::kBroken;
     result.detail = std::move(detail);
-    return result;
+    return false;
   };
   std::string path = parsed_.base_path + request.path;
-  if (!IsValidPath(path)) return fail(UpstreamFault::kBroken, "invalid request path");
-  std::string head;
+  if (!IsValidPath(path)) return fail("invalid request path");
   head.reserve(256 + path.size() + 64 * request.headers.size());
   head.append(request.method).append(" ").append(path).append(" HTTP/1.1\r\nHost: ");
   head.append(parsed_.authority).append("\r\n");
   bool has_encoding = false, has_type = false;
   for (const auto& [name, value] : request.headers) {
     if (!http1::IsToken(name) || http1::HasHeaderBreak(value)) {
-      return fail(UpstreamFault::kBroken, "invalid request header");
+      return fail("invalid request header");
     }
     if (http1::EqualsNoCase(name, "content-length") ||
         http1::EqualsNoCase(name, "transfer-encoding") || http1::EqualsNoCase(name, "host")) {
@@ -465,28 +480,80 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
     head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
   }
   head.append("User-Agent: helm/" HELM_VERSION "\r\n\r\n");
+  return true;
+}
 
-  const int64_t start_ns = NowNs();
-  std::unique_ptr<Connection> conn = TakeIdle();
-  HandedOffWrite handed_off;
-  if (gate != nullptr && conn && !conn->tls() &&
-      head.size() + request.body.size() <= kHandOffBytes) {
-    conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
-    handed_off.Arm(gate, conn->fd(), head, request.body);
+UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
+                                  const std::function<bool(const UpstreamHead&)>& on_head,
+                                  const std::function<bool(std::string_view)>& on_data) {
+  UpstreamResult result;
+  Exchange x;
+  if (!BuildHead(request, x.head, result)) return result;
+  x.method = std::move(request.method);
+  x.start_ns = NowNs();
+  x.conn = TakeIdle();
+  if (gate != nullptr && x.conn && !x.conn->tls() &&
+      x.head.size() + request.body.size() <= kHandOffBytes) {
+    x.body = std::move(request.body);
+    x.conn->AwaitHead(x.start_ns, options_.first_byte_timeout_ms);
+    x.handed_off.Arm(gate, x.conn->fd(), x.head, x.body);
   } else {
     if (!PassGate(gate, &result)) {
-      if (conn) Return(std::move(conn));
+      if (x.conn) Return(std::move(x.conn));
       return result;
     }
     std::string why;
-    if (!conn) conn = Open(why);
-    if (!conn) return fail(UpstreamFault::kConnect, why);
-    conn->AwaitHead(start_ns, options_.first_byte_timeout_ms);
-    if (!conn->Write(head, request.body)) {
-      return fail(UpstreamFault::kBroken, "request write failed");
+    if (!x.conn) x.conn = Open(why);
+    if (!x.conn) {
+      result.fault = UpstreamFault::kConnect;
+      result.detail = std::move(why);
+      return result;
+    }
+    x.conn->AwaitHead(x.start_ns, options_.first_byte_timeout_ms);
+    if (!x.conn->Write(x.head, request.body)) {
+      result.fault = UpstreamFault::kBroken;
+      result.detail = "request write failed";
+      return result;
     }
   }
+  return ReadAnswer(x, false, on_head, on_data);
+}
 
+std::unique_ptr<StartedSend> HttpUpstream::Start(UpstreamRequest& request, DispatchGate* gate) {
+  if (gate == nullptr) return nullptr;
+  auto x = std::make_shared<Exchange>();
+  UpstreamResult unused;
+  if (!BuildHead(request, x->head, unused)) return nullptr;  // Send reports it
+  if (x->head.size() + request.body.size() > kHandOffBytes) return nullptr;
+  x->conn = TakeIdle();
+  if (!x->conn || x->conn->tls()) {
+    if (x->conn) Return(std::move(x->conn));
+    return nullptr;
+  }
+  x->method = std::move(request.method);
+  x->body = std::move(request.body);
+  x->start_ns = NowNs();
+  x->conn->AwaitHead(x->start_ns, options_.first_byte_timeout_ms);
+  x->handed_off.Arm(gate, x->conn->fd(), x->head, x->body);
+  auto started = std::make_unique<StartedSend>();
+  started->fd = x->conn->fd();
+  started->deadline_ns = x->start_ns + options_.first_byte_timeout_ms * kNsPerMs;
+  started->finish = [this, x](bool deadline_passed, const auto& on_head, const auto& on_data) {
+    return ReadAnswer(*x, deadline_passed, on_head, on_data);
+  };
+  return started;
+}
+
+UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
+                                        const std::function<bool(const UpstreamHead&)>& on_head,
+                                        const std::function<bool(std::string_view)>& on_data) {
+  UpstreamResult result;
+  auto fail = [&result](UpstreamFault fault, std::string detail) {
+    result.fault = fault;
+    result.detail = std::move(detail);
+    return result;
+  };
+  Connection* conn = x.conn.get();
   http1::BufferedReader& reader = conn->reader();
   int status = 0;
   bool http10 = false;
@@ -496,10 +563,12 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
     auto got = reader.Head(head_text);
     if (got != http1::BufferedReader::HeadStatus::kOk) {
       std::string detail;
-      if (UpstreamFault f = handed_off.Fault(&detail); f != UpstreamFault::kNone) {
+      if (UpstreamFault f = x.handed_off.Fault(&detail); f != UpstreamFault::kNone) {
         return fail(f, std::move(detail));
       }
-      if (conn->timed_out()) return fail(UpstreamFault::kFirstByteTimeout, "no response head");
+      if (conn->timed_out() || deadline_passed) {
+        return fail(UpstreamFault::kFirstByteTimeout, "no response head");
+      }
       return fail(UpstreamFault::kBroken, got == http1::BufferedReader::HeadStatus::kTooLarge
                                               ? "response head too large"
                                               : "connection closed before the response head");
@@ -508,7 +577,7 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
       return fail(UpstreamFault::kBroken, "malformed response head");
     }
   } while (status >= 100 && status < 200);
-  result.first_byte_us = (NowNs() - start_ns) / 1000;
+  result.first_byte_us = (NowNs() - x.start_ns) / 1000;
 
   http1::Framing framing;
   if (!http1::ParseFraming(out.headers, framing)) {
@@ -525,7 +594,7 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
   if (!on_head(out)) return fail(UpstreamFault::kCancelled, "cancelled by the caller");
 
   conn->AwaitBody(options_.idle_timeout_ms);
-  bool no_body = request.method == "HEAD" || status == 204 || status == 304;
+  bool no_body = x.method == "HEAD" || status == 204 || status == 304;
   http1::BodyStatus body = http1::BodyStatus::kOk;
   if (no_body) {
   } else if (framing.chunked) {
@@ -546,7 +615,9 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
                : fail(UpstreamFault::kBroken, "the body ended early or was malformed");
   }
   std::string detail;  // an answer came, so the write went; the gate must still settle
-  if (keep_alive && handed_off.Fault(&detail) == UpstreamFault::kNone) Return(std::move(conn));
+  if (keep_alive && x.handed_off.Fault(&detail) == UpstreamFault::kNone) {
+    Return(std::move(x.conn));
+  }
   return result;
 }
 

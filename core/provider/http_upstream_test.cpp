@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -514,6 +515,86 @@ TEST_CASE("http upstream: a gate that opens with a failure sends nothing") {
   CHECK(rs.count() == answered);
   CHECK(Call(*up).result.fault == UpstreamFault::kNone);  // the upstream is still usable
   CHECK(rs.count() == answered + 1);
+}
+
+// Waits up to 2 s for fd to become readable.
+bool Readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 2000) == 1;
+}
+
+TEST_CASE("http upstream: a started request is answered once its socket is readable") {
+  RecordingServer rs;
+  auto up = Make(rs.url);
+  DispatchGate gate;
+  UpstreamRequest req = ChatRequest();
+  // No idle connection yet: not started, the request left as it was.
+  CHECK(up->Start(req, &gate) == nullptr);
+  CHECK(req.body == ChatRequest().body);
+  REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);  // now one is pooled
+  CHECK(up->Start(req, nullptr) == nullptr);  // no gate: Send's business
+  std::unique_ptr<StartedSend> started = up->Start(req, &gate);
+  REQUIRE(started != nullptr);
+  CHECK(started->deadline_ns > 0);
+  std::this_thread::sleep_for(milliseconds(50));
+  CHECK(rs.count() == 1);  // held back by the gate
+  gate.Open(Status::Ok());
+  REQUIRE(Readable(started->fd));
+  Captured c;
+  c.result = started->finish(
+      false,
+      [&](const UpstreamHead& h) {
+        c.head = h;
+        return true;
+      },
+      [&](std::string_view d) {
+        c.chunks.emplace_back(d);
+        return true;
+      });
+  CHECK(c.result.fault == UpstreamFault::kNone);
+  CHECK(c.head.status == 200);
+  CHECK(c.body() == R"({"ok":true})");
+  CHECK(rs.count() == 2);
+  CHECK(Call(*up).result.fault == UpstreamFault::kNone);  // the connection went back to the pool
+  CHECK(rs.seen[2].second == rs.seen[0].second);
+}
+
+TEST_CASE("http upstream: a started request whose gate fails wakes its reader, sends nothing") {
+  RecordingServer rs;
+  auto up = Make(rs.url);
+  REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);
+  DispatchGate gate;
+  UpstreamRequest req = ChatRequest();
+  std::unique_ptr<StartedSend> started = up->Start(req, &gate);
+  REQUIRE(started != nullptr);
+  gate.Open(MakeError(ErrorCode::kUnavailable, "ledger write: disk full"));
+  REQUIRE(Readable(started->fd));
+  UpstreamResult r = started->finish(
+      false, [](const UpstreamHead&) { return true; }, [](std::string_view) { return true; });
+  CHECK(r.fault == UpstreamFault::kNotSent);
+  CHECK(r.detail.find("disk full") != std::string::npos);
+  std::this_thread::sleep_for(milliseconds(50));
+  CHECK(rs.count() == 1);
+}
+
+TEST_CASE("http upstream: a started request past its caller's deadline is kFirstByteTimeout") {
+  TestServer ts;
+  std::atomic<int> calls{0};
+  ts.server().Post("/v1/chat/completions", [&](const httplib::Request&, httplib::Response& res) {
+    if (calls++ == 1) std::this_thread::sleep_for(milliseconds(300));  // the started one
+    res.set_content("{}", "application/json");
+  });
+  auto up = Make(ts.Start());
+  REQUIRE(Call(*up).result.fault == UpstreamFault::kNone);
+  DispatchGate gate;
+  gate.Open(Status::Ok());
+  UpstreamRequest req = ChatRequest();
+  std::unique_ptr<StartedSend> started = up->Start(req, &gate);
+  REQUIRE(started != nullptr);
+  ::shutdown(started->fd, SHUT_RDWR);  // what the server's sweep does at the deadline
+  UpstreamResult r = started->finish(
+      true, [](const UpstreamHead&) { return true; }, [](std::string_view) { return true; });
+  CHECK(r.fault == UpstreamFault::kFirstByteTimeout);
 }
 
 TEST_CASE("http upstream: bad URLs and request values are refused") {

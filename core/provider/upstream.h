@@ -58,6 +58,18 @@ struct UpstreamOptions {
   size_t max_idle_connections = 64;
 };
 
+// A request sent without waiting for its answer (Upstream::Start).
+struct StartedSend {
+  int fd = -1;              // readable once the answer begins, or the request failed
+  int64_t deadline_ns = 0;  // steady clock: the first-byte timeout
+  // Reads the answer as Send would have; deadline_passed: fd was not
+  // readable by deadline_ns. Called once.
+  std::function<UpstreamResult(bool deadline_passed,
+                               const std::function<bool(const UpstreamHead&)>& on_head,
+                               const std::function<bool(std::string_view)>& on_data)>
+      finish;
+};
+
 class Upstream {
  public:
   virtual ~Upstream() = default;
@@ -74,6 +86,15 @@ class Upstream {
   virtual UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
                               const std::function<bool(const UpstreamHead&)>& on_head,
                               const std::function<bool(std::string_view)>& on_data) = 0;
+  // Like Send, but returns once the request is on its way (handed to
+  // `gate`), for a caller that waits for StartedSend::fd itself. Null when
+  // this upstream cannot start this request so (request untouched): the
+  // caller uses Send.
+  virtual std::unique_ptr<StartedSend> Start(UpstreamRequest& request, DispatchGate* gate) {
+    (void)request;
+    (void)gate;
+    return nullptr;
+  }
   virtual const std::string& url() const = 0;
 };
 

@@ -28,6 +28,7 @@ struct ProxyService::Flight {
   std::optional<ir::Request> ir;  // decoded on first translation
   std::shared_ptr<const RouterState> router;
   route::RoutePlan plan;
+  std::vector<route::Candidate> candidates;  // a buffered request's, in the order tried
   Json attempts = Json::array();
   std::string served_by;  // "provider/model" of the candidate that answered
   int fallbacks = 0;      // candidates tried before it

@@ -104,7 +104,16 @@ ProxyService::~ProxyService() = default;
 ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::allocate_shared<Flight>(FlightAllocator<Flight>());
   f->req = std::move(incoming);
-  ProxyResponse res = HandleFlight(f);
+  return Complete(f, HandleFlight(f));
+}
+
+ProxyResponse ProxyService::Complete(const std::shared_ptr<Flight>& f, ProxyResponse res) {
+  if (res.park) {  // the same, once the parked response resumes
+    res.park->resume = [this, f, resume = std::move(res.park->resume)](bool timed_out) {
+      return Complete(f, resume(timed_out));
+    };
+    return res;
+  }
   // No answer leaves before its decision is durable (I1). One that could not
   // be made durable was never dispatched — the upstream write waits behind
   // the same gate — and its outcome is not sealed.
@@ -257,8 +266,9 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
     return res;
   }
   f->headers.emplace_back("X-Helm-Lane", f->plan.lane);
-  return f->stream ? ExecuteStream(std::move(f), filtered.usable)
-                   : ExecuteBuffered(std::move(f), filtered.usable);
+  if (f->stream) return ExecuteStream(std::move(f), filtered.usable);
+  f->candidates = std::move(filtered.usable);
+  return ExecuteBuffered(std::move(f), 0);
 }
 
 ProxyService::Opened ProxyService::Open(Flight& f, const route::Candidate& c) {
@@ -283,79 +293,111 @@ ProxyService::Opened ProxyService::Open(Flight& f, const route::Candidate& c) {
   return o;
 }
 
-ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f,
-                                            const std::vector<route::Candidate>& candidates) {
-  for (const route::Candidate& c : candidates) {
-    Opened opened = Open(*f, c);
-    if (opened.end) return std::move(*opened.end);
-    if (!opened.leg) continue;
-    route::BreakerPermit& permit = opened.permit;
-    Leg* leg = &*opened.leg;
-    UpstreamHead head;
-    std::string out;
-    int64_t t0 = NowUs();
-    UpstreamResult r = leg->upstream->Send(
-        std::move(leg->request),  // a leg is sent once
-        f->decision.durable.get(),
-        [&](const UpstreamHead& h) {
-          head = h;
-          return true;
-        },
-        [&](std::string_view data) {
-          if (out.size() + data.size() > options_.limits.max_response_bytes) return false;
-          out.append(data);
-          return true;
-        });
-    int64_t latency = NowUs() - t0;
-    if (f->req.client_alive && !f->req.client_alive()) {  // nobody to answer: no fallback
-      permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
-      RecordAttempt(*f, c, "client_disconnected", "", latency);
-      ProxyResponse res = ErrorResponse(*f, 499, "CLIENT_DISCONNECTED", "the client went away");
-      Seal(*f, "client_disconnected", 499);
-      return res;
+struct ProxyService::Attempt {
+  const route::Candidate* candidate = nullptr;
+  size_t index = 0;
+  Opened opened;
+  UpstreamHead head;
+  std::string out;
+  int64_t t0 = 0;
+};
+
+ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f, size_t first) {
+  for (size_t i = first; i < f->candidates.size(); ++i) {
+    auto a = std::make_shared<Attempt>();
+    a->candidate = &f->candidates[i];
+    a->index = i;
+    a->opened = Open(*f, *a->candidate);
+    if (a->opened.end) return std::move(*a->opened.end);
+    if (!a->opened.leg) continue;
+    Leg& leg = *a->opened.leg;
+    auto on_head = [a](const UpstreamHead& h) {
+      a->head = h;
+      return true;
+    };
+    const size_t max_bytes = options_.limits.max_response_bytes;
+    auto on_data = [a, max_bytes](std::string_view data) {
+      if (a->out.size() + data.size() > max_bytes) return false;
+      a->out.append(data);
+      return true;
+    };
+    a->t0 = NowUs();
+    DispatchGate* gate = f->decision.durable.get();
+    if (f->req.can_park) {
+      if (std::shared_ptr<StartedSend> started = leg.upstream->Start(leg.request, gate)) {
+        ProxyResponse parked;
+        parked.park = std::make_shared<Park>();
+        parked.park->fd = started->fd;
+        parked.park->deadline_ns = started->deadline_ns;
+        parked.park->resume = [this, f, a, started, on_head, on_data](bool timed_out) {
+          UpstreamResult r = started->finish(timed_out, on_head, on_data);
+          if (std::optional<ProxyResponse> res = Answered(*f, *a, r)) return std::move(*res);
+          return ExecuteBuffered(f, a->index + 1);
+        };
+        return parked;
+      }
     }
-    if (r.fault == UpstreamFault::kNotSent) return {};  // not recorded: Handle answers
-    if (r.fault != UpstreamFault::kNone) {
-      permit.Release(route::ReportFault(OutcomeForFault(r.fault)));
-      RecordAttempt(*f, c, UpstreamFaultName(r.fault), "", latency);
-      continue;
-    }
-    route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
-    std::string outcome = "http_" + std::to_string(head.status);
-    if (route::IsFault(report.outcome)) {
-      permit.Release(report);
-      RecordAttempt(*f, c, outcome, "", latency);
-      if (head.status == 429) f->rate_limited = ClientErrorFromProvider(*f, *leg, head, out);
-      continue;
-    }
-    f->served_by = c.key;
-    if (head.status < 200 || head.status > 299) {  // a deterministic client error: no failover
-      permit.Release(report);
-      RecordAttempt(*f, c, outcome, "", latency);
-      ProxyResponse res = Finish(*f, ClientErrorFromProvider(*f, *leg, head, std::move(out)));
-      Seal(*f, "rejected", res.status);
-      return res;
-    }
-    auto body = ClientBodyFromProvider(*f, *leg, std::move(out));
-    if (!body.ok()) {  // a 2xx the translator cannot read is the provider's fault
-      permit.Release(route::ReportFault(route::AttemptOutcome::kServerError));
-      RecordAttempt(*f, c, "unreadable_response", "", latency);
-      continue;
-    }
-    permit.Release(report);
-    CommitTo(*f, c);
-    RecordAttempt(*f, c, "ok", "", latency);
-    PriceUsage(*f, c);
-    ProxyResponse res;
-    if (const std::string* ct = FindHeader(head.headers, "content-type"); ct && !leg->translate) {
-      res.content_type = *ct;
-    }
-    res.body = std::move(body.value());
-    res = Finish(*f, std::move(res));
-    Seal(*f, "completed", 200);
-    return res;
+    UpstreamResult r = leg.upstream->Send(std::move(leg.request),  // a leg is sent once
+                                          gate, on_head, on_data);
+    if (std::optional<ProxyResponse> res = Answered(*f, *a, r)) return std::move(*res);
   }
   return AllFailed(*f);
+}
+
+std::optional<ProxyResponse> ProxyService::Answered(Flight& f, Attempt& a,
+                                                    const UpstreamResult& r) {
+  const route::Candidate& c = *a.candidate;
+  route::BreakerPermit& permit = a.opened.permit;
+  Leg* leg = &*a.opened.leg;
+  const UpstreamHead& head = a.head;
+  int64_t latency = NowUs() - a.t0;
+  if (f.req.client_alive && !f.req.client_alive()) {  // nobody to answer: no fallback
+    permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
+    RecordAttempt(f, c, "client_disconnected", "", latency);
+    ProxyResponse res = ErrorResponse(f, 499, "CLIENT_DISCONNECTED", "the client went away");
+    Seal(f, "client_disconnected", 499);
+    return res;
+  }
+  if (r.fault == UpstreamFault::kNotSent) return ProxyResponse{};  // not recorded: Complete answers
+  if (r.fault != UpstreamFault::kNone) {
+    permit.Release(route::ReportFault(OutcomeForFault(r.fault)));
+    RecordAttempt(f, c, UpstreamFaultName(r.fault), "", latency);
+    return std::nullopt;
+  }
+  route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
+  std::string outcome = "http_" + std::to_string(head.status);
+  if (route::IsFault(report.outcome)) {
+    permit.Release(report);
+    RecordAttempt(f, c, outcome, "", latency);
+    if (head.status == 429) f.rate_limited = ClientErrorFromProvider(f, *leg, head, a.out);
+    return std::nullopt;
+  }
+  f.served_by = c.key;
+  if (head.status < 200 || head.status > 299) {  // a deterministic client error: no failover
+    permit.Release(report);
+    RecordAttempt(f, c, outcome, "", latency);
+    ProxyResponse res = Finish(f, ClientErrorFromProvider(f, *leg, head, std::move(a.out)));
+    Seal(f, "rejected", res.status);
+    return res;
+  }
+  auto body = ClientBodyFromProvider(f, *leg, std::move(a.out));
+  if (!body.ok()) {  // a 2xx the translator cannot read is the provider's fault
+    permit.Release(route::ReportFault(route::AttemptOutcome::kServerError));
+    RecordAttempt(f, c, "unreadable_response", "", latency);
+    return std::nullopt;
+  }
+  permit.Release(report);
+  CommitTo(f, c);
+  RecordAttempt(f, c, "ok", "", latency);
+  PriceUsage(f, c);
+  ProxyResponse res;
+  if (const std::string* ct = FindHeader(head.headers, "content-type"); ct && !leg->translate) {
+    res.content_type = *ct;
+  }
+  res.body = std::move(body.value());
+  res = Finish(f, std::move(res));
+  Seal(f, "completed", 200);
+  return res;
 }
 
 ProxyResponse ProxyService::AllFailed(Flight& f) {

@@ -41,8 +41,18 @@ class ProxyService {
 
  private:
   ProxyResponse Route(std::shared_ptr<Flight> flight);
-  ProxyResponse ExecuteBuffered(std::shared_ptr<Flight> flight,
-                                const std::vector<route::Candidate>& candidates);
+  // Tries flight.candidates from `first` on; parks the response while an
+  // upstream's answer is awaited when the transport allows.
+  ProxyResponse ExecuteBuffered(std::shared_ptr<Flight> flight, size_t first);
+  // One buffered attempt at a candidate (proxy_service.cpp).
+  struct Attempt;
+  // The client's response once attempt's answer (or fault) is in; nullopt
+  // to try the next candidate.
+  std::optional<ProxyResponse> Answered(Flight& flight, Attempt& attempt, const UpstreamResult& r);
+  // What every response goes through before it is sent (parked ones, when
+  // they resume): no answer before its decision is durable; the outcome
+  // sealed once it is sent.
+  ProxyResponse Complete(const std::shared_ptr<Flight>& flight, ProxyResponse res);
   ProxyResponse ExecuteStream(std::shared_ptr<Flight> flight,
                               const std::vector<route::Candidate>& candidates);
   // A candidate's breaker permit and request (flight.h).

@@ -2,8 +2,10 @@
 // HTTP library (the adapter in core/http/proxy_server.cpp fills and sends them).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,8 @@ struct ProxyRequest {
   // False once the client is known to have gone (before any response byte);
   // empty when the transport cannot tell.
   std::function<bool()> client_alive;
+  // Whether the transport takes a parked response (ProxyResponse::park).
+  bool can_park = false;
 };
 
 // Where a streaming response goes; implemented by the HTTP adapter.
@@ -35,6 +39,19 @@ class ResponseWriter {
   virtual bool Write(std::string_view bytes) = 0;
   // false when the client connection is known to be closed.
   virtual bool Alive() = 0;
+};
+
+struct ProxyResponse;
+
+// A response that is not ready: the handler gives its thread back while it
+// waits for fd to become readable (an upstream's answer), and the transport
+// calls resume on one of its threads once fd is readable, or with timed_out
+// once deadline_ns (steady clock) has passed. resume's response is sent as
+// if the handler had returned it (or parks again).
+struct Park {
+  int fd = -1;
+  int64_t deadline_ns = 0;
+  std::function<ProxyResponse(bool timed_out)> resume;
 };
 
 struct ProxyResponse {
@@ -49,6 +66,9 @@ struct ProxyResponse {
   // been written or has failed to be: the proxy seals a buffered response's
   // outcome here, off the response's latency.
   std::function<void()> after_send;
+  // Set instead of the fields above when the response comes later (only for
+  // a request that can_park).
+  std::shared_ptr<Park> park;
 };
 
 }  // namespace helm

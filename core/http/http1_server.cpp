@@ -204,7 +204,11 @@ struct Http1Server::Impl {
     std::string path;
     bool keep_alive;
     bool head_only;
-    std::atomic<bool> timed_out{false};  // set by the sweep once park->deadline_ns has passed
+    // Guarded by parked_mu: the sweep shuts the socket down once the
+    // deadline has passed, unless a worker has taken it up (its socket may
+    // be back in a pool by then).
+    bool timed_out = false;
+    bool resumed = false;
   };
   std::mutex parked_mu;
   std::condition_variable parked_cv;  // Serve waits until none is left
@@ -449,7 +453,7 @@ Http1Server::Impl::Next Http1Server::Impl::Respond(Conn& conn, ProxyResponse& re
 
 void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
                                      const std::string& path, bool keep_alive, bool head_only) {
-  auto* p = new Parked{&conn, std::move(park), path, keep_alive, head_only};
+  auto* p = new Parked{&conn, std::move(park), path, keep_alive, head_only};  // Resume frees it
   {
     std::lock_guard<std::mutex> lock(parked_mu);
     parked.insert(p);
@@ -464,9 +468,15 @@ void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
 
 void Http1Server::Impl::Resume(Parked* raw) {
   std::unique_ptr<Parked> p(raw);
+  bool timed_out;
+  {
+    std::lock_guard<std::mutex> lock(parked_mu);
+    p->resumed = true;
+    timed_out = p->timed_out;
+  }
   ProxyResponse response;
   try {
-    response = p->park->resume(p->timed_out.load());
+    response = p->park->resume(timed_out);
   } catch (const std::exception& e) {
     response = on_error(p->path, 500, e.what());
   }
@@ -582,9 +592,9 @@ int64_t Http1Server::Impl::SweepParked(int64_t now) {
   int64_t earliest = std::numeric_limits<int64_t>::max();
   std::lock_guard<std::mutex> lock(parked_mu);
   for (Parked* p : parked) {
-    if (p->timed_out.load()) continue;
+    if (p->timed_out || p->resumed) continue;
     if (p->park->deadline_ns <= now) {
-      p->timed_out.store(true);
+      p->timed_out = true;
       shutdown(p->park->fd, SHUT_RDWR);  // readable: a worker resumes it
     } else {
       earliest = std::min(earliest, p->park->deadline_ns);

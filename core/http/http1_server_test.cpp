@@ -127,6 +127,12 @@ class Fixture {
     o.max_body_bytes = 100;
     return o;
   }
+  // One worker: whatever holds it holds the server.
+  static Http1ServerOptions OneWorker() {
+    Http1ServerOptions o = Small();
+    o.threads = 1;
+    return o;
+  }
 
  private:
   Http1Server::Handler Echo() {
@@ -181,9 +187,7 @@ TEST_CASE("http1 server: keep-alive and pipelined requests, headers and query") 
 }
 
 TEST_CASE("http1 server: a request split across writes on a kept-alive connection") {
-  Http1ServerOptions options = Fixture::Small();
-  options.threads = 1;
-  Fixture f(options);
+  Fixture f(Fixture::OneWorker());
   Client c(f.port());
   c.Send("GET /first HTTP/1.1\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/first");
@@ -389,9 +393,7 @@ TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
 }
 
 TEST_CASE("http1 server: a slow request head holds no worker") {
-  Http1ServerOptions options = Fixture::Small();
-  options.threads = 1;
-  Fixture f(options);
+  Fixture f(Fixture::OneWorker());
   Client slow(f.port());
   slow.Send("GET /slow HTTP/1.1\r\nX-Custom: ");
   std::this_thread::sleep_for(100ms);  // the one worker has seen the partial head
@@ -407,8 +409,7 @@ TEST_CASE("http1 server: a slow request head holds no worker") {
 }
 
 TEST_CASE("http1 server: a slow request body holds no worker, and may take its time") {
-  Http1ServerOptions options = Fixture::Small();
-  options.threads = 1;
+  Http1ServerOptions options = Fixture::OneWorker();
   options.read_timeout_ms = 300;
   Fixture f(options);
   Client slow(f.port());
@@ -590,9 +591,7 @@ struct Parker {
 
 TEST_CASE("http1 server: a parked response gives its worker back and resumes when readable") {
   Parker parker;
-  Http1ServerOptions options = Fixture::Small();
-  options.threads = 1;
-  Fixture f(options, parker.Handler());
+  Fixture f(Fixture::OneWorker(), parker.Handler());
   Client parked(f.port());
   parked.Send("GET /park HTTP/1.1\r\n\r\n");
   std::this_thread::sleep_for(100ms);

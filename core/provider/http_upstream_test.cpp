@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -120,6 +121,19 @@ struct Captured {
     for (const auto& c : chunks) b += c;
     return b;
   }
+  // Callbacks that record the head and the body's chunks here.
+  std::function<bool(const UpstreamHead&)> OnHead() {
+    return [this](const UpstreamHead& h) {
+      head = h;
+      return true;
+    };
+  }
+  std::function<bool(std::string_view)> OnData() {
+    return [this](std::string_view d) {
+      chunks.emplace_back(d);
+      return true;
+    };
+  }
   std::string header(const std::string& name) const {
     for (const auto& [k, v] : head.headers) {
       if (k == name) return v;
@@ -139,16 +153,7 @@ UpstreamRequest ChatRequest() {
 Captured Call(Upstream& up, const UpstreamRequest& req = ChatRequest(),
               DispatchGate* gate = nullptr) {
   Captured c;
-  c.result = up.Send(
-      req, gate,
-      [&](const UpstreamHead& h) {
-        c.head = h;
-        return true;
-      },
-      [&](std::string_view d) {
-        c.chunks.emplace_back(d);
-        return true;
-      });
+  c.result = up.Send(req, gate, c.OnHead(), c.OnData());
   return c;
 }
 
@@ -541,16 +546,7 @@ TEST_CASE("http upstream: a started request is answered once its socket is reada
   gate.Open(Status::Ok());
   REQUIRE(Readable(started->fd));
   Captured c;
-  c.result = started->finish(
-      false,
-      [&](const UpstreamHead& h) {
-        c.head = h;
-        return true;
-      },
-      [&](std::string_view d) {
-        c.chunks.emplace_back(d);
-        return true;
-      });
+  c.result = started->finish(false, c.OnHead(), c.OnData());
   CHECK(c.result.fault == UpstreamFault::kNone);
   CHECK(c.head.status == 200);
   CHECK(c.body() == R"({"ok":true})");

@@ -294,8 +294,7 @@ ProxyService::Opened ProxyService::Open(Flight& f, const route::Candidate& c) {
 }
 
 struct ProxyService::Attempt {
-  const route::Candidate* candidate = nullptr;
-  size_t index = 0;
+  size_t index = 0;  // in flight.candidates
   Opened opened;
   UpstreamHead head;
   std::string out;
@@ -305,9 +304,8 @@ struct ProxyService::Attempt {
 ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f, size_t first) {
   for (size_t i = first; i < f->candidates.size(); ++i) {
     auto a = std::make_shared<Attempt>();
-    a->candidate = &f->candidates[i];
     a->index = i;
-    a->opened = Open(*f, *a->candidate);
+    a->opened = Open(*f, f->candidates[i]);
     if (a->opened.end) return std::move(*a->opened.end);
     if (!a->opened.leg) continue;
     Leg& leg = *a->opened.leg;
@@ -346,7 +344,7 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f, size_t fi
 
 std::optional<ProxyResponse> ProxyService::Answered(Flight& f, Attempt& a,
                                                     const UpstreamResult& r) {
-  const route::Candidate& c = *a.candidate;
+  const route::Candidate& c = f.candidates[a.index];
   route::BreakerPermit& permit = a.opened.permit;
   Leg* leg = &*a.opened.leg;
   const UpstreamHead& head = a.head;

@@ -520,14 +520,15 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
 }
 
 std::unique_ptr<StartedSend> HttpUpstream::Start(UpstreamRequest& request, DispatchGate* gate) {
-  if (gate == nullptr) return nullptr;
+  // Cheap refusals first: Send then does the work once.
+  if (gate == nullptr || tls_ || request.body.size() > kHandOffBytes) return nullptr;
   auto x = std::make_shared<Exchange>();
-  UpstreamResult unused;
-  if (!BuildHead(request, x->head, unused)) return nullptr;  // Send reports it
-  if (x->head.size() + request.body.size() > kHandOffBytes) return nullptr;
   x->conn = TakeIdle();
-  if (!x->conn || x->conn->tls()) {
-    if (x->conn) Return(std::move(x->conn));
+  if (!x->conn) return nullptr;
+  UpstreamResult unused;  // a refused head: Send reports it
+  if (!BuildHead(request, x->head, unused) ||
+      x->head.size() + request.body.size() > kHandOffBytes) {
+    Return(std::move(x->conn));
     return nullptr;
   }
   x->method = std::move(request.method);

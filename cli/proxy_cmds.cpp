@@ -27,10 +27,18 @@ void AddProxy(CLI::App& app, int* exit_code) {
   cmd->add_option("--idle-timeout-ms", o.upstream_options.idle_timeout_ms,
                   "upstream body silence allowed")
       ->capture_default_str();
+  cmd->add_option("--server-threads", o.boundary.limits.server_threads,
+                  "HTTP worker threads of each listener")
+      ->capture_default_str();
+  cmd->add_option("--max-streams", o.boundary.limits.max_concurrent_streams,
+                  "streaming responses open at once (503 STREAM_CAPACITY beyond); below "
+                  "--server-threads")
+      ->capture_default_str();
   AddBoundaryOptions(cmd, &o.boundary);
   cmd->callback([exit_code, cmd] {
     for (const char* flag : {"--bind", "--port", "--admin-port", "--max-body-bytes", "--sync",
-                             "--checkpoint-every", "--checkpoint-seconds"}) {
+                             "--checkpoint-every", "--checkpoint-seconds", "--server-threads",
+                             "--max-streams"}) {
       if (cmd->count(flag) > 0) o.explicit_flags.insert(flag);
     }
     *exit_code = app::RunProxy(o);

@@ -80,6 +80,12 @@ ProxyCommandOptions WithConfigSettings(ProxyCommandOptions o, const route::Confi
   if (!given("--max-body-bytes")) {
     o.boundary.limits.max_body_bytes = static_cast<size_t>(c.server.max_body_bytes);
   }
+  if (!given("--server-threads")) {
+    o.boundary.limits.server_threads = static_cast<size_t>(c.server.threads);
+  }
+  if (!given("--max-streams")) {
+    o.boundary.limits.max_concurrent_streams = static_cast<size_t>(c.server.max_streams);
+  }
   if (!given("--sync")) o.boundary.ledger.sync = c.ledger.sync;
   if (!given("--checkpoint-every")) {
     o.boundary.ledger.checkpoint_every = static_cast<uint64_t>(c.ledger.checkpoint_every);
@@ -116,6 +122,12 @@ int RunProxy(const ProxyCommandOptions& options) {
   const ProxyCommandOptions o = options.config_path.empty()
                                     ? options
                                     : WithConfigSettings(options, *(*router)->state()->config);
+  if (Status st = CheckWorkerLimits(static_cast<int64_t>(o.boundary.limits.server_threads),
+                                    static_cast<int64_t>(o.boundary.limits.max_concurrent_streams));
+      !st.ok()) {
+    std::cerr << "helm proxy: " << st.error().message << "\n";
+    return kExitConfig;
+  }
   if (!o.boundary_url.empty()) {
     RemoteBoundary remote(o.boundary_url, AdminToken(o.boundary.data_dir), o.boundary.limits);
     std::cerr << "helm proxy: deciding through the boundary at " << o.boundary_url << "\n";

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/common/result.h"
+
 namespace helm {
 
 struct Limits {
@@ -14,7 +16,7 @@ struct Limits {
   size_t max_response_bytes = 64 << 20;       // one buffered upstream response (502 beyond)
   // Open streaming responses (503 beyond). Below server_threads, so that a
   // stream beyond the cap is shed at once instead of queueing for a worker,
-  // and short requests and health checks still find one.
+  // and short requests and health checks still find one (CheckWorkerLimits).
   size_t max_concurrent_streams = 96;
   size_t server_threads = 128;                // HTTP worker threads per listener
   // Open client connections per proxy listener; beyond, the longest-idle
@@ -28,5 +30,14 @@ struct Limits {
   size_t max_list_limit = 1000;               // receipts per list page
   int64_t tail_heartbeat_ms = 15000;          // SSE keep-alive comment interval
 };
+
+// The bounds an operator may set server_threads and max_concurrent_streams
+// to (`[server] threads` / `max_streams`, `--server-threads` / `--max-streams`).
+inline constexpr int64_t kMinServerThreads = 2;
+inline constexpr int64_t kMaxServerThreads = 8192;
+
+// kConfig unless threads is within its bounds and 1 <= max_streams < threads:
+// a stream holds its worker while it lasts, so streams may never hold them all.
+Status CheckWorkerLimits(int64_t threads, int64_t max_streams);
 
 }  // namespace helm

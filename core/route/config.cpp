@@ -509,7 +509,8 @@ Status Loader::Ledger(const toml::node& n) {
 Status Loader::Server(const toml::node& n) {
   auto t = Table(n, "server");
   if (!t.ok()) return t.error();
-  auto keys = CheckKeys(**t, "server", {"bind", "port", "admin_port", "max_body_bytes"});
+  auto keys = CheckKeys(**t, "server",
+                        {"bind", "port", "admin_port", "max_body_bytes", "threads", "max_streams"});
   if (!keys.ok()) return keys.error();
   for (auto&& [k, v] : **t) {
     std::string key = "server." + std::string(k.str());
@@ -521,11 +522,18 @@ Status Loader::Server(const toml::node& n) {
       auto i = Int(v, key, 1, int64_t{1} << 32);
       if (!i.ok()) return i.error();
       config_.server.max_body_bytes = *i;
+    } else if (k.str() == "threads" || k.str() == "max_streams") {
+      auto i = Int(v, key, 1, kMaxServerThreads);
+      if (!i.ok()) return i.error();
+      (k.str() == "threads" ? config_.server.threads : config_.server.max_streams) = *i;
     } else {
       auto i = Int(v, key, 0, kMaxPort);
       if (!i.ok()) return i.error();
       (k.str() == "port" ? config_.server.port : config_.server.admin_port) = *i;
     }
+  }
+  if (Status st = CheckWorkerLimits(config_.server.threads, config_.server.max_streams); !st.ok()) {
+    return Fail(**t, "server", st.error().message);
   }
   return Status::Ok();
 }

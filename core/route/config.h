@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/limits.h"
 #include "core/common/result.h"
 
 namespace helm::route {
@@ -139,6 +140,8 @@ struct ServerSettings {
   int64_t port = 9090;
   int64_t admin_port = 7714;
   int64_t max_body_bytes = 4 << 20;
+  int64_t threads = static_cast<int64_t>(Limits{}.server_threads);
+  int64_t max_streams = static_cast<int64_t>(Limits{}.max_concurrent_streams);
 };
 
 struct Config {

@@ -67,6 +67,8 @@ TEST_CASE("config: the base fixture loads with defaults filled in") {
   CHECK(c.aliases[1].pattern == "gpt-5-mini*");
   CHECK(c.aliases[2].pattern == "gpt-5*");
   CHECK(c.server.port == 9090);
+  CHECK(c.server.threads == static_cast<int64_t>(Limits{}.server_threads));
+  CHECK(c.server.max_streams == static_cast<int64_t>(Limits{}.max_concurrent_streams));
   CHECK(c.ledger.sync);
   CHECK(c.breaker.failure_threshold == 5);
 }
@@ -103,6 +105,8 @@ bind = "0.0.0.0"
 port = 8080
 admin_port = 8081
 max_body_bytes = 1024
+threads = 512
+max_streams = 400
 )",
                       MapEnv({}));
   CHECK(c.FindLane("cheap-code")->tier == Tier::kEconomy);
@@ -120,6 +124,8 @@ max_body_bytes = 1024
   CHECK(c.server.port == 8080);
   CHECK(c.server.admin_port == 8081);
   CHECK(c.server.max_body_bytes == 1024);
+  CHECK(c.server.threads == 512);
+  CHECK(c.server.max_streams == 400);
 }
 
 TEST_CASE("config: provider timeouts and prices") {
@@ -186,6 +192,17 @@ TEST_CASE("config: invalid configs are refused with FILE:LINE: key: problem") {
         "helm.toml:10: server.port: must be between 0 and 65535");
   CHECK(LoadError(kMinimal + "[server]\nport = \"80\"\n") ==
         "helm.toml:10: server.port: expected an integer, got a string");
+  // Streams hold their worker: they may never hold every one.
+  CHECK(LoadError(kMinimal + "[server]\nthreads = 64\nmax_streams = 64\n") ==
+        "helm.toml:9: server: max streams must be at least 1 and below the server threads (64), "
+        "so that short requests still find a worker; got 64");
+  CHECK(LoadError(kMinimal + "[server]\nthreads = 90\n") ==
+        "helm.toml:9: server: max streams must be at least 1 and below the server threads (90), "
+        "so that short requests still find a worker; got 96");
+  CHECK(LoadError(kMinimal + "[server]\nthreads = 1\nmax_streams = 1\n") ==
+        "helm.toml:9: server: server threads must be between 2 and 8192, got 1");
+  CHECK(LoadError(kMinimal + "[server]\nmax_streams = 0\n") ==
+        "helm.toml:10: server.max_streams: must be between 1 and 8192");
   CHECK(LoadError("providers = 1\n") ==
         "helm.toml:1: providers: expected an array of tables ([[providers]]), got an integer");
   CHECK(LoadError("[lanes.balanced]\nprimary = \"mk/m\"\n") ==

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -452,6 +453,72 @@ class ClientDisconnectTest(ProxyCase):
         # The proxy still serves.
         status, _, body = self.post(chat_body("still there?"))
         self.assertEqual(status, 200, body)
+
+
+class StreamCapacityTest(ProxyCase):
+    """--max-streams: a stream beyond the cap is shed at once (503
+    STREAM_CAPACITY, Retry-After) and never dispatched, while short requests
+    still find a worker."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.px = start_proxy(cls.up.url, "--server-threads", "4", "--max-streams", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+        cls.up.stop()
+
+    def test_a_stream_beyond_the_cap_is_shed_and_not_dispatched(self):
+        streaming = [threading.Event(), threading.Event()]
+        results = [None, None]
+
+        def stream(i):
+            def on_line(line, _elapsed):
+                if line.startswith("data: "):
+                    streaming[i].set()
+            results[i] = stream_lines(
+                self.px.url, chat_body("[upstream:slow delay_ms=300 tokens=6]", stream=True),
+                self.px.bootstrap_key, on_line)
+        threads = [threading.Thread(target=stream, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for e in streaming:
+            self.assertTrue(e.wait(10), "a stream under the cap did not start")
+
+        status, headers, raw = self.post(chat_body("one too many", stream=True))
+        self.assert_openai_error(status, headers, raw, 503, "STREAM_CAPACITY")
+        self.assertEqual(headers.get("retry-after"), "1")
+        self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "rejected")
+        # Two workers are left for requests that do not stream.
+        status, _, raw = self.post(chat_body("a short one"))
+        self.assertEqual(status, 200, raw)
+
+        for t in threads:
+            t.join(15)
+        for status, _, lines, _ in results:
+            self.assertEqual(status, 200)
+            self.assertIn("data: [DONE]", lines)
+        dispatched = [json.loads(r["body"]) for r in self.up.requests()]
+        self.assertEqual(sum(1 for b in dispatched if b.get("stream")), 2, dispatched)
+        # The cap counts open streams: with those closed, a new one goes through.
+        status, _, lines, _ = stream_lines(self.px.url, chat_body("again", stream=True),
+                                           self.px.bootstrap_key)
+        self.assertEqual(status, 200, lines)
+
+    def test_max_streams_not_below_the_server_threads_refuses_to_start(self):
+        data_dir = tempfile.mkdtemp(prefix="helm-it-")
+        try:
+            r = subprocess.run([helmtest.HELM, "proxy", "--upstream", self.up.url, "--policy",
+                                helmtest.TEST_POLICY, "--data-dir", data_dir, "--port", "0",
+                                "--admin-port", "0", "--server-threads", "8", "--max-streams", "8"],
+                               capture_output=True, text=True, timeout=5)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("max streams must be at least 1 and below the server threads (8)",
+                          r.stderr)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # ---- remote mode -----------------------------------------------------------------

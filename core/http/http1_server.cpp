@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -39,6 +40,9 @@ constexpr int64_t kMinIdleToEvictNs = 100'000'000;
 // A body waiting for its bytes grows by at most this much per read: memory
 // follows what a client has sent, not the Content-Length it announced.
 constexpr size_t kBodyStep = 64 * 1024;
+// sweep_fd's data in the epoll set: no Conn* or tagged Parked* is 2.
+constexpr uint64_t kSweepTag = 2;
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -163,8 +167,12 @@ struct Http1Server::Impl {
   ErrorResponder on_error;
   Http1ServerOptions options;
   int listen_fd = -1;
-  int epoll_fd = -1;  // idle connections, armed one-shot, and wake_fd
+  int epoll_fd = -1;  // idle connections, armed one-shot, wake_fd and sweep_fd
   int wake_fd = -1;   // an eventfd, readable once the workers are to exit
+  // A timerfd (steady clock), readable once a sweep brought forward by
+  // SweepBy is due: a leader already asleep in epoll_wait computed its
+  // timeout from the sweep time before.
+  int sweep_fd = -1;
   std::atomic<bool> stopping{false};
 
   // A request whose head is parsed and whose Content-Length body is still
@@ -555,7 +563,14 @@ Http1Server::Impl::Ready Http1Server::Impl::Taken(const epoll_event& ev) {
 
 void Http1Server::Impl::SweepBy(int64_t deadline_ns) {
   int64_t next = next_sweep_ns.load();
-  while (deadline_ns < next && !next_sweep_ns.compare_exchange_weak(next, deadline_ns)) {
+  while (deadline_ns < next) {
+    if (next_sweep_ns.compare_exchange_weak(next, deadline_ns)) {
+      itimerspec at{};
+      at.it_value.tv_sec = deadline_ns / 1'000'000'000;
+      at.it_value.tv_nsec = deadline_ns % 1'000'000'000;
+      timerfd_settime(sweep_fd, TFD_TIMER_ABSTIME, &at, nullptr);
+      return;
+    }
   }
 }
 
@@ -568,7 +583,9 @@ Http1Server::Impl::Ready Http1Server::Impl::NextReady() {
       SweepBy(SweepParked(now));
     }
     epoll_event ev;
-    if (epoll_wait(epoll_fd, &ev, 1, 0) == 1) return Taken(ev);
+    int n = epoll_wait(epoll_fd, &ev, 1, 0);
+    if (n == 1 && ev.data.u64 == kSweepTag) continue;  // due now: the top of the loop sweeps
+    if (n == 1) return Taken(ev);
     {
       std::unique_lock<std::mutex> lock(lead_mu);
       lead_cv.wait(lock, [this] { return leaders < max_leaders || workers_done; });
@@ -576,15 +593,15 @@ Http1Server::Impl::Ready Http1Server::Impl::NextReady() {
       ++leaders;
     }
     const int64_t until_sweep_ms = (next_sweep_ns.load() - NowNs()) / 1'000'000 + 1;
-    int n = epoll_wait(epoll_fd, &ev, 1,
-                       static_cast<int>(std::clamp<int64_t>(until_sweep_ms, 0, SweepIntervalMs())));
+    n = epoll_wait(epoll_fd, &ev, 1,
+                   static_cast<int>(std::clamp<int64_t>(until_sweep_ms, 0, SweepIntervalMs())));
     bool last;
     {
       std::lock_guard<std::mutex> lock(lead_mu);
       last = --leaders == 0;
     }
     if (last) lead_cv.notify_one();  // a follower leads while this worker serves
-    if (n == 1) return Taken(ev);
+    if (n == 1 && ev.data.u64 != kSweepTag) return Taken(ev);
   }
 }
 
@@ -708,11 +725,15 @@ Result<int> Http1Server::Bind(const std::string& host, int port) {
 
 void Http1Server::Serve() {
   Impl& s = *impl_;
-  s.max_leaders = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  s.max_leaders = static_cast<int>(s.options.leaders > 0 ? s.options.leaders : cores);
   s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   s.wake_fd = eventfd(0, EFD_CLOEXEC);
   epoll_event wake{EPOLLIN, {.ptr = nullptr}};
   epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &wake);
+  s.sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  epoll_event sweep{EPOLLIN | EPOLLET, {.u64 = kSweepTag}};
+  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.sweep_fd, &sweep);
   std::vector<std::thread> workers;
   workers.reserve(s.options.threads);
   for (size_t i = 0; i < s.options.threads; ++i) {
@@ -771,6 +792,7 @@ void Http1Server::Serve() {
   s.conns.clear();  // idle connections Stop shut down, not yet seen by a worker
   close(s.epoll_fd);
   close(s.wake_fd);
+  close(s.sweep_fd);
 }
 
 void Http1Server::Stop() {

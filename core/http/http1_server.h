@@ -39,6 +39,7 @@ struct Http1Request {
 
 struct Http1ServerOptions {
   size_t threads = 128;                 // requests served at once; more wait their turn
+  size_t leaders = 0;                   // workers waiting in epoll_wait at most (0: one per core)
   size_t max_connections = 10000;       // open at once; beyond, the longest-idle one is closed
   size_t max_body_bytes = 4 << 20;      // 413 beyond, before any body byte is read
   int read_timeout_ms = 30000;          // idle keep-alive (closed after), and between bytes of a request

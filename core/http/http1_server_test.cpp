@@ -620,6 +620,41 @@ TEST_CASE("http1 server: a parked response past its deadline resumes timed out")
   CHECK(waited < 2s);
 }
 
+TEST_CASE("http1 server: a parked deadline wakes a leader that went to sleep before it") {
+  // One leader, three workers. /block holds a worker until /park has begun;
+  // by the time /park's worker parks its response, the only leader is asleep
+  // until the next regular sweep, a second away, and that worker must wait
+  // to lead.
+  Parker parker;
+  parker.deadline_ms = 200;
+  std::atomic<bool> parking{false};
+  Http1Server::Handler park = parker.Handler();
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 3;
+  options.leaders = 1;
+  Fixture f(options, [&](Http1Request& req) {
+    if (req.path == "/block") {
+      while (!parking.load()) std::this_thread::sleep_for(1ms);
+    } else if (req.path == "/park") {
+      parking.store(true);
+      std::this_thread::sleep_for(100ms);  // /block's worker returns to lead meanwhile
+    }
+    return park(req);
+  });
+  Client blocker(f.port());
+  blocker.Send("GET /block HTTP/1.1\r\n\r\n");
+  std::this_thread::sleep_for(50ms);
+  Client c(f.port());
+  auto start = std::chrono::steady_clock::now();
+  c.Send("GET /park HTTP/1.1\r\n\r\n");
+  CHECK(blocker.Read().headers["x-path"] == "/block");
+  Parsed r = c.Read();
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(r.headers["x-resumed"] == "timed-out");
+  CHECK(waited >= 280ms);
+  CHECK(waited < 700ms);
+}
+
 TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns") {
   Parker parker;
   auto f = std::make_unique<Fixture>(Fixture::Small(), parker.Handler());

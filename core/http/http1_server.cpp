@@ -175,12 +175,15 @@ struct Http1Server::Impl {
   int sweep_fd = -1;
   std::atomic<bool> stopping{false};
 
-  // A request whose head is parsed and whose Content-Length body is still
-  // arriving: it waits with its connection in the epoll set, not in a worker.
+  // A request whose head is parsed and whose body is still arriving: it
+  // waits with its connection in the epoll set, not in a worker.
   struct Pending {
     Http1Request req;  // the body so far in req.body
-    size_t length = 0;
+    size_t length = 0;  // Content-Length
     bool keep_alive = true;
+    // A chunked body instead: decoded as its bytes arrive.
+    std::optional<http1::ChunkedDecoder> chunked;
+    http1::ChunkedDecoder::Status chunked_status = http1::ChunkedDecoder::Status::kMore;
   };
 
   // One client connection and what was read from it. Either armed in the
@@ -266,6 +269,11 @@ struct Http1Server::Impl {
   // The request whose head is next in conn's buffer, into p; false when the
   // connection is to be closed (answered if the request was malformed).
   bool StartRequest(Conn& conn, Pending& p);
+  // Whether p's body is all here (a chunked one: decoded from what conn's
+  // buffer holds, or found malformed or too large).
+  bool BodyHere(Conn& conn, Pending& p);
+  // Answers with on_error's response and closes: false, for the caller to return.
+  bool Refuse(int fd, const std::string& path, int status, std::string_view message);
   // Back in the epoll set; restart_clock: a new wait begins (after a
   // response, or for a body), not the rest of a head.
   void Arm(Conn& conn, bool restart_clock);
@@ -318,15 +326,6 @@ bool ParseHead(std::string_view head, Head& out) {
                            out.headers);
 }
 
-// Reads a chunked request body of at most max bytes into body.
-http1::BodyStatus ReadChunkedBody(http1::BufferedReader& reader, size_t max, std::string& body) {
-  return http1::ReadChunked(reader, [&](std::string_view piece) {
-    if (piece.size() > max - body.size()) return false;
-    body.append(piece);
-    return true;
-  });
-}
-
 // Writes a whole response; false when the connection must close.
 bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
   std::string head;
@@ -367,13 +366,18 @@ Http1Server::Impl::Conn::Conn(int socket)
         return got;  // <= 0: closed, reset, or the read timeout passed
       }) {}
 
+bool Http1Server::Impl::Refuse(int fd, const std::string& path, int status,
+                               std::string_view message) {
+  ProxyResponse r = on_error(path, status, message);
+  WriteResponse(fd, r, false, true);
+  return false;
+}
+
 bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   const int fd = conn.fd;
   http1::BufferedReader& reader = conn.reader;
   auto fail = [&](const std::string& path, int status, std::string_view message) {
-    ProxyResponse r = on_error(path, status, message);
-    WriteResponse(fd, r, false, true);
-    return false;
+    return Refuse(fd, path, status, message);
   };
   std::string_view head_text;
   http1::BufferedReader::HeadStatus status = reader.Head(head_text);
@@ -405,15 +409,29 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
       !SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
     return false;
   }
-  if (framing.chunked) {  // read here, with blocking reads: rare from API clients
-    http1::BodyStatus body = ReadChunkedBody(reader, options.max_body_bytes, req.body);
-    if (body == http1::BodyStatus::kStopped) return fail(req.path, 413, "request body too large");
-    return body == http1::BodyStatus::kOk;
+  if (framing.chunked) {
+    p.chunked.emplace();
+    return true;
   }
   p.length = framing.length;
   req.body.reserve(std::min(p.length, kBodyStep));
   reader.Take(std::min(p.length, reader.Available()), req.body);  // what is here: no read
   return true;
+}
+
+bool Http1Server::Impl::BodyHere(Conn& conn, Pending& p) {
+  if (!p.chunked) return p.req.body.size() >= p.length;
+  std::string& body = p.req.body;
+  const size_t max = options.max_body_bytes;
+  http1::ChunkedDecoder& decoder = *p.chunked;
+  size_t used = 0;
+  p.chunked_status = decoder.Feed(conn.reader.Peek(), &used, [&](std::string_view piece) {
+    if (decoder.chunk_left() > max - body.size()) return false;  // refused at its first piece
+    body.append(piece);
+    return true;
+  });
+  conn.reader.Consume(used);
+  return p.chunked_status != http1::ChunkedDecoder::Status::kMore;
 }
 
 Http1Server::Impl::Next Http1Server::Impl::ServeConnection(Conn& conn) {
@@ -426,9 +444,17 @@ Http1Server::Impl::Next Http1Server::Impl::ServeConnection(Conn& conn) {
       conn.pending.reset();
     } else if (!StartRequest(conn, p)) {
       return Next::kClose;
-    } else if (p.req.body.size() < p.length) {
+    } else if (!BodyHere(conn, p)) {
       conn.pending = std::move(p);  // the body waits in the epoll set
       return Next::kArm;
+    }
+    if (p.chunked_status == http1::ChunkedDecoder::Status::kStopped) {
+      Refuse(fd, p.req.path, 413, "request body too large");
+      return Next::kClose;
+    }
+    if (p.chunked_status == http1::ChunkedDecoder::Status::kBroken) {
+      Refuse(fd, p.req.path, 400, "malformed chunked body");
+      return Next::kClose;
     }
     Http1Request& req = p.req;
     req.client_alive = [fd] { return PeerOpen(fd); };
@@ -513,6 +539,18 @@ Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
     if (got == 0) return Arrival::kClosed;
     return errno == EAGAIN || errno == EWOULDBLOCK ? Arrival::kPartial : Arrival::kClosed;
   };
+  auto read_now = [fd](char* buf, size_t n) { return recv(fd, buf, n, MSG_DONTWAIT); };
+  if (conn.pending && conn.pending->chunked) {  // through the buffer, decoded as it comes
+    while (!BodyHere(conn, *conn.pending)) {
+      ssize_t got = conn.reader.ReadAvailable(read_now);
+      if (got > 0) {
+        conn.idle_since_ns.store(NowNs());  // a body that progresses keeps its time
+      } else if (got == 0 || errno != EINTR) {
+        return outcome(got);
+      }
+    }
+    return Arrival::kReady;
+  }
   if (conn.pending) {  // the body: straight into the request, no buffer between
     std::string& body = conn.pending->req.body;
     const size_t length = conn.pending->length;
@@ -530,7 +568,6 @@ Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
     }
     return Arrival::kReady;
   }
-  auto read_now = [fd](char* buf, size_t n) { return recv(fd, buf, n, MSG_DONTWAIT); };
   while (!conn.reader.HeadBuffered()) {
     ssize_t got = conn.reader.ReadAvailable(read_now);
     if (got == 0 || (got < 0 && errno != EINTR)) return outcome(got);
@@ -647,9 +684,9 @@ bool Http1Server::Impl::MakeRoom() {
 }
 
 void Http1Server::Impl::Worker() {
-  // A worker is spent on a request only once it is here, head and
-  // Content-Length body: a slow client holds a descriptor and a buffer, no
-  // worker. Its head must be whole within the read timeout of the wait's
+  // A worker is spent on a request only once it is here, head and body
+  // (Content-Length or chunked): a slow client holds a descriptor and a
+  // buffer, no worker. Its head must be whole within the read timeout of the wait's
   // start; its body may take longer while it keeps coming.
   for (;;) {
     Ready ready = NextReady();

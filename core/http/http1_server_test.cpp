@@ -258,6 +258,8 @@ TEST_CASE("http1 server: malformed requests get 400 or 431 and the connection cl
       "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
   };
   for (const char* request : bad) {
     CAPTURE(request);
@@ -409,24 +411,45 @@ TEST_CASE("http1 server: a slow request head holds no worker") {
 }
 
 TEST_CASE("http1 server: a slow request body holds no worker, and may take its time") {
-  Http1ServerOptions options = Fixture::OneWorker();
-  options.read_timeout_ms = 300;
-  Fixture f(options);
-  Client slow(f.port());
-  slow.Send("POST /upload HTTP/1.1\r\nContent-Length: 12\r\n\r\nab");
-  std::this_thread::sleep_for(100ms);
-  Client fast(f.port());
-  fast.Send("GET /fast HTTP/1.1\r\n\r\n");
-  CHECK(fast.Read().headers["x-path"] == "/fast");
-  // The rest a byte every 100 ms: a second in all, past the 300 ms read
-  // timeout, but never 300 ms without a byte.
-  for (char c : std::string_view("cdefghijkl")) {
+  struct Framing {
+    const char* head;
+    const char* end;  // after the last data byte
+  };
+  for (const Framing& framing :
+       {Framing{"Content-Length: 12\r\n\r\nab", ""},
+        Framing{"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\na\r\n", "\r\n0\r\n\r\n"}}) {
+    CAPTURE(framing.head);
+    Http1ServerOptions options = Fixture::OneWorker();
+    options.read_timeout_ms = 300;
+    Fixture f(options);
+    Client slow(f.port());
+    slow.Send(std::string("POST /upload HTTP/1.1\r\n") + framing.head);
     std::this_thread::sleep_for(100ms);
-    slow.Send(std::string_view(&c, 1));
+    Client fast(f.port());
+    fast.Send("GET /fast HTTP/1.1\r\n\r\n");
+    CHECK(fast.Read().headers["x-path"] == "/fast");
+    // The rest a byte every 100 ms: a second in all, past the 300 ms read
+    // timeout, but never 300 ms without a byte.
+    for (char c : std::string_view("cdefghijkl")) {
+      std::this_thread::sleep_for(100ms);
+      slow.Send(std::string_view(&c, 1));
+    }
+    slow.Send(framing.end);
+    Parsed r = slow.Read();
+    CHECK(r.headers["x-path"] == "/upload");
+    CHECK(r.body == "abcdefghijkl");
   }
-  Parsed r = slow.Read();
-  CHECK(r.headers["x-path"] == "/upload");
-  CHECK(r.body == "abcdefghijkl");
+}
+
+TEST_CASE("http1 server: a chunked body ends where the next pipelined request begins") {
+  Fixture f;
+  Client c(f.port());
+  c.Send("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+         "GET /next HTTP/1.1\r\n\r\n");
+  Parsed first = c.Read();
+  CHECK(first.headers["x-path"] == "/c");
+  CHECK(first.body == "abc");
+  CHECK(c.Read().headers["x-path"] == "/next");
 }
 
 TEST_CASE("http1 server: a head trickling in past the read timeout is cut off") {

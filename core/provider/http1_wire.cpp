@@ -193,26 +193,92 @@ BodyStatus ReadLength(BufferedReader& reader, size_t n, const BodySink& sink) {
   return BodyStatus::kOk;
 }
 
-BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink) {
-  std::string line;
-  for (;;) {
-    if (!reader.Line(kMaxChunkLine, line)) return BodyStatus::kBroken;
-    std::string_view size_text = Trim(std::string_view(line).substr(0, line.find(';')));
-    size_t size = 0;
-    auto [end, ec] =
-        std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-    if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size()) {
-      return BodyStatus::kBroken;
+bool ChunkedDecoder::NextLine(std::string_view in, size_t* at, Status* status) {
+  // A CR at the end of the last feed may have its LF at the start of this one.
+  const bool cr_before = !line_.empty() && line_.back() == '\r';
+  if (cr_before && *at < in.size() && in[*at] == '\n') {
+    line_.pop_back();
+    ++*at;
+    return true;
+  }
+  const size_t lf = in.find("\r\n", *at);
+  const size_t end = lf == std::string_view::npos ? in.size() : lf;
+  line_.append(in.substr(*at, end - *at));
+  *at = lf == std::string_view::npos ? in.size() : lf + 2;
+  if (line_.size() > kMaxChunkLine + 1) {
+    *status = Status::kBroken;
+    return false;
+  }
+  return lf != std::string_view::npos;
+}
+
+ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view in, size_t* used,
+                                            const BodySink& sink) {
+  size_t at = 0;
+  Status status = Status::kMore;
+  auto finish = [&](Status s) {
+    *used = at;
+    return s;
+  };
+  while (at < in.size()) {
+    if (state_ == State::kData) {
+      const size_t n = std::min(left_, in.size() - at);
+      if (!sink(in.substr(at, n))) return finish(Status::kStopped);
+      at += n;
+      left_ -= n;
+      if (left_ == 0) state_ = State::kDataEnd;
+      continue;
     }
-    if (size == 0) break;
-    if (BodyStatus s = ReadLength(reader, size, sink); s != BodyStatus::kOk) return s;
-    if (!reader.Line(kMaxChunkLine, line) || !line.empty()) return BodyStatus::kBroken;
+    if (!NextLine(in, &at, &status)) return finish(status);
+    std::string line = std::move(line_);
+    line_.clear();
+    if (line.size() > kMaxChunkLine) return finish(Status::kBroken);
+    switch (state_) {
+      case State::kSize: {
+        std::string_view size_text = Trim(std::string_view(line).substr(0, line.find(';')));
+        size_t size = 0;
+        auto [end, ec] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size()) {
+          return finish(Status::kBroken);
+        }
+        left_ = size;
+        state_ = size == 0 ? State::kTrailer : State::kData;
+        break;
+      }
+      case State::kDataEnd:
+        if (!line.empty()) return finish(Status::kBroken);
+        state_ = State::kSize;
+        break;
+      case State::kTrailer:
+        if (line.empty()) return finish(Status::kDone);
+        if (++trailer_lines_ > kMaxHeaderFields) return finish(Status::kBroken);
+        break;
+      case State::kData:
+        break;  // handled above
+    }
   }
-  for (size_t lines = 0; lines < kMaxHeaderFields; ++lines) {  // trailer fields, dropped
-    if (!reader.Line(kMaxChunkLine, line)) return BodyStatus::kBroken;
-    if (line.empty()) return BodyStatus::kOk;
+  return finish(Status::kMore);
+}
+
+BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink) {
+  ChunkedDecoder decoder;
+  for (;;) {
+    if (!reader.Buffered() && !reader.ReadMore()) return BodyStatus::kBroken;
+    size_t used = 0;
+    ChunkedDecoder::Status status = decoder.Feed(reader.Peek(), &used, sink);
+    reader.Consume(used);
+    switch (status) {
+      case ChunkedDecoder::Status::kMore:
+        break;
+      case ChunkedDecoder::Status::kDone:
+        return BodyStatus::kOk;
+      case ChunkedDecoder::Status::kBroken:
+        return BodyStatus::kBroken;
+      case ChunkedDecoder::Status::kStopped:
+        return BodyStatus::kStopped;
+    }
   }
-  return BodyStatus::kBroken;
 }
 
 BodyStatus ReadToClose(BufferedReader& reader, const BodySink& sink) {

@@ -46,6 +46,12 @@ class BufferedReader {
   // One read with read_now, which must not wait: > 0 bytes were added, 0 the
   // peer closed, < 0 nothing had arrived or the read failed (errno tells).
   ssize_t ReadAvailable(const ReadFn& read_now);
+  // The buffered bytes, and consuming a prefix of them.
+  std::string_view Peek() const { return Data(); }
+  void Consume(size_t n) { begin_ += n; }
+  // Reads until more than the buffered bytes are here; false when the peer
+  // closed or the read failed.
+  bool ReadMore() { return Fill(Available() + 1); }
 
  private:
   bool Fill(size_t n);  // reads until n unconsumed bytes are buffered
@@ -83,6 +89,38 @@ enum class BodyStatus {
   kStopped,  // the sink returned false
 };
 using BodySink = std::function<bool(std::string_view)>;
+
+// A chunked body decoded from its bytes as they arrive, without waiting for
+// more: what a read brought is fed, and the decoder keeps its place (a
+// partial chunk-size line included) until the next bytes.
+class ChunkedDecoder {
+ public:
+  enum class Status {
+    kMore,     // every byte fed was consumed; the body goes on
+    kDone,     // the last chunk and the trailer fields (dropped) are in
+    kBroken,   // malformed
+    kStopped,  // the sink returned false
+  };
+  // Consumes a prefix of `in` (all of it unless the body ended within it:
+  // what follows is the next message's) into *used, and passes the data to
+  // sink piece by piece. After anything but kMore, Feed must not be called.
+  Status Feed(std::string_view in, size_t* used, const BodySink& sink);
+  // Within the sink: the data bytes left in the current chunk, the piece
+  // passed included. A sink can refuse a chunk that would take the body over
+  // a limit at its first piece.
+  size_t chunk_left() const { return left_; }
+
+ private:
+  enum class State { kSize, kData, kDataEnd, kTrailer };
+  // Takes the next CRLF-terminated line from in (at *at) into line_; false
+  // while it is incomplete. kBroken in *status when it is too long.
+  bool NextLine(std::string_view in, size_t* at, Status* status);
+
+  State state_ = State::kSize;
+  size_t left_ = 0;           // data bytes left in the current chunk
+  size_t trailer_lines_ = 0;  // trailer fields seen
+  std::string line_;          // the line being read, without its CRLF once whole
+};
 // A chunked body, passed to sink piece by piece as it arrives (trailer
 // fields are read and dropped).
 BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink);

@@ -39,5 +39,64 @@ TEST_CASE("a header value with CR, LF or NUL anywhere could break the head") {
   CHECK_FALSE(ParseFields(std::string_view("Name: a\0b", 9), fields));
 }
 
+struct Decoded {
+  ChunkedDecoder::Status status = ChunkedDecoder::Status::kMore;
+  std::string data;
+  size_t used = 0;  // bytes of the input consumed, over all feeds
+};
+
+// Feeds `wire` to a fresh decoder in pieces of at most `step` bytes (the
+// unconsumed rest of a piece is fed again with the next one).
+Decoded DecodeInSteps(std::string_view wire, size_t step) {
+  ChunkedDecoder decoder;
+  Decoded out;
+  while (out.status == ChunkedDecoder::Status::kMore && out.used < wire.size()) {
+    size_t used = 0;
+    out.status = decoder.Feed(wire.substr(out.used, step), &used, [&](std::string_view piece) {
+      out.data.append(piece);
+      return true;
+    });
+    out.used += used;
+  }
+  return out;
+}
+
+TEST_CASE("chunked decoder: the same body whatever the bytes are split into") {
+  const std::string body = "3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n";
+  const std::string next = "GET /next HTTP/1.1\r\n\r\n";  // pipelined: not consumed
+  for (size_t step = 1; step <= body.size() + next.size(); ++step) {
+    CAPTURE(step);
+    Decoded d = DecodeInSteps(body + next, step);
+    CHECK(d.status == ChunkedDecoder::Status::kDone);
+    CHECK(d.data == "abc0123456789");
+    CHECK(d.used == body.size());
+  }
+  Decoded partial = DecodeInSteps(body.substr(0, body.size() - 1), 5);
+  CHECK(partial.status == ChunkedDecoder::Status::kMore);
+  CHECK(partial.used == body.size() - 1);
+}
+
+TEST_CASE("chunked decoder: malformed bodies are broken, a refusing sink stops it") {
+  for (std::string_view wire :
+       {"zz\r\n", "\r\n", "3\r\nabcd\r\n", "-1\r\n", "3\r\nabc0\r\n\r\n", "3 4\r\n"}) {
+    CAPTURE(wire);
+    CHECK(DecodeInSteps(wire, 2).status == ChunkedDecoder::Status::kBroken);
+  }
+  CHECK(DecodeInSteps(std::string(2000, '1') + "\r\n", 64).status ==
+        ChunkedDecoder::Status::kBroken);  // a size line longer than any real one
+  std::string trailers = "0\r\n";
+  for (size_t i = 0; i <= kMaxHeaderFields; ++i) trailers += "T: x\r\n";
+  CHECK(DecodeInSteps(trailers + "\r\n", 100).status == ChunkedDecoder::Status::kBroken);
+
+  ChunkedDecoder decoder;
+  size_t used = 0;
+  size_t left_at_first_piece = 0;
+  CHECK(decoder.Feed("10\r\nab", &used,
+                     [&](std::string_view) {
+                       left_at_first_piece = decoder.chunk_left();
+                       return false;
+                     }) == ChunkedDecoder::Status::kStopped);
+  CHECK(left_at_first_piece == 16);
+}
 }  // namespace
 }  // namespace helm::http1

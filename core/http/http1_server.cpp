@@ -376,27 +376,24 @@ bool Http1Server::Impl::Refuse(int fd, const std::string& path, int status,
 bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   const int fd = conn.fd;
   http1::BufferedReader& reader = conn.reader;
-  auto fail = [&](const std::string& path, int status, std::string_view message) {
-    return Refuse(fd, path, status, message);
-  };
   std::string_view head_text;
   http1::BufferedReader::HeadStatus status = reader.Head(head_text);
   if (status == http1::BufferedReader::HeadStatus::kClosed) return false;
   if (status == http1::BufferedReader::HeadStatus::kTooLarge) {
-    return fail("", 431, "request head too large");
+    return Refuse(fd, "", 431, "request head too large");
   }
   Head head;
   http1::Framing framing;
-  if (!ParseHead(head_text, head)) return fail("", 400, "malformed request");
+  if (!ParseHead(head_text, head)) return Refuse(fd, "", 400, "malformed request");
   Http1Request& req = p.req;
   size_t query = head.target.find('?');
   req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
   if (query != std::string::npos) req.query = head.target.substr(query + 1);
   if (!http1::ParseFraming(head.headers, framing)) {
-    return fail(req.path, 400, "malformed request framing");
+    return Refuse(fd, req.path, 400, "malformed request framing");
   }
   if (framing.length > options.max_body_bytes) {
-    return fail(req.path, 413, "request body too large");
+    return Refuse(fd, req.path, 413, "request body too large");
   }
   req.method = std::move(head.method);
   req.headers = std::move(head.headers);

@@ -1,5 +1,6 @@
 // `helm proxy`: the data plane, with the boundary embedded (--policy) or
 // remote (--boundary URL).
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -63,10 +64,15 @@ int ServeProxy(const ProxyCommandOptions& o, Router* router, Boundary* boundary,
         server.Stop();
         if (admin != nullptr) admin->Stop();
       });
-  server.Serve();
+  Status served = server.Serve();
   if (admin != nullptr) {
     admin->Stop();
     admin_thread.join();
+  }
+  if (!served.ok()) {
+    std::cerr << "helm proxy: " << served.error().message
+              << " (lower --server-threads, or raise the process's thread and memory limits)\n";
+    return kExitConfig;
   }
   return kExitOk;
 }
@@ -139,7 +145,11 @@ int RunProxy(const ProxyCommandOptions& options) {
     std::cerr << "helm proxy: refusing to start: " << st.error().message << "\n";
     return kExitConfig;
   }
-  AdminServer admin(local.get(), o.boundary.limits);
+  // The admin API's requests are few (receipts, approvals, tails): it never
+  // needs more workers than the default, however many the proxy has.
+  Limits admin_limits = o.boundary.limits;
+  admin_limits.server_threads = std::min(admin_limits.server_threads, Limits{}.server_threads);
+  AdminServer admin(local.get(), admin_limits);
   auto admin_port = admin.Bind(o.bind, o.admin_port);
   if (!admin_port.ok()) {
     std::cerr << "helm proxy: admin API: " << admin_port.error().message << "\n";

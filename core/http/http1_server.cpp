@@ -22,6 +22,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -287,6 +288,9 @@ struct Http1Server::Impl {
   int64_t SweepParked(int64_t now);
   // The next sweep comes no later than deadline_ns.
   void SweepBy(int64_t deadline_ns);
+  // Accepts connections into the epoll set until Stop(), then waits for the
+  // requests in flight (parked ones included).
+  void AcceptUntilStopped();
   // At max_connections: closes the connection idle the longest (if one has
   // been idle long enough) to make room for a new one; false when none can go.
   bool MakeRoom();
@@ -757,7 +761,49 @@ Result<int> Http1Server::Bind(const std::string& host, int port) {
              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-void Http1Server::Serve() {
+void Http1Server::Impl::AcceptUntilStopped() {
+  const timeval read_timeout{options.read_timeout_ms / 1000,
+                             options.read_timeout_ms % 1000 * 1000};
+  const timeval write_timeout{options.write_timeout_ms / 1000,
+                              options.write_timeout_ms % 1000 * 1000};
+  while (!stopping.load() && listen_fd >= 0) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // out of descriptors
+        continue;
+      }
+      break;  // the listener was shut down by Stop()
+    }
+    if (!MakeRoom()) {  // every connection is busy or just served
+      close(fd);
+      continue;
+    }
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
+    auto conn = std::make_unique<Conn>(fd);
+    Conn* c = conn.get();
+    c->idle_since_ns.store(NowNs());
+    {
+      std::lock_guard<std::mutex> lock(conns_mu);
+      conns.emplace(c, std::move(conn));
+    }
+    epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+  }
+  {  // parked responses are requests in flight: they are answered first,
+     // and a handler still running may park one
+    std::unique_lock<std::mutex> lock(parked_mu);
+    while (!parked.empty() || busy.load() > 0) {
+      parked_cv.wait_for(lock, std::chrono::milliseconds(10));
+    }
+  }
+}
+
+Status Http1Server::Serve() {
   Impl& s = *impl_;
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   s.max_leaders = static_cast<int>(s.options.leaders > 0 ? s.options.leaders : cores);
@@ -770,51 +816,20 @@ void Http1Server::Serve() {
   epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.sweep_fd, &sweep);
   std::vector<std::thread> workers;
   workers.reserve(s.options.threads);
-  for (size_t i = 0; i < s.options.threads; ++i) {
-    workers.emplace_back([&s] {
-      pthread_setname_np(pthread_self(), "helm-http");
-      s.Worker();
-    });
-  }
-  const timeval read_timeout{s.options.read_timeout_ms / 1000,
-                             s.options.read_timeout_ms % 1000 * 1000};
-  const timeval write_timeout{s.options.write_timeout_ms / 1000,
-                              s.options.write_timeout_ms % 1000 * 1000};
-  while (!s.stopping.load() && s.listen_fd >= 0) {
-    int fd = accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // out of descriptors
-        continue;
-      }
-      break;  // the listener was shut down by Stop()
-    }
-    if (!s.MakeRoom()) {  // every connection is busy or just served
-      close(fd);
-      continue;
-    }
-    int yes = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof read_timeout);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &write_timeout, sizeof write_timeout);
-    auto conn = std::make_unique<Impl::Conn>(fd);
-    Impl::Conn* c = conn.get();
-    c->idle_since_ns.store(NowNs());
-    {
-      std::lock_guard<std::mutex> lock(s.conns_mu);
-      s.conns.emplace(c, std::move(conn));
-    }
-    epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
-    epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, fd, &ev);
-  }
-  {  // parked responses are requests in flight: they are answered first,
-     // and a handler still running may park one
-    std::unique_lock<std::mutex> lock(s.parked_mu);
-    while (!s.parked.empty() || s.busy.load() > 0) {
-      s.parked_cv.wait_for(lock, std::chrono::milliseconds(10));
+  Status started = Status::Ok();
+  for (size_t i = 0; i < s.options.threads && started.ok(); ++i) {
+    try {
+      workers.emplace_back([&s] {
+        pthread_setname_np(pthread_self(), "helm-http");
+        s.Worker();
+      });
+    } catch (const std::system_error& e) {  // out of threads or memory for their stacks
+      started = MakeError(ErrorCode::kUnavailable,
+                          "cannot start worker thread " + std::to_string(i + 1) + " of " +
+                              std::to_string(s.options.threads) + ": " + e.what());
     }
   }
+  if (started.ok()) s.AcceptUntilStopped();
   {
     std::lock_guard<std::mutex> lock(s.lead_mu);
     s.workers_done = true;
@@ -827,6 +842,7 @@ void Http1Server::Serve() {
   close(s.epoll_fd);
   close(s.wake_fd);
   close(s.sweep_fd);
+  return started;
 }
 
 void Http1Server::Stop() {

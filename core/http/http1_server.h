@@ -64,7 +64,8 @@ class Http1Server {
   Result<int> Bind(const std::string& host, int port);
   // Accepts and serves until Stop(); returns once every worker has finished
   // its connection. Requests in flight complete; idle connections are closed.
-  void Serve();
+  // kUnavailable, at once, when the worker threads cannot all be started.
+  Status Serve();
   void Stop();
 
  private:

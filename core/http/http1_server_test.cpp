@@ -110,11 +110,12 @@ class Fixture {
     auto port = server_.Bind("127.0.0.1", 0);
     REQUIRE(port.ok());
     port_ = *port;
-    thread_ = std::thread([this] { server_.Serve(); });
+    thread_ = std::thread([this] { served_ = server_.Serve(); });
   }
   ~Fixture() {
     server_.Stop();
     thread_.join();
+    CHECK(served_.ok());
   }
   int port() const { return port_; }
   int handled() const { return handled_.load(); }
@@ -157,6 +158,7 @@ class Fixture {
   }
 
   std::atomic<int> handled_{0};
+  Status served_ = Status::Ok();
   Http1Server server_;
   int port_ = 0;
   std::thread thread_;

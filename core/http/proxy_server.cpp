@@ -156,7 +156,7 @@ Result<int> ProxyServer::Bind(const std::string& host, int port) {
   return impl_->server.Bind(host, port);
 }
 
-void ProxyServer::Serve() { impl_->server.Serve(); }
+Status ProxyServer::Serve() { return impl_->server.Serve(); }
 
 void ProxyServer::Stop() { impl_->server.Stop(); }
 

@@ -18,7 +18,7 @@ class ProxyServer {
   ProxyServer& operator=(const ProxyServer&) = delete;
 
   Result<int> Bind(const std::string& host, int port);
-  void Serve();  // blocks until Stop()
+  Status Serve();  // blocks until Stop(); see Http1Server::Serve
   void Stop();
 
  private:

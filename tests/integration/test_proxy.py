@@ -455,10 +455,10 @@ class ClientDisconnectTest(ProxyCase):
         self.assertEqual(status, 200, body)
 
 
-class StreamCapacityTest(ProxyCase):
-    """--max-streams: a stream beyond the cap is shed at once (503
-    STREAM_CAPACITY, Retry-After) and never dispatched, while short requests
-    still find a worker."""
+class WorkerLimitsTest(ProxyCase):
+    """--server-threads and --max-streams: a stream beyond the cap is shed at
+    once (503 STREAM_CAPACITY, Retry-After) and never dispatched, while short
+    requests still find a worker; limits that cannot hold refuse to start."""
 
     @classmethod
     def setUpClass(cls):
@@ -517,6 +517,42 @@ class StreamCapacityTest(ProxyCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("max streams must be at least 1 and below the server threads (8)",
                           r.stderr)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    def test_the_embedded_admin_listener_keeps_the_default_thread_count(self):
+        px = start_proxy(self.up.url, "--server-threads", "600", "--max-streams", "10")
+        def threads():
+            return len(os.listdir("/proc/%d/task" % px.proc.pid))
+        try:
+            # 600 proxy workers, at most 128 admin workers, and a few dozen
+            # others (ledger, RocksDB, signals); 1,200 and more if the admin
+            # listener took the proxy's count. The workers start after the
+            # "listening" line.
+            deadline = time.time() + 10
+            while threads() < 600 + 128 and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)
+            self.assertGreaterEqual(threads(), 600 + 128)
+            self.assertLess(threads(), 600 + 128 + 64)
+        finally:
+            px.cleanup()
+
+    def test_worker_threads_the_process_cannot_start_refuse_to_start(self):
+        import resource
+
+        def two_gib_of_address_space():  # a few hundred 8 MiB thread stacks
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        data_dir = tempfile.mkdtemp(prefix="helm-it-")
+        try:
+            # Remote mode: no embedded admin listener starts its own threads.
+            r = subprocess.run([helmtest.HELM, "proxy", "--upstream", self.up.url, "--boundary",
+                                "http://127.0.0.1:9", "--data-dir", data_dir, "--port", "0",
+                                "--server-threads", "8192", "--max-streams", "10"],
+                               preexec_fn=two_gib_of_address_space, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertRegex(r.stderr, r"cannot start worker thread \d+ of 8192")
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
 

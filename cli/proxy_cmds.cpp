@@ -28,7 +28,8 @@ void AddProxy(CLI::App& app, int* exit_code) {
                   "upstream body silence allowed")
       ->capture_default_str();
   cmd->add_option("--server-threads", o.boundary.limits.server_threads,
-                  "HTTP worker threads of each listener")
+                  "HTTP worker threads of the client listener (the admin API's: at most "
+                  "the default)")
       ->capture_default_str();
   cmd->add_option("--max-streams", o.boundary.limits.max_concurrent_streams,
                   "streaming responses open at once (503 STREAM_CAPACITY beyond); below "

@@ -121,6 +121,7 @@ class ChunkedDecoder {
   size_t trailer_lines_ = 0;  // trailer fields seen
   std::string line_;          // the line being read, without its CRLF once whole
 };
+
 // A chunked body, passed to sink piece by piece as it arrives (trailer
 // fields are read and dropped).
 BodyStatus ReadChunked(BufferedReader& reader, const BodySink& sink);

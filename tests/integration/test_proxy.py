@@ -491,8 +491,11 @@ class WorkerLimitsTest(ProxyCase):
         self.assert_openai_error(status, headers, raw, 503, "STREAM_CAPACITY")
         self.assertEqual(headers.get("retry-after"), "1")
         self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "rejected")
-        # Two workers are left for requests that do not stream.
+        # Two workers are left for requests that do not stream (RELIABILITY
+        # M6: health and a short request still answer at the cap).
         status, _, raw = self.post(chat_body("a short one"))
+        self.assertEqual(status, 200, raw)
+        status, _, raw = raw_http(self.px.url, "GET", "/healthz")
         self.assertEqual(status, 200, raw)
 
         for t in threads:

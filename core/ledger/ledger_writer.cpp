@@ -161,7 +161,20 @@ void RocksLedger::AppendDetached(ReceiptDraft receipt, DetachedDone done) {
     Complete(pending.release());
     return;
   }
-  SubmitDetached(pending.release());
+  if (options_.sync) {  // the ticker lingers for an append to carry it
+    SubmitDetached(pending.release());
+    return;
+  }
+  // Without syncs a write is cheap: written now, in this thread, instead of
+  // waking the ledger's. Having led, the thread also readies the next two
+  // nonces, since a caller with no signer in the way has time to spare.
+  Result<bool> led = QueueAndLead(pending);
+  if (!led.ok()) {
+    pending->result = led.error();
+    Complete(pending.release());
+  } else if (*led && fast_signing_) {
+    ready_nonces_.Refill(key_.secret_key);
+  }
 }
 
 Result<std::string> RocksLedger::AppendAsync(ReceiptDraft receipt, DetachedDone done) {
@@ -170,6 +183,12 @@ Result<std::string> RocksLedger::AppendAsync(ReceiptDraft receipt, DetachedDone 
   pending->prompt = true;
   if (Status s = PrepareReceipt(std::move(receipt), pending.get()); !s.ok()) return s.error();
   std::string receipt_id = pending->prepared.receipt_id;
+  Result<bool> led = QueueAndLead(pending);
+  if (!led.ok()) return led.error();
+  return receipt_id;
+}
+
+Result<bool> RocksLedger::QueueAndLead(std::unique_ptr<Pending>& pending) {
   // Leading takes turns, and a detached pending takes none: the caller leads
   // on a tick (which writes nothing of its own) at the head of the batch.
   Pending lead;
@@ -178,7 +197,7 @@ Result<std::string> RocksLedger::AppendAsync(ReceiptDraft receipt, DetachedDone 
   if (!leads.ok()) return leads.error();
   pending.release();  // the queue owns it now
   if (*leads) TakeTurns(&lead, true);
-  return receipt_id;
+  return *leads;
 }
 
 Result<Appended> RocksLedger::Checkpoint() {
@@ -208,9 +227,8 @@ void RocksLedger::TickerLoop() {
         std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
     if (lead && !prompt && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
-      // its own group commit (one sync instead of two). Without syncs a write
-      // is cheap, and writing them now keeps their signing off the next
-      // request's path.
+      // its own group commit (one sync instead of two). Without syncs their
+      // callers lead for them (AppendDetached).
       ticker_cv_.wait_for(lock, std::chrono::microseconds(options_.detached_linger_us),
                           [&] { return stop_; });
       if (stop_) break;  // the destructor writes what is queued

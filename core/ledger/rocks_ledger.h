@@ -18,7 +18,8 @@
 // batch signed after it (their base is no longer durable), and the next sign
 // leader restarts from durable_. Detached appends (AppendDetached) join the
 // queue without a waiting caller and ride along with the callers' batches;
-// only when none is in flight does the ticker thread lead for them.
+// only when none is in flight does someone lead for them: with sync on, the
+// ticker thread (after a linger), without it, their caller's thread at once.
 // AppendAsync's receipts are detached too, but lead in their caller's thread
 // when nobody signs, and never wait for the linger. The
 // ticker also submits time-based checkpoints when the ledger is idle.
@@ -160,6 +161,10 @@ class RocksLedger final : public Ledger {
   void TakeTurns(Pending* self, bool lead);
   // Queues a detached pending (takes ownership).
   void SubmitDetached(Pending* pending);
+  // Queues a detached `pending` (owned by the queue once queued) and, when
+  // nobody is signing, leads its batch in this thread before returning.
+  // True when it led.
+  Result<bool> QueueAndLead(std::unique_ptr<Pending>& pending);
   // Asks the ticker thread to lead: detached receipts wait and nobody signs.
   void WakeTicker() HELM_REQUIRES(mu_);
   Status CreateMeta();
@@ -188,8 +193,9 @@ class RocksLedger final : public Ledger {
   std::string ledger_id_;         // fixed after LoadMeta
   std::string signer_canonical_;  // JCS of the `signer` value for key_
   bool fast_signing_ = true;      // false: every receipt goes through receipt::Sign
-  // Made by the ticker when it wakes for detached receipts: at low
-  // concurrency the request's thread then finds its receipts' nonces made.
+  // Made after a detached receipt was led for (by the ticker, or by its
+  // caller without syncs): at low concurrency the request's thread then finds
+  // its receipts' nonces made.
   ReadyNonces ready_nonces_{2, 100'000, options_.clock};
 
   std::unique_ptr<rocksdb::DB> db_;

@@ -496,8 +496,10 @@ void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
   SweepBy(p->park->deadline_ns);
   // Last: from here on another worker may resume it.
   epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.u64 = reinterpret_cast<uintptr_t>(p) | 1}};
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, p->park->fd, &ev) == 0) return;
-  if (errno == EEXIST && epoll_ctl(epoll_fd, EPOLL_CTL_MOD, p->park->fd, &ev) == 0) return;
+  // A pooled upstream connection stays in the set between its requests
+  // (disarmed), so re-arming it is the common case.
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, p->park->fd, &ev) == 0) return;
+  if (errno == ENOENT && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, p->park->fd, &ev) == 0) return;
   Resume(p);  // cannot wait in the set: the resumed handler waits in this worker
 }
 

@@ -232,8 +232,9 @@ struct Http1Server::Impl {
     Conn* conn = nullptr;
     Parked* parked = nullptr;
   };
-  // What becomes of a connection once a request on it is answered.
-  enum class Next { kArm, kClose, kParked };
+  // What becomes of a connection once a request on it is answered. kArmed:
+  // it is back in the epoll set already, and may be another worker's.
+  enum class Next { kArm, kClose, kParked, kArmed };
 
   // Leaders and followers: at most max_leaders workers wait in epoll_wait
   // (the leaders), the others that have nothing to do wait to lead. A worker
@@ -482,8 +483,17 @@ Http1Server::Impl::Next Http1Server::Impl::Respond(Conn& conn, ProxyResponse& re
     return Next::kParked;
   }
   bool open = WriteResponse(conn.fd, response, head_only, !keep_alive || stopping.load());
-  if (response.after_send) response.after_send();
-  return open ? Next::kArm : Next::kClose;
+  Next next = open ? Next::kArm : Next::kClose;
+  if (!response.after_send) return next;
+  // The client's next request need not wait for what follows the answer
+  // (the proxy seals its outcome): unless it is pipelined here already, the
+  // connection goes back to the set first, and from then on is not touched.
+  if (next == Next::kArm && !conn.reader.HeadBuffered()) {
+    Arm(conn, true);
+    next = Next::kArmed;
+  }
+  response.after_send();
+  return next;
 }
 
 void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,

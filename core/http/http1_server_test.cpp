@@ -375,6 +375,41 @@ TEST_CASE("http1 server: after_send runs once the response is out, even to a dep
   CHECK(after == 2);
 }
 
+TEST_CASE("http1 server: the next request on a connection is served while after_send runs") {
+  std::atomic<bool> release{false};
+  std::atomic<int> after{0};
+  Fixture f(Fixture::Small(), [&](Http1Request& req) {
+    ProxyResponse r;
+    r.body = req.path;
+    if (req.path == "/first") {
+      r.after_send = [&] {
+        while (!release) std::this_thread::sleep_for(1ms);
+        ++after;
+      };
+    }
+    return r;
+  });
+  Client c(f.port());
+  c.Send("GET /first HTTP/1.1\r\n\r\n");
+  CHECK(c.Read().body == "/first");
+  c.Send("GET /second HTTP/1.1\r\n\r\n");  // answered by another worker meanwhile
+  CHECK(c.Read().body == "/second");
+  CHECK(after == 0);
+  release = true;
+  for (int i = 0; i < 400 && after < 1; ++i) std::this_thread::sleep_for(5ms);
+  CHECK(after == 1);
+  SUBCASE("a pipelined request waits for it, on the same worker") {
+    release = false;
+    c.Send("GET /first HTTP/1.1\r\n\r\nGET /third HTTP/1.1\r\n\r\n");
+    CHECK(c.Read().body == "/first");
+    std::this_thread::sleep_for(50ms);
+    CHECK(after == 1);
+    release = true;
+    CHECK(c.Read().body == "/third");
+    CHECK(after == 2);
+  }
+}
+
 TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
   Http1ServerOptions options = Fixture::Small();
   options.threads = 2;

@@ -1,7 +1,9 @@
 #include "core/proxy/proxy_service.h"
 
+#include <mutex>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "core/common/ids.h"
 #include "core/common/metrics.h"
@@ -43,45 +45,56 @@ bool WantsJson(const Json& body) {
 // A Flight and its shared_ptr control block are ~2 KB: above glibc's
 // per-thread cache, so each request's make_shared went to the arena, which
 // first consolidates its fast bins (5% of the CPU per request at 64
-// connections, docs/performance.md). A
-// flight ends on the thread that started it (after_send and a stream's body
-// run there), so each thread keeps the block of its last flight for the next.
+// connections, docs/performance.md). Freed blocks are kept for the next
+// flights in one pool: a parked flight ends on whichever worker resumes
+// it, so a pool per thread would mostly be empty where flights start.
+class FlightBlocks {
+ public:
+  static FlightBlocks& Get() {
+    static FlightBlocks* pool = new FlightBlocks;  // never destroyed: workers may outlive statics
+    return *pool;
+  }
+  FlightBlocks() { blocks_.reserve(kKept); }
+  void* Take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!blocks_.empty() && bytes == bytes_) {
+        void* block = blocks_.back();
+        blocks_.pop_back();
+        return block;
+      }
+    }
+    return ::operator new(bytes);
+  }
+  void Give(void* block, size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (blocks_.empty()) bytes_ = bytes;
+      if (blocks_.size() < kKept && bytes == bytes_) {
+        blocks_.push_back(block);
+        return;
+      }
+    }
+    ::operator delete(block);
+  }
+
+ private:
+  static constexpr size_t kKept = 512;  // about a megabyte at most
+  std::mutex mu_;
+  std::vector<void*> blocks_;  // guarded by mu_
+  size_t bytes_ = 0;           // guarded by mu_
+};
+
 template <class T>
 struct FlightAllocator {
   using value_type = T;
   FlightAllocator() = default;
   template <class U>
   FlightAllocator(const FlightAllocator<U>&) {}  // NOLINT: rebinding
-
-  T* allocate(size_t n) {
-    Cache& c = cache();
-    if (c.block != nullptr && c.bytes == n * sizeof(T)) {
-      return static_cast<T*>(std::exchange(c.block, nullptr));
-    }
-    return static_cast<T*>(::operator new(n * sizeof(T)));
-  }
-  void deallocate(T* p, size_t n) {
-    Cache& c = cache();
-    if (c.block == nullptr) {
-      c.block = p;
-      c.bytes = n * sizeof(T);
-      return;
-    }
-    ::operator delete(p);
-  }
+  T* allocate(size_t n) { return static_cast<T*>(FlightBlocks::Get().Take(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { FlightBlocks::Get().Give(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const FlightAllocator<U>&) const { return true; }
-
- private:
-  struct Cache {
-    void* block = nullptr;
-    size_t bytes = 0;
-    ~Cache() { ::operator delete(block); }
-  };
-  static Cache& cache() {
-    thread_local Cache c;
-    return c;
-  }
 };
 
 // The answer to a request whose decision could not be recorded (nothing was

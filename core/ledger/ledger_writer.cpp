@@ -23,6 +23,9 @@ namespace {
 
 namespace layout = ledger_layout;
 
+// A written batch's buffer is kept for the next batch up to this size.
+constexpr size_t kKeptBatchBytes = size_t{1} << 20;
+
 void Quote(std::string_view text, std::string* out) {
   out->clear();
   out->push_back('"');
@@ -253,6 +256,7 @@ void RocksLedger::TickerLoop() {
 
 void RocksLedger::LeadSigning(Pending* self) {
   std::vector<Pending*> batch;
+  std::unique_ptr<rocksdb::WriteBatch> wb;
   {
     std::unique_lock<std::mutex> lock(mu_);
     // At most one signed batch waits for the disk: meanwhile the queue keeps
@@ -265,8 +269,9 @@ void RocksLedger::LeadSigning(Pending* self) {
     const size_t n = std::min(queue_.size(), options_.max_batch);
     batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    wb = std::move(spare_wb_);
   }
-  std::unique_ptr<Commit> commit = SignBatch(batch);
+  std::unique_ptr<Commit> commit = SignBatch(batch, std::move(wb));
   Pending* next_signer = nullptr;
   bool commit_now = false;
   {
@@ -301,10 +306,11 @@ void RocksLedger::LeadSigning(Pending* self) {
   }
 }
 
-std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch) {
+std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch,
+                                               std::unique_ptr<rocksdb::WriteBatch> wb) {
   auto commit = std::make_unique<Commit>();
   // Room for the batch's receipts and index entries, allocated once.
-  commit->wb = std::make_unique<rocksdb::WriteBatch>(256 + batch.size() * 1536);
+  commit->wb = wb ? std::move(wb) : std::make_unique<rocksdb::WriteBatch>(256 + batch.size() * 1536);
   commit->base = work_;
   for (Pending* p : batch) {
     switch (p->kind) {
@@ -345,9 +351,12 @@ void RocksLedger::LeadCommit() {
   }
   room_cv_.notify_one();  // room for the sign leader's next batch
   WriteCommit(commit.get());
+  const bool keep = commit->wb->GetDataSize() <= kKeptBatchBytes;
+  commit->wb->Clear();  // keeps its buffer
   Pending* next_committer = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (keep) spare_wb_ = std::move(commit->wb);
     if (commits_.empty()) {
       committing_ = false;
       idle_cv_.notify_all();

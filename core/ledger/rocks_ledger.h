@@ -173,7 +173,8 @@ class RocksLedger final : public Ledger {
 
   // The sign leader only.
   void LeadSigning(Pending* self);
-  std::unique_ptr<Commit> SignBatch(const std::vector<Pending*>& batch);
+  std::unique_ptr<Commit> SignBatch(const std::vector<Pending*>& batch,
+                                    std::unique_ptr<rocksdb::WriteBatch> wb);
   // The commit leader only.
   void LeadCommit();
   void WriteCommit(Commit* commit);
@@ -217,6 +218,9 @@ class RocksLedger final : public Ledger {
   bool rollback_ HELM_GUARDED_BY(mu_) = false;  // a write failed: the next sign leader
                                                 // restarts from durable_
   ChainState durable_ HELM_GUARDED_BY(mu_);     // what is on disk; what readers see
+  // The last written batch, cleared, for the next sign leader: its buffer
+  // is reused rather than a batch-sized one allocated and freed per commit.
+  std::unique_ptr<rocksdb::WriteBatch> spare_wb_ HELM_GUARDED_BY(mu_);
 
   // Sign-leader state (one sign leader at a time; handed over under mu_).
   ChainState work_;  // the head including signed, not yet durable receipts

@@ -29,7 +29,11 @@ struct ProxyService::Flight {
   std::shared_ptr<const RouterState> router;
   route::RoutePlan plan;
   std::vector<route::Candidate> candidates;  // a buffered request's, in the order tried
-  Json attempts = Json::array();
+  // The attempts so far, each an RFC 8785 object, comma-separated
+  // (RecordAttempt): the route's `attempts` array without its brackets.
+  std::string attempts;
+  int attempt_count = 0;
+  int sent_count = 0;     // attempts that were not skipped
   std::string served_by;  // "provider/model" of the candidate that answered
   int fallbacks = 0;      // candidates tried before it
   HeaderList headers;     // X-Helm-* for the client

@@ -6,6 +6,7 @@
 #include "core/common/json_scan.h"
 #include "core/crypto/crypto.h"
 #include "core/protocol/codec.h"
+#include "core/receipt/canonical_object.h"
 #include "core/proxy/client_errors.h"
 #include "core/proxy/flight.h"
 #include "core/proxy/json_patch.h"
@@ -97,19 +98,24 @@ route::AttemptOutcome OutcomeForFault(UpstreamFault fault) {
 
 void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std::string& outcome,
                    const std::string& skip_reason, int64_t latency_us) {
-  Json a = Json::object();  // member by member: no initializer-list temporaries
-  a["provider"] = c.provider_id;
-  a["model"] = c.model_id;
-  a["outcome"] = outcome;
-  a["latency_us"] = latency_us;
-  if (!skip_reason.empty()) a["skip_reason"] = skip_reason;
-  f.attempts.push_back(std::move(a));
+  CanonicalObject a;
+  a.AddString("provider", c.provider_id);
+  a.AddString("model", c.model_id);
+  a.AddString("outcome", outcome);
+  a.AddInt("latency_us", latency_us);
+  if (!skip_reason.empty()) a.AddString("skip_reason", skip_reason);
+  f.sent_count += outcome != "skipped";
+  // Configured names and the fixed outcome words are valid UTF-8: the text
+  // is always canonical.
+  Result<std::string> text = a.Text();
+  if (!text.ok()) return;
+  if (f.attempt_count++ > 0) f.attempts.push_back(',');
+  f.attempts.append(*text);
 }
 
 void CommitTo(ProxyService::Flight& f, const route::Candidate& c) {
   f.served_by = c.key;
-  f.fallbacks = 0;
-  for (const Json& a : f.attempts) f.fallbacks += a["outcome"] != "skipped";
+  f.fallbacks = f.sent_count;
   // The model that served: the client's own name when it was passed through.
   f.headers.emplace_back("X-Helm-Model", f.router->passthrough_model ? f.client_model : c.key);
   f.headers.emplace_back("X-Helm-Fallbacks", std::to_string(f.fallbacks));

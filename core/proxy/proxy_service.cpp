@@ -419,7 +419,7 @@ ProxyResponse ProxyService::AllFailed(Flight& f) {
   }
   ProxyResponse res = ErrorResponse(f, 502, "UPSTREAM_ERROR",
                                     "every candidate in lane '" + f.plan.lane + "' failed (" +
-                                        std::to_string(f.attempts.size()) + " attempts)");
+                                        std::to_string(f.attempt_count) + " attempts)");
   Seal(f, "upstream_error", 502);
   return res;
 }
@@ -437,7 +437,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
     provider = std::string_view(f.served_by).substr(0, slash);
     model = std::string_view(f.served_by).substr(slash + 1);
   }
-  CanonicalObject route_object;
+  CanonicalObject route_object(256 + f.attempts.size());
   route_object.AddString("lane", f.plan.lane);
   route_object.AddString("selected_lane", f.plan.selected_lane);
   route_object.AddString("classified_by", f.plan.classified_by);
@@ -445,7 +445,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   route_object.AddString("provider", provider);
   route_object.AddString("model", model);
   route_object.AddInt("fallbacks", f.fallbacks);
-  route_object.AddJson("attempts", f.attempts);
+  route_object.AddCanonical("attempts", "[" + f.attempts + "]");
   // Names from the configuration and the client are valid UTF-8 (both were
   // parsed strictly): the route is always canonical; "{}" only guards that.
   Result<std::string> route_text = route_object.Text();

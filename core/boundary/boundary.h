@@ -10,13 +10,13 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "core/boundary/api_keys.h"
 #include "core/common/dispatch_gate.h"
+#include "core/common/header_list.h"
 #include "core/common/json.h"
 #include "core/policy/policy.h"
 
@@ -33,7 +33,7 @@ struct EvaluateInput {
   std::optional<bool> path_stream;        // Gemini: streaming comes from the method
   std::string approval_id;     // X-Helm-Approval
   std::string correlation_id;
-  std::map<std::string, std::string> headers;  // lower-case names, for `when.headers`
+  HeaderList headers;  // lower-case names, in the order received, for `when.headers`
   std::string invalid_reason;  // non-empty: the request is malformed → DENY REQUEST_INVALID
   // The caller dispatches only through Decision::durable and answers only
   // once it is open: an in-process boundary may then return an ALLOW while

@@ -104,7 +104,9 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
   facts->agent = input.principal.agent;
   facts->body_bytes = input.body_bytes;
   for (const std::string& name : policy.header_names()) {  // most policies name none
-    if (auto it = input.headers.find(name); it != input.headers.end()) facts->headers.insert(*it);
+    if (const std::string* value = FindHeader(input.headers, name)) {
+      facts->headers.emplace(name, *value);
+    }
   }
   if (input.path_model) facts->model = *input.path_model;
   if (input.path_stream) facts->stream = *input.path_stream;

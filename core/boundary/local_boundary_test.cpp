@@ -33,7 +33,7 @@ struct Fixture {
     std::filesystem::remove_all(dir);
   }
 
-  Decision Evaluate(const std::string& text, std::map<std::string, std::string> headers = {}) {
+  Decision Evaluate(const std::string& text, HeaderList headers = {}) {
     EvaluateInput in;
     in.principal.agent = "boundary-test";
     in.principal.api_key_id = "key_test";

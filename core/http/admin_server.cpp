@@ -116,7 +116,7 @@ void AdminServer::Impl::Evaluate(const httplib::Request& req, httplib::Response&
   in.correlation_id = body.value("correlation_id", NewId("cor_"));
   if (body.contains("headers") && body["headers"].is_object()) {
     for (const auto& [k, v] : body["headers"].items()) {
-      if (v.is_string()) in.headers[k] = v.get<std::string>();
+      if (v.is_string()) in.headers.emplace_back(k, v.get<std::string>());
     }
   }
   auto decision = boundary->Evaluate(in);

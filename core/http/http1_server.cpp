@@ -125,10 +125,7 @@ class ChunkWriter final : public ResponseWriter {
 }  // namespace
 
 const std::string* Http1Request::Header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return &v;
-  }
-  return nullptr;
+  return FindHeader(headers, name);
 }
 
 std::string Http1Request::QueryParam(std::string_view name) const {

@@ -52,9 +52,7 @@ ProxyRequest Convert(http::Http1Request& req, const char* protocol) {
   out.credential = Credential(req);
   out.client_alive = std::move(req.client_alive);
   out.can_park = true;  // Http1Server resumes parked responses
-  for (auto& [name, value] : req.headers) {
-    out.headers.emplace(std::move(name), std::move(value));  // the first of a repeated header wins
-  }
+  out.headers = std::move(req.headers);
   return out;
 }
 

@@ -53,11 +53,13 @@ Result<Principal> RemoteBoundary::Authenticate(std::string_view secret) {
 }
 
 Result<Decision> RemoteBoundary::Evaluate(const EvaluateInput& in) {
+  Json headers = Json::object();
+  for (const auto& [name, value] : in.headers) headers.emplace(name, value);  // the first wins
   Json req{{"agent", in.principal.agent},   {"api_key_id", in.principal.api_key_id},
            {"protocol", in.protocol},       {"endpoint", in.endpoint},
            {"body", in.body},               {"request_hash", in.request_hash},
            {"body_bytes", in.body_bytes},   {"correlation_id", in.correlation_id},
-           {"headers", in.headers}};
+           {"headers", std::move(headers)}};
   if (in.path_model) req["model"] = *in.path_model;
   if (in.path_stream) req["stream"] = *in.path_stream;
   if (!in.approval_id.empty()) req["approval_id"] = in.approval_id;

@@ -15,11 +15,10 @@
 #include <vector>
 
 #include "core/common/dispatch_gate.h"
+#include "core/common/header_list.h"
 #include "core/common/result.h"
 
 namespace helm {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct UpstreamRequest {
   std::string method = "POST";

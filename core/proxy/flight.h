@@ -90,7 +90,6 @@ ProxyResponse ClientErrorFromProvider(ProxyService::Flight& f, const Leg& leg,
 // A successful provider body for the client; fills f.usage and f.cost_micros.
 Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& leg,
                                            std::string body);
-const std::string* FindHeader(const HeaderList& headers, std::string_view name);
 protocol::EncodeOptions EncodeOptionsFor(const ProxyService::Flight& f);
 // The candidate answers: records it, counts the candidates tried before it,
 // and adds X-Helm-Model and X-Helm-Fallbacks.

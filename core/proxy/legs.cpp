@@ -79,13 +79,6 @@ ProxyResponse ErrorResponse(ProxyService::Flight& f, int status, const std::stri
   return Finish(f, std::move(res));
 }
 
-const std::string* FindHeader(const HeaderList& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return &v;
-  }
-  return nullptr;
-}
-
 route::AttemptOutcome OutcomeForFault(UpstreamFault fault) {
   switch (fault) {
     case UpstreamFault::kConnect: return route::AttemptOutcome::kConnectError;

@@ -185,8 +185,8 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   in.body_bytes = static_cast<int64_t>(request.body.size());
   in.path_model = request.path_model;
   in.path_stream = request.path_stream;
-  if (auto it = request.headers.find("x-helm-approval"); it != request.headers.end()) {
-    in.approval_id = it->second;
+  if (const std::string* approval = FindHeader(request.headers, "x-helm-approval")) {
+    in.approval_id = *approval;
   }
   in.correlation_id = f->correlation_id;
   in.headers = std::move(f->req.headers);  // not needed past the decision

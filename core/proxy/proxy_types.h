@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +20,7 @@ struct ProxyRequest {
   std::string body;      // bytes as received (moved to the flight's dispatch text once decided)
   std::string content_type;
   std::string credential;  // the API key, from whichever header carried it
-  std::map<std::string, std::string> headers;  // lower-case names
+  HeaderList headers;    // lower-case names, in the order received
   std::optional<std::string> path_model;  // Gemini
   std::optional<bool> path_stream;        // Gemini
   // False once the client is known to have gone (before any response byte);

@@ -21,17 +21,17 @@ int64_t IntOr0(const Json& j, const char* key) {
 
 }  // namespace
 
-std::string CorrelationId(const std::map<std::string, std::string>& headers) {
-  if (auto it = headers.find("x-request-id"); it != headers.end()) {
-    const std::string& v = it->second;
+std::string CorrelationId(const HeaderList& headers) {
+  if (const std::string* found = FindHeader(headers, "x-request-id")) {
+    const std::string& v = *found;
     bool ok = !v.empty() && v.size() <= 128 && std::all_of(v.begin(), v.end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
              c == ':';
     });
     if (ok) return v;
   }
-  if (auto it = headers.find("traceparent"); it != headers.end()) {
-    const std::string& v = it->second;  // 00-<32 hex trace id>-<16 hex parent>-<2 hex flags>
+  if (const std::string* found = FindHeader(headers, "traceparent")) {
+    const std::string& v = *found;  // 00-<32 hex trace id>-<16 hex parent>-<2 hex flags>
     if (v.size() == 55 && v[2] == '-' && v[35] == '-' && v[52] == '-') {
       std::string trace = v.substr(3, 32);
       if (IsHex(trace) && trace != std::string(32, '0')) return trace;

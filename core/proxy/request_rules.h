@@ -2,11 +2,11 @@
 // obligations applied to the body, usage read from a response.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/common/header_list.h"
 #include "core/common/json.h"
 #include "core/policy/policy.h"
 
@@ -14,7 +14,7 @@ namespace helm {
 
 // A valid client X-Request-ID ([A-Za-z0-9._:-], 1..128 chars) or the trace id
 // of a valid W3C traceparent is adopted; otherwise a new "cor_" id is minted.
-std::string CorrelationId(const std::map<std::string, std::string>& headers);
+std::string CorrelationId(const HeaderList& headers);
 
 // application/json, with or without parameters, any case.
 bool IsJsonContentType(std::string_view content_type);

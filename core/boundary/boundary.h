@@ -18,6 +18,7 @@
 #include "core/common/dispatch_gate.h"
 #include "core/common/header_list.h"
 #include "core/common/json.h"
+#include "core/common/token_usage.h"
 #include "core/policy/policy.h"
 
 namespace helm {
@@ -74,7 +75,7 @@ struct Outcome {
   std::string status;               // completed | upstream_error | client_disconnected | truncated | rejected
   int http_status = 0;
   std::string route = "{}";          // the route object as RFC 8785 text
-  std::optional<Json> usage;        // {input, output, cached}; absent when unknown
+  std::optional<TokenUsage> usage;  // absent when unknown
   int64_t cost_micros = 0;
   std::string output_hash;          // "sha256:<hex>"
   int64_t latency_us = 0;

@@ -63,7 +63,11 @@ Json Outcome::ToJson() const {
          {"cost_micros", cost_micros},
          {"output_hash", output_hash},
          {"latency_us", latency_us}};
-  if (usage) j["usage"] = *usage;
+  if (usage) {
+    j["usage"] = {{"input", usage->input_tokens},
+                  {"output", usage->output_tokens},
+                  {"cached", usage->cached_tokens}};
+  }
   return j;
 }
 
@@ -100,7 +104,15 @@ Result<Outcome> Outcome::FromJson(const Json& j) {
   if (!route.is_object() || !AppendCanonicalJson(route, &o.route).ok()) {
     return bad("route must be an object without floating-point numbers");
   }
-  if (j.contains("usage")) o.usage = j["usage"];
+  if (j.contains("usage")) {
+    const Json& u = j["usage"];
+    const auto count = [&u](const char* key) { return u.contains(key) && u[key].is_number_integer(); };
+    if (!u.is_object() || !count("input") || !count("output") || !count("cached")) {
+      return bad("usage must be an object with integer input, output and cached");
+    }
+    o.usage = TokenUsage{u["input"].get<int64_t>(), u["output"].get<int64_t>(),
+                         u["cached"].get<int64_t>()};
+  }
   o.cost_micros = j.value("cost_micros", int64_t{0});
   o.output_hash = j.value("output_hash", "");
   o.latency_us = j.value("latency_us", int64_t{0});

@@ -282,7 +282,13 @@ Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   m.AddInt("cost_micros", o.cost_micros);
   m.AddString("output_hash", o.output_hash);
   m.AddInt("latency_us", o.latency_us);
-  if (o.usage) m.AddJson("usage", *o.usage);
+  if (o.usage) {
+    CanonicalObject usage;
+    usage.AddInt("input", o.usage->input_tokens);
+    usage.AddInt("output", o.usage->output_tokens);
+    usage.AddInt("cached", o.usage->cached_tokens);
+    m.AddObject("usage", usage);
+  }
   return r;
 }
 

@@ -115,5 +115,36 @@ when.content_regex = ['secret']
   CHECK_FALSE(denied.facts);
 }
 
+TEST_CASE("an outcome's token usage is recorded in its receipt and checked on the wire") {
+  Fixture f(R"([policy]
+id = "usage"
+version = 1
+default_verdict = "ALLOW"
+)");
+  Decision allowed = f.Evaluate("count my tokens");
+  REQUIRE(allowed.verdict == Verdict::kAllow);
+  Outcome o;
+  o.decision_id = allowed.decision_id;
+  o.decision_receipt_id = allowed.receipt_id;
+  o.principal = {"boundary-test", "key_test"};
+  o.status = "completed";
+  o.http_status = 200;
+  o.usage = TokenUsage{12, 5, 3};
+  const std::string id = f.boundary->Seal(o).value();
+  const Json receipt = Json::parse(f.boundary->ledger().GetById(id).value());
+  CHECK(receipt["usage"] == Json{{"input", 12}, {"output", 5}, {"cached", 3}});
+
+  // The seal API's body carries the same counts, and nothing else passes as usage.
+  CHECK(Outcome::FromJson(o.ToJson()).value().usage == o.usage);
+  Json text_count = o.ToJson();
+  text_count["usage"]["input"] = "12";
+  CHECK_FALSE(Outcome::FromJson(text_count).ok());
+  Json missing = o.ToJson();
+  missing["usage"].erase("cached");
+  CHECK_FALSE(Outcome::FromJson(missing).ok());
+  o.usage.reset();
+  CHECK_FALSE(Outcome::FromJson(o.ToJson()).value().usage);
+}
+
 }  // namespace
 }  // namespace helm

@@ -41,7 +41,7 @@ struct ProxyService::Flight {
   // included) when every candidate failed, so clients can back off.
   std::optional<ProxyResponse> rate_limited;
   std::string output_hash;
-  std::optional<Json> usage;
+  std::optional<TokenUsage> usage;
   int64_t cost_micros = 0;
   std::optional<Outcome> outcome;  // recorded by Seal, not yet handed to the boundary
 };

@@ -27,16 +27,16 @@ protocol::ProviderKind WireKind(route::ProviderKind kind) {
 
 // Usage of a provider body that is forwarded verbatim: only the integers of
 // the top-level usage member are read, and no JSON tree is built.
-std::optional<Json> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
+std::optional<TokenUsage> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
   const char* member = kind == protocol::ProviderKind::kGemini ? "usageMetadata" : "usage";
   std::optional<std::string_view> raw = TopLevelMember(body, member);
   if (!raw) return std::nullopt;
   const protocol::UsageObject u(*raw);
   if (!u.is_object()) return std::nullopt;
   switch (kind) {
-    case protocol::ProviderKind::kAnthropic: return UsageJson(protocol::UsageFromAnthropic(u));
-    case protocol::ProviderKind::kGemini: return UsageJson(protocol::UsageFromGemini(u));
-    default: return UsageJson(protocol::UsageFromOpenAi(u));
+    case protocol::ProviderKind::kAnthropic: return UsageOf(protocol::UsageFromAnthropic(u));
+    case protocol::ProviderKind::kGemini: return UsageOf(protocol::UsageFromGemini(u));
+    default: return UsageOf(protocol::UsageFromOpenAi(u));
   }
 }
 
@@ -98,12 +98,15 @@ void RecordAttempt(ProxyService::Flight& f, const route::Candidate& c, const std
   a.AddInt("latency_us", latency_us);
   if (!skip_reason.empty()) a.AddString("skip_reason", skip_reason);
   f.sent_count += outcome != "skipped";
-  // Configured names and the fixed outcome words are valid UTF-8: the text
-  // is always canonical.
-  Result<std::string> text = a.Text();
-  if (!text.ok()) return;
-  if (f.attempt_count++ > 0) f.attempts.push_back(',');
-  f.attempts.append(*text);
+  // Configured names and the fixed outcome words are valid UTF-8, so the
+  // attempt is always canonical; were it not, it is left out whole.
+  const size_t mark = f.attempts.size();
+  if (f.attempt_count > 0) f.attempts.push_back(',');
+  if (!a.AppendTo(&f.attempts).ok()) {
+    f.attempts.resize(mark);
+    return;
+  }
+  ++f.attempt_count;
 }
 
 void CommitTo(ProxyService::Flight& f, const route::Candidate& c) {
@@ -197,15 +200,13 @@ Result<std::string> ClientBodyFromProvider(ProxyService::Flight& f, const Leg& l
   }
   auto decoded = protocol::DecodeProviderResponse(leg.kind, Json::parse(body, nullptr, false));
   if (!decoded.ok()) return decoded.error();  // cannot translate what cannot be read
-  if (decoded->usage.known) f.usage = UsageJson(decoded->usage);
+  if (decoded->usage.known) f.usage = UsageOf(decoded->usage);
   return DumpJson(protocol::EncodeClientResponse(f.req.protocol, *decoded, EncodeOptionsFor(f)));
 }
 
 void PriceUsage(ProxyService::Flight& f, const route::Candidate& c) {
   if (!f.usage || c.model == nullptr) return;
-  route::TokenUsage u{(*f.usage)["input"].get<int64_t>(), (*f.usage)["output"].get<int64_t>(),
-                      (*f.usage)["cached"].get<int64_t>()};
-  f.cost_micros = route::CostMicros(u, c.model->prices);
+  f.cost_micros = route::CostMicros(*f.usage, c.model->prices);
 }
 
 }  // namespace helm

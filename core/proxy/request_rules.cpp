@@ -76,7 +76,7 @@ bool ApplyObligations(std::string_view protocol, const Obligations& o, Json& bod
   return false;
 }
 
-std::optional<Json> ExtractUsage(std::string_view protocol, const Json& response) {
+std::optional<TokenUsage> ExtractUsage(std::string_view protocol, const Json& response) {
   (void)protocol;  // every OpenAI-shaped door reports usage the same way
   if (!response.is_object() || !response.contains("usage") || !response["usage"].is_object()) {
     return std::nullopt;
@@ -84,9 +84,7 @@ std::optional<Json> ExtractUsage(std::string_view protocol, const Json& response
   const Json& u = response["usage"];
   int64_t cached = 0;
   if (u.contains("prompt_tokens_details")) cached = IntOr0(u["prompt_tokens_details"], "cached_tokens");
-  return Json{{"input", IntOr0(u, "prompt_tokens")},
-              {"output", IntOr0(u, "completion_tokens")},
-              {"cached", cached}};
+  return TokenUsage{IntOr0(u, "prompt_tokens"), IntOr0(u, "completion_tokens"), cached};
 }
 
 }  // namespace helm

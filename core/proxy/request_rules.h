@@ -8,6 +8,7 @@
 
 #include "core/common/header_list.h"
 #include "core/common/json.h"
+#include "core/common/token_usage.h"
 #include "core/policy/policy.h"
 
 namespace helm {
@@ -25,6 +26,6 @@ bool ApplyObligations(std::string_view protocol, const Obligations& obligations,
 
 // {input, output, cached} from a response (or stream chunk) of the protocol;
 // nullopt when it carries no usage.
-std::optional<Json> ExtractUsage(std::string_view protocol, const Json& response);
+std::optional<TokenUsage> ExtractUsage(std::string_view protocol, const Json& response);
 
 }  // namespace helm

@@ -5,12 +5,8 @@
 
 namespace helm {
 
-Json UsageJson(const ir::Usage& u) {
-  Json j = Json::object();  // member by member: no initializer-list temporaries
-  j["input"] = u.input_tokens;
-  j["output"] = u.output_tokens;
-  j["cached"] = u.cached_read_tokens;
-  return j;
+TokenUsage UsageOf(const ir::Usage& u) {
+  return {u.input_tokens, u.output_tokens, u.cached_read_tokens};
 }
 
 StreamRelay::StreamRelay(std::string client_protocol, protocol::ProviderKind provider,
@@ -38,7 +34,7 @@ void StreamRelay::Decode(std::string_view bytes, std::string* out) {
     if (!decoder_->OnEvent({e.event, e.data}, &ir_events_).ok()) truncated_ = true;
     for (const auto& ev : ir_events_) {
       if (ev.type == ir::StreamEvent::Type::kUsage && ev.usage.known) {
-        usage_ = UsageJson(ev.usage);
+        usage_ = UsageOf(ev.usage);
       }
       if (encoder_) encoder_->OnEvent(ev, out);
     }
@@ -78,7 +74,7 @@ std::string StreamRelay::Finish(const std::string& fault) {
   return out;
 }
 
-std::optional<Json> StreamRelay::usage() const {
+std::optional<TokenUsage> StreamRelay::usage() const {
   if (truncated_) return std::nullopt;
   return usage_;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/common/json.h"
+#include "core/common/token_usage.h"
 #include "core/provider/sse.h"
 #include "core/protocol/translate.h"
 
@@ -33,9 +34,8 @@ class StreamRelay {
   // A stream that broke, carried malformed events, or ended without its
   // protocol's terminal marker is truncated: its usage is unknown (I6).
   bool truncated() const { return truncated_; }
-  // {input, output, cached} when the provider reported usage and the stream
-  // was not truncated.
-  std::optional<Json> usage() const;
+  // When the provider reported usage and the stream was not truncated.
+  std::optional<TokenUsage> usage() const;
 
  private:
   void Decode(std::string_view bytes, std::string* out);
@@ -49,11 +49,11 @@ class StreamRelay {
   std::unique_ptr<protocol::ClientStreamEncoder> encoder_;
   std::vector<SseEvent> events_;
   std::vector<ir::StreamEvent> ir_events_;
-  std::optional<Json> usage_;
+  std::optional<TokenUsage> usage_;
   bool truncated_ = false;
 };
 
-// {input, output, cached} in receipt form.
-Json UsageJson(const ir::Usage& usage);
+// The IR's usage as an outcome records it.
+TokenUsage UsageOf(const ir::Usage& usage);
 
 }  // namespace helm

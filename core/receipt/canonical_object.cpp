@@ -238,12 +238,7 @@ void CanonicalObject::AddBool(std::string_view name, bool value) {
 
 void CanonicalObject::AddObject(std::string_view name, const CanonicalObject& value) {
   Begin(name);
-  Result<std::string> text = value.Text();
-  if (text.ok()) {
-    text_.append(*text);
-  } else {
-    Fail(name, text.error());
-  }
+  if (Status s = value.AppendTo(&text_); !s.ok()) Fail(name, s.error());
   End();
 }
 
@@ -281,17 +276,22 @@ Result<std::vector<CanonicalObject::Member>> CanonicalObject::Sorted() const {
   return members;
 }
 
-Result<std::string> CanonicalObject::Text() const {
+Status CanonicalObject::AppendTo(std::string* out) const {
   Result<std::vector<Member>> members = Sorted();
   if (!members.ok()) return members.error();
-  std::string out;
-  out.reserve(text_.size() + members->size() + 2);
-  out.push_back('{');
-  for (const Member& m : *members) {
-    if (out.size() > 1) out.push_back(',');
-    out.append(m.text);
+  out->reserve(out->size() + text_.size() + members->size() + 2);
+  out->push_back('{');
+  for (size_t i = 0; i < members->size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->append((*members)[i].text);
   }
-  out.push_back('}');
+  out->push_back('}');
+  return Status::Ok();
+}
+
+Result<std::string> CanonicalObject::Text() const {
+  std::string out;
+  if (Status s = AppendTo(&out); !s.ok()) return s.error();
   return out;
 }
 

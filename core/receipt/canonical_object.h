@@ -44,6 +44,8 @@ class CanonicalObject {
   Result<std::vector<Member>> Sorted() const;
   // The object's canonical text.
   Result<std::string> Text() const;
+  // Appends it to *out (nothing on an error).
+  Status AppendTo(std::string* out) const;
 
  private:
   struct Entry {

@@ -19,15 +19,10 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/common/token_usage.h"
 #include "core/route/config.h"
 
 namespace helm::route {
-
-struct TokenUsage {
-  int64_t input_tokens = 0;   // all prompt tokens, cached included
-  int64_t output_tokens = 0;  // completion tokens (reasoning included)
-  int64_t cached_tokens = 0;  // the cached part of input_tokens
-};
 
 inline int64_t CostMicros(const TokenUsage& usage, const Prices& prices) {
   using Wide = __int128;

@@ -371,7 +371,7 @@ class HttpUpstream final : public Upstream {
       : url_(std::move(url)), parsed_(std::move(parsed)), options_(options), tls_(std::move(tls)) {}
 
   UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
-                      const std::function<bool(const UpstreamHead&)>& on_head,
+                      const HeadCallback& on_head,
                       const std::function<bool(std::string_view)>& on_data) override;
   std::unique_ptr<StartedSend> Start(UpstreamRequest& request, DispatchGate* gate) override;
 
@@ -393,7 +393,7 @@ class HttpUpstream final : public Upstream {
   // Reads the answer to the request on x.conn; deadline_passed: a caller's
   // wait for the first byte timed out.
   UpstreamResult ReadAnswer(Exchange& x, bool deadline_passed,
-                            const std::function<bool(const UpstreamHead&)>& on_head,
+                            const HeadCallback& on_head,
                             const std::function<bool(std::string_view)>& on_data);
   // An idle connection the server has kept open; null when there is none.
   std::unique_ptr<Connection> TakeIdle();
@@ -484,7 +484,7 @@ bool HttpUpstream::BuildHead(const UpstreamRequest& request, std::string& head,
 }
 
 UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
-                                  const std::function<bool(const UpstreamHead&)>& on_head,
+                                  const HeadCallback& on_head,
                                   const std::function<bool(std::string_view)>& on_data) {
   UpstreamResult result;
   Exchange x;
@@ -546,7 +546,7 @@ std::unique_ptr<StartedSend> HttpUpstream::Start(UpstreamRequest& request, Dispa
 }
 
 UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
-                                        const std::function<bool(const UpstreamHead&)>& on_head,
+                                        const HeadCallback& on_head,
                                         const std::function<bool(std::string_view)>& on_data) {
   UpstreamResult result;
   auto fail = [&result](UpstreamFault fault, std::string detail) {

@@ -26,7 +26,7 @@ class MockUpstream final : public Upstream {
 
   // In-process: nothing to hand to the gate, so it waits for it.
   UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
-                      const std::function<bool(const UpstreamHead&)>& on_head,
+                      const HeadCallback& on_head,
                       const std::function<bool(std::string_view)>& on_data) override {
     if (UpstreamResult held; !PassGate(gate, &held)) return held;
     try {
@@ -43,7 +43,7 @@ class MockUpstream final : public Upstream {
 
  private:
   UpstreamResult Play(const MockReply& reply,
-                      const std::function<bool(const UpstreamHead&)>& on_head,
+                      const HeadCallback& on_head,
                       const std::function<bool(std::string_view)>& on_data) const;
 
   const std::string url_;
@@ -58,7 +58,7 @@ UpstreamResult Fault(UpstreamFault fault, const char* detail) {
 }
 
 UpstreamResult MockUpstream::Play(const MockReply& reply,
-                                  const std::function<bool(const UpstreamHead&)>& on_head,
+                                  const HeadCallback& on_head,
                                   const std::function<bool(std::string_view)>& on_data) const {
   const auto start = std::chrono::steady_clock::now();
   const MockDirectives& t = reply.timing;

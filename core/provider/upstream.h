@@ -57,6 +57,10 @@ struct UpstreamOptions {
   size_t max_idle_connections = 64;
 };
 
+// Called once with the answer's status and headers; the callee may move
+// them out. Returning false cancels the request.
+using HeadCallback = std::function<bool(UpstreamHead&)>;
+
 // A request sent without waiting for its answer (Upstream::Start).
 struct StartedSend {
   int fd = -1;              // readable once the answer begins, or the request failed
@@ -64,7 +68,7 @@ struct StartedSend {
   // Reads the answer as Send would have; deadline_passed: fd was not
   // readable by deadline_ns. Called once.
   std::function<UpstreamResult(bool deadline_passed,
-                               const std::function<bool(const UpstreamHead&)>& on_head,
+                               const HeadCallback& on_head,
                                const std::function<bool(std::string_view)>& on_data)>
       finish;
 };
@@ -83,7 +87,7 @@ class Upstream {
   // (kNotSent). An implementation may hand its first write to the gate, so
   // that the thread opening it sends the request (http_upstream.h).
   virtual UpstreamResult Send(UpstreamRequest request, DispatchGate* gate,
-                              const std::function<bool(const UpstreamHead&)>& on_head,
+                              const HeadCallback& on_head,
                               const std::function<bool(std::string_view)>& on_data) = 0;
   // Like Send, but returns once the request is on its way (handed to
   // `gate`), for a caller that waits for StartedSend::fd itself. Null when

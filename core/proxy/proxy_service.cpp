@@ -322,8 +322,8 @@ ProxyResponse ProxyService::ExecuteBuffered(std::shared_ptr<Flight> f, size_t fi
     if (a->opened.end) return std::move(*a->opened.end);
     if (!a->opened.leg) continue;
     Leg& leg = *a->opened.leg;
-    auto on_head = [a](const UpstreamHead& h) {
-      a->head = h;
+    auto on_head = [a](UpstreamHead& h) {
+      a->head = std::move(h);
       return true;
     };
     const size_t max_bytes = options_.limits.max_response_bytes;

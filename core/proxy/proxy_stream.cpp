@@ -32,7 +32,7 @@ struct UpstreamReader {
       : channel(std::make_shared<StreamChannel>(buffer_bytes)) {
     thread = std::thread([upstream, request = std::move(request), gate, ch = channel]() mutable {
       ch->Finish(upstream->Send(
-          std::move(request), gate, [&](const UpstreamHead& h) { return ch->SetHead(h); },
+          std::move(request), gate, [&](UpstreamHead& h) { return ch->SetHead(h); },
           [&](std::string_view data) { return ch->Push(data); }));
     });
   }

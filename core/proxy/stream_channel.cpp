@@ -2,9 +2,9 @@
 
 namespace helm {
 
-bool StreamChannel::SetHead(const UpstreamHead& head) {
+bool StreamChannel::SetHead(UpstreamHead& head) {
   std::lock_guard<std::mutex> lock(mu_);
-  head_ = head;
+  head_ = std::move(head);
   has_head_ = true;
   cv_.notify_all();
   return !cancelled_;

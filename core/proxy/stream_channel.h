@@ -20,7 +20,7 @@ class StreamChannel {
   explicit StreamChannel(size_t max_buffered_bytes) : max_bytes_(max_buffered_bytes) {}
 
   // Producer side. Push and SetHead return false once the consumer cancelled.
-  bool SetHead(const UpstreamHead& head);
+  bool SetHead(UpstreamHead& head);  // takes it
   bool Push(std::string_view data);
   void Finish(const UpstreamResult& result);
 

@@ -338,7 +338,8 @@ bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
     if (!http1::IsToken(name) || http1::HasHeaderBreak(value)) continue;
     AppendHeader(head, name, value);
   }
-  if (!r.content_type.empty()) AppendHeader(head, "Content-Type", r.content_type);
+  AppendHeader(head, "Content-Type",
+               r.content_type.empty() ? std::string_view("application/json") : r.content_type);
   if (close) AppendHeader(head, "Connection", "close");
   if (!r.stream) {
     AppendHeader(head, "Content-Length", std::to_string(r.body.size()));

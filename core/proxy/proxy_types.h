@@ -56,7 +56,7 @@ struct Park {
 struct ProxyResponse {
   int status = 200;
   HeaderList headers;
-  std::string content_type = "application/json";
+  std::string content_type;  // empty: application/json (no allocation per response)
   std::string body;
   // Set for a streaming response: called once, after the status and headers
   // are sent, on the connection's thread; it writes the body and seals.

@@ -93,10 +93,6 @@ bool PeerOpen(int fd) {
   return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
 }
 
-void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
 // A chunked response body: one write per chunk.
 class ChunkWriter final : public ResponseWriter {
  public:
@@ -331,22 +327,22 @@ bool ParseHead(std::string_view head, Head& out) {
 // Writes a whole response; false when the connection must close.
 bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
   std::string head;
-  head.reserve(256 + 64 * r.headers.size());
+  head.reserve(256 + 64 * r.headers.size() + r.head_lines.size());
   head.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
   head.append(Reason(r.status)).append("\r\n");
   for (const auto& [name, value] : r.headers) {
-    if (!http1::IsToken(name) || http1::HasHeaderBreak(value)) continue;
-    AppendHeader(head, name, value);
+    if (http1::IsToken(name)) AppendHeaderLine(&head, name, value);
   }
-  AppendHeader(head, "Content-Type",
-               r.content_type.empty() ? std::string_view("application/json") : r.content_type);
-  if (close) AppendHeader(head, "Connection", "close");
+  head.append(r.head_lines);
+  AppendHeaderLine(&head, "Content-Type",
+                   r.content_type.empty() ? std::string_view("application/json") : r.content_type);
+  if (close) AppendHeaderLine(&head, "Connection", "close");
   if (!r.stream) {
-    AppendHeader(head, "Content-Length", std::to_string(r.body.size()));
+    AppendHeaderLine(&head, "Content-Length", std::to_string(r.body.size()));
     head.append("\r\n");
     return SendAll(fd, head, head_only ? std::string_view() : r.body) && !close;
   }
-  AppendHeader(head, "Transfer-Encoding", "chunked");
+  AppendHeaderLine(&head, "Transfer-Encoding", "chunked");
   head.append("\r\n");
   if (!SendAll(fd, head)) return false;
   ChunkWriter writer(fd);

@@ -55,11 +55,14 @@ struct Upstream {
   }
 };
 
+// X-Helm-* headers are in the response's header lines.
 std::string Header(const ProxyResponse& res, std::string_view name) {
-  for (const auto& [k, v] : res.headers) {
-    if (k == name) return v;
-  }
-  return "";
+  const std::string key = "\n" + std::string(name) + ": ";
+  const std::string lines = "\n" + res.head_lines;
+  const size_t at = lines.find(key);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + key.size();
+  return lines.substr(begin, lines.find('\r', begin) - begin);
 }
 
 TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing dispatched") {

@@ -36,7 +36,7 @@ struct ProxyService::Flight {
   int sent_count = 0;     // attempts that were not skipped
   std::string served_by;  // "provider/model" of the candidate that answered
   int fallbacks = 0;      // candidates tried before it
-  HeaderList headers;     // X-Helm-* for the client
+  std::string helm_headers;  // X-Helm-* for the client, as header lines
   // The last candidate that refused with 429: returned as is (Retry-After
   // included) when every candidate failed, so clients can back off.
   std::optional<ProxyResponse> rate_limited;

@@ -1,7 +1,5 @@
 // Building the request for one candidate (verbatim or translated) and reading
 // its answer back into the client's protocol.
-#include <iterator>
-
 #include "core/common/ids.h"
 #include "core/common/json_scan.h"
 #include "core/crypto/crypto.h"
@@ -56,11 +54,10 @@ void AddProviderAuth(const route::Candidate& c, protocol::ProviderKind kind, Hea
 
 ProxyResponse Finish(ProxyService::Flight& f, ProxyResponse res) {
   f.output_hash = crypto::Sha256Tagged(res.body);
-  res.headers.reserve(res.headers.size() + f.headers.size() + 1);
   // A flight's answer is finished once: its headers move to it.
-  std::move(f.headers.begin(), f.headers.end(), std::back_inserter(res.headers));
-  f.headers.clear();
-  res.headers.emplace_back("X-Helm-Output-Hash", f.output_hash);
+  res.head_lines = std::move(f.helm_headers);
+  f.helm_headers.clear();
+  AppendHeaderLine(&res.head_lines, "X-Helm-Output-Hash", f.output_hash);
   return res;
 }
 
@@ -113,8 +110,9 @@ void CommitTo(ProxyService::Flight& f, const route::Candidate& c) {
   f.served_by = c.key;
   f.fallbacks = f.sent_count;
   // The model that served: the client's own name when it was passed through.
-  f.headers.emplace_back("X-Helm-Model", f.router->passthrough_model ? f.client_model : c.key);
-  f.headers.emplace_back("X-Helm-Fallbacks", std::to_string(f.fallbacks));
+  AppendHeaderLine(&f.helm_headers, "X-Helm-Model",
+                   f.router->passthrough_model ? f.client_model : c.key);
+  AppendHeaderLine(&f.helm_headers, "X-Helm-Fallbacks", std::to_string(f.fallbacks));
 }
 
 protocol::EncodeOptions EncodeOptionsFor(const ProxyService::Flight& f) {

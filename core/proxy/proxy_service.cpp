@@ -100,8 +100,8 @@ struct FlightAllocator {
 // The answer to a request whose decision could not be recorded (nothing was
 // dispatched): no decision headers, as if the boundary had refused.
 ProxyResponse Unrecorded(ProxyService::Flight& f, const std::string& why) {
-  f.headers.clear();
-  f.headers.emplace_back("X-Helm-Correlation-ID", f.correlation_id);
+  f.helm_headers.clear();
+  AppendHeaderLine(&f.helm_headers, "X-Helm-Correlation-ID", f.correlation_id);
   return ErrorResponse(f, 503, "LEDGER_UNAVAILABLE", why);
 }
 
@@ -144,8 +144,8 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   const ProxyRequest& request = f->req;
   f->start_us = NowUs();
   f->correlation_id = CorrelationId(request.headers);
-  f->headers.reserve(10);  // every X-Helm-* header a response can carry
-  f->headers.emplace_back("X-Helm-Correlation-ID", f->correlation_id);
+  f->helm_headers.reserve(512);  // every X-Helm-* header a response can carry
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Correlation-ID", f->correlation_id);
 
   auto principal = boundary_->Authenticate(request.credential);
   if (!principal.ok()) {
@@ -201,10 +201,10 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   }
   f->decision = std::move(decision.value());
   const Decision& d = f->decision;
-  f->headers.emplace_back("X-Helm-Decision-ID", d.decision_id);
-  f->headers.emplace_back("X-Helm-Receipt-ID", d.receipt_id);
-  f->headers.emplace_back("X-Helm-Reason-Code", d.reason_code);
-  f->headers.emplace_back("X-Helm-Status", VerdictName(d.verdict));
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Decision-ID", d.decision_id);
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Receipt-ID", d.receipt_id);
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Reason-Code", d.reason_code);
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Status", VerdictName(d.verdict));
 
   if (!invalid.empty()) return ErrorResponse(*f, invalid_status, "REQUEST_INVALID", invalid, true);
   if (d.verdict == Verdict::kDeny && d.reason_code == "REQUEST_INVALID") {  // JSON of a wrong shape
@@ -213,7 +213,7 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
                          true);
   }
   if (d.verdict == Verdict::kEscalate) {
-    f->headers.emplace_back("X-Helm-Approval-ID", d.approval_id);
+    AppendHeaderLine(&f->helm_headers, "X-Helm-Approval-ID", d.approval_id);
     return ErrorResponse(*f, 403, d.reason_code,
                          "this request needs an operator's approval; re-send it with "
                          "X-Helm-Approval: " + d.approval_id + " once approved",
@@ -278,7 +278,7 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
     Seal(*f, "rejected", 422);
     return res;
   }
-  f->headers.emplace_back("X-Helm-Lane", f->plan.lane);
+  AppendHeaderLine(&f->helm_headers, "X-Helm-Lane", f->plan.lane);
   if (f->stream) return ExecuteStream(std::move(f), filtered.usable);
   f->candidates = std::move(filtered.usable);
   return ExecuteBuffered(std::move(f), 0);

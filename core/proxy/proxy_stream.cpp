@@ -154,7 +154,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     };
     ProxyResponse res;
     res.content_type = "text/event-stream";
-    res.headers = f->headers;
+    res.head_lines = f->helm_headers;
     res.headers.emplace_back("Cache-Control", "no-cache");
     res.stream = [f, reader, relay, seal, first, slot](ResponseWriter& w) {
       crypto::Sha256Stream hash;

@@ -56,6 +56,9 @@ struct Park {
 struct ProxyResponse {
   int status = 200;
   HeaderList headers;
+  // More header fields as whole "Name: value\r\n" lines, checked when added
+  // (AppendHeaderLine): helm's own X-Helm-* headers, one buffer for all.
+  std::string head_lines;
   std::string content_type;  // empty: application/json (no allocation per response)
   std::string body;
   // Set for a streaming response: called once, after the status and headers
@@ -69,5 +72,9 @@ struct ProxyResponse {
   // a request that can_park).
   std::shared_ptr<Park> park;
 };
+
+// Appends "name: value\r\n" to *lines; a value with a line break is left
+// out, as the HTTP server leaves out such a field of `headers`.
+void AppendHeaderLine(std::string* lines, std::string_view name, std::string_view value);
 
 }  // namespace helm

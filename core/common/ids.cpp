@@ -68,6 +68,12 @@ std::string NewId(const char* prefix) {
 }
 
 std::string FormatRfc3339Micros(int64_t unix_micros) {
+  std::string out;
+  AppendRfc3339Micros(unix_micros, &out);
+  return out;
+}
+
+void AppendRfc3339Micros(int64_t unix_micros, std::string* out) {
   // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil,
   // inverted); no gmtime_r, which takes glibc's time-zone lock.
   int64_t days = unix_micros / 86400000000;
@@ -93,12 +99,13 @@ std::string FormatRfc3339Micros(int64_t unix_micros) {
                   static_cast<long long>(day), static_cast<long long>(secs / 3600),
                   static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
                   static_cast<long long>(rest % 1000000));
-    return buf;
+    out->append(buf);
+    return;
   }
   // On every receipt: digits written in place (snprintf costs more than the rest).
-  std::string out = "0000-00-00T00:00:00.000000Z";
-  auto put = [&out](size_t end, int64_t value, int width) {
-    for (int i = 1; i <= width; ++i, value /= 10) out[end - i] = static_cast<char>('0' + value % 10);
+  char text[] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&text](size_t end, int64_t value, int width) {
+    for (int i = 1; i <= width; ++i, value /= 10) text[end - i] = static_cast<char>('0' + value % 10);
   };
   put(4, year, 4);
   put(7, month, 2);
@@ -107,7 +114,7 @@ std::string FormatRfc3339Micros(int64_t unix_micros) {
   put(16, secs / 60 % 60, 2);
   put(19, secs % 60, 2);
   put(26, rest % 1000000, 6);
-  return out;
+  out->append(text, sizeof text - 1);
 }
 
 }  // namespace helm

@@ -22,5 +22,6 @@ std::string NewId(const char* prefix);
 
 // RFC 3339 UTC with microseconds: 2026-11-22T00:28:06.123456Z
 std::string FormatRfc3339Micros(int64_t unix_micros);
+void AppendRfc3339Micros(int64_t unix_micros, std::string* out);
 
 }  // namespace helm

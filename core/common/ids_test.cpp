@@ -15,6 +15,9 @@ TEST_CASE("FormatRfc3339Micros agrees with gmtime_r") {
   CHECK(FormatRfc3339Micros(951782400000001) == "2000-02-29T00:00:00.000001Z");
   CHECK(FormatRfc3339Micros(4102444799999999) == "2099-12-31T23:59:59.999999Z");
   CHECK(FormatRfc3339Micros(-1) == "1969-12-31T23:59:59.999999Z");
+  std::string quoted = "\"";
+  AppendRfc3339Micros(951782400000001, &quoted);
+  CHECK(quoted == "\"2000-02-29T00:00:00.000001Z");
   std::mt19937_64 rng(7);
   for (int i = 0; i < 20000; ++i) {
     const int64_t micros = static_cast<int64_t>(rng() % 8000000000000000ULL);  // to ~2223

@@ -87,13 +87,17 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 std::string Sha256Tagged(std::string_view data) {
-  unsigned char digest[32];
-  Sha256Into(data, digest);
   std::string out;
   out.reserve(7 + 64);
-  out.append("sha256:");
-  AppendHex(digest, sizeof digest, &out);
+  AppendSha256Tagged(data, &out);
   return out;
+}
+
+void AppendSha256Tagged(std::string_view data, std::string* out) {
+  unsigned char digest[32];
+  Sha256Into(data, digest);
+  out->append("sha256:");
+  AppendHex(digest, sizeof digest, out);
 }
 
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
@@ -142,12 +146,19 @@ Result<std::string> HexDecode(std::string_view hex) {
 }
 
 std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(out.size() - 1);  // drop the terminating NUL
+  std::string out;
+  AppendBase64Url(bytes, &out);
   return out;
+}
+
+void AppendBase64Url(std::string_view bytes, std::string* out) {
+  const size_t at = out->size();
+  const size_t len =
+      sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out->resize(at + len);
+  sodium_bin2base64(out->data() + at, len, reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out->resize(at + len - 1);  // drop the terminating NUL
 }
 
 Result<std::string> Base64UrlDecode(std::string_view text) {

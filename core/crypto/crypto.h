@@ -18,6 +18,7 @@ void Init();
 std::array<uint8_t, 32> Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);     // 64 lowercase hex chars
 std::string Sha256Tagged(std::string_view data);  // "sha256:" + hex
+void AppendSha256Tagged(std::string_view data, std::string* out);
 
 // Incremental SHA-256 (OpenSSL) for streamed bodies.
 class Sha256Stream {
@@ -36,6 +37,7 @@ class Sha256Stream {
 std::string HexEncode(std::string_view bytes);
 Result<std::string> HexDecode(std::string_view hex);
 std::string Base64UrlEncode(std::string_view bytes);  // no padding
+void AppendBase64Url(std::string_view bytes, std::string* out);
 Result<std::string> Base64UrlDecode(std::string_view text);
 
 std::string RandomBytes(size_t n);

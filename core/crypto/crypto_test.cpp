@@ -17,6 +17,9 @@ TEST_CASE("sha256 of 'abc' matches FIPS 180-2") {
   s.Update("a");
   s.Update("bc");
   CHECK(s.FinishTagged() == "sha256:" + Sha256Hex("abc"));
+  std::string after = "prev,";
+  AppendSha256Tagged("abc", &after);
+  CHECK(after == "prev,sha256:" + Sha256Hex("abc"));
 }
 
 TEST_CASE("sha256: FIPS 180-2 vectors, repeated calls and threads share no state") {
@@ -56,6 +59,9 @@ TEST_CASE("hex and base64url round trip") {
   CHECK(HexDecode(HexEncode(bytes)).value() == bytes);
   CHECK(Base64UrlDecode(Base64UrlEncode(bytes)).value() == bytes);
   CHECK(Base64UrlEncode("\xfb\xff") == "-_8");
+  std::string quoted = "\"";
+  AppendBase64Url("\xfb\xff", &quoted);
+  CHECK(quoted == "\"-_8");
   CHECK_FALSE(HexDecode("zz").ok());
 }
 

@@ -172,7 +172,7 @@ Status RocksLedger::InitSigner() {
   std::string fast_hash;
   Appended slow;
   std::string slow_hash;
-  const std::string time = FormatRfc3339Micros(1700000000123456);
+  const int64_t time = 1700000000123456;
   SignFast(*prepared, nullptr, 42, time, &fast, &fast_hash);  // deterministic, comparable
   Status s = SignSlow(*prepared, 42, time, &slow, &slow_hash);
   if (!s.ok()) return s;

@@ -429,12 +429,11 @@ Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared,
                                         crypto::SignatureNonce* nonce, rocksdb::WriteBatch* wb) {
   const uint64_t seq = work_.head_seq + 1;
   Appended out;
-  std::string hash;
-  const std::string time = FormatRfc3339Micros(options_.clock->NowMicros());
+  const int64_t time = options_.clock->NowMicros();
   if (fast_signing_) {
-    SignFast(prepared, nonce, seq, time, &out, &hash);
+    SignFast(prepared, nonce, seq, time, &out, &next_hash_);
   } else {
-    Status s = SignSlow(prepared, seq, time, &out, &hash);
+    Status s = SignSlow(prepared, seq, time, &out, &next_hash_);
     if (!s.ok()) return s.error();
   }
   const std::string key = layout::EncodeSeq(seq);
@@ -444,36 +443,40 @@ Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared,
     wb->Put(cf_[kByAgent], layout::AgentKey(prepared.agent, seq), rocksdb::Slice());
   }
   work_.head_seq = seq;
-  work_.head_hash = std::move(hash);
+  work_.head_hash.swap(next_hash_);  // both buffers are kept for the next receipts
   return out;
 }
 
 void RocksLedger::SignFast(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce,
-                           uint64_t seq, const std::string& time, Appended* out,
+                           uint64_t seq, int64_t time_micros, Appended* out,
                            std::string* hash) {
   char digits[24];
   seq_text_.assign(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
   Quote(work_.head_hash, &prev_text_);
-  Quote(time, &time_text_);
+  time_text_.assign(1, '"');
+  AppendRfc3339Micros(time_micros, &time_text_);
+  time_text_.push_back('"');
   SlotValues values{prev_text_, seq_text_, time_text_, {}};
   Render(prepared.signing, values, &signing_buf_);
-  Quote(
-      crypto::Base64UrlEncode(nonce ? crypto::FinishSignature(signing_buf_, key_.secret_key, *nonce)
-                                    : crypto::Sign(signing_buf_, key_.secret_key)),
-      &sig_text_);
+  sig_text_.assign(1, '"');
+  crypto::AppendBase64Url(nonce ? crypto::FinishSignature(signing_buf_, key_.secret_key, *nonce)
+                                : crypto::Sign(signing_buf_, key_.secret_key),
+                          &sig_text_);
+  sig_text_.push_back('"');
   values.signature = sig_text_;
   Render(prepared.stored, values, &out->stored);
-  *hash = crypto::Sha256Tagged(out->stored);
+  hash->clear();
+  crypto::AppendSha256Tagged(out->stored, hash);
   out->seq = seq;
   out->receipt_id = prepared.receipt_id;
 }
 
-Status RocksLedger::SignSlow(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
+Status RocksLedger::SignSlow(const PreparedReceipt& prepared, uint64_t seq, int64_t time_micros,
                              Appended* out, std::string* hash) {
   Json receipt = prepared.json;
   receipt["seq"] = seq;
   receipt["prev_hash"] = work_.head_hash;
-  receipt["time"] = time;
+  receipt["time"] = FormatRfc3339Micros(time_micros);
   Result<receipt::Signed> signed_receipt = receipt::Sign(std::move(receipt), key_);
   if (!signed_receipt.ok()) return signed_receipt.error();
   out->stored = std::move(signed_receipt->canonical);

@@ -184,8 +184,8 @@ class RocksLedger final : public Ledger {
   Result<Appended> AppendCheckpoint(rocksdb::WriteBatch* wb);
   // Sign `prepared` as receipt `seq` chained to head_hash_ at `time`.
   void SignFast(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce, uint64_t seq,
-                const std::string& time, Appended* out, std::string* hash);
-  Status SignSlow(const PreparedReceipt& prepared, uint64_t seq, const std::string& time,
+                int64_t time_micros, Appended* out, std::string* hash);
+  Status SignSlow(const PreparedReceipt& prepared, uint64_t seq, int64_t time_micros,
                   Appended* out, std::string* hash);
 
   const LedgerOptions options_;
@@ -225,6 +225,7 @@ class RocksLedger final : public Ledger {
   // Sign-leader state (one sign leader at a time; handed over under mu_).
   ChainState work_;  // the head including signed, not yet durable receipts
   std::string signing_buf_, seq_text_, prev_text_, time_text_, sig_text_;
+  std::string next_hash_;  // the next head hash, swapped with work_.head_hash
   std::thread ticker_;
 };
 

@@ -254,70 +254,61 @@ void CanonicalObject::AddCanonical(std::string_view name, std::string_view canon
   End();
 }
 
-CanonicalObject::Member CanonicalObject::MemberAt(size_t i) const {
-  const Entry& e = entries_[i];
-  const std::string_view text(text_);
-  return Member{(e.escaped_name ? std::string_view(names_) : text)
-                    .substr(e.name_begin, e.name_end - e.name_begin),
-                text.substr(e.begin, e.end - e.begin)};
-}
+namespace {
 
-Status CanonicalObject::SortInto(uint16_t* order) const {
-  if (!status_.ok()) return status_.error();
-  if (entries_.size() > UINT16_MAX) {
-    return MakeError(ErrorCode::kInvalidArgument, "too many receipt members");
+// Room for an object's members in order: on the stack for up to 16 (every
+// nested object of a receipt), else on the heap.
+class MemberBuffer {
+ public:
+  explicit MemberBuffer(size_t n) {
+    if (n > sizeof small_ / sizeof small_[0]) large_.resize(n);
   }
-  for (size_t i = 0; i < entries_.size(); ++i) order[i] = static_cast<uint16_t>(i);
-  std::sort(order, order + entries_.size(), [this](uint16_t a, uint16_t b) {
-    return Utf16Less(MemberAt(a).name, MemberAt(b).name);
-  });
-  for (size_t i = 1; i < entries_.size(); ++i) {
-    const std::string_view name = MemberAt(order[i]).name;
-    if (name == MemberAt(order[i - 1]).name) {
+  CanonicalObject::Member* data() { return large_.empty() ? small_ : large_.data(); }
+
+ private:
+  CanonicalObject::Member small_[16];
+  std::vector<CanonicalObject::Member> large_;
+};
+
+}  // namespace
+
+Status CanonicalObject::SortInto(Member* members) const {
+  if (!status_.ok()) return status_.error();
+  const std::string_view names(names_);
+  const std::string_view text(text_);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    members[i] = Member{(e.escaped_name ? names : text).substr(e.name_begin,
+                                                               e.name_end - e.name_begin),
+                        text.substr(e.begin, e.end - e.begin)};
+  }
+  Member* end = members + entries_.size();
+  std::sort(members, end,
+            [](const Member& a, const Member& b) { return Utf16Less(a.name, b.name); });
+  for (const Member* m = members + 1; m < end; ++m) {
+    if (m->name == (m - 1)->name) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "receipt member " + std::string(name) + " repeats");
+                       "receipt member " + std::string(m->name) + " repeats");
     }
   }
   return Status::Ok();
 }
 
-namespace {
-
-// Room for an object's member order: on the stack for up to 64 members
-// (every receipt and nested object), else on the heap.
-class OrderBuffer {
- public:
-  explicit OrderBuffer(size_t n) {
-    if (n > sizeof small_ / sizeof small_[0]) large_.resize(n);
-  }
-  uint16_t* data() { return large_.empty() ? small_ : large_.data(); }
-
- private:
-  uint16_t small_[64];
-  std::vector<uint16_t> large_;
-};
-
-}  // namespace
-
 Result<std::vector<CanonicalObject::Member>> CanonicalObject::Sorted() const {
-  OrderBuffer buffer(entries_.size());
-  uint16_t* order = buffer.data();
-  if (Status s = SortInto(order); !s.ok()) return s.error();
-  std::vector<Member> members;
-  members.reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i) members.push_back(MemberAt(order[i]));
+  std::vector<Member> members(entries_.size());
+  if (Status s = SortInto(members.data()); !s.ok()) return s.error();
   return members;
 }
 
 Status CanonicalObject::AppendTo(std::string* out) const {
-  OrderBuffer buffer(entries_.size());
-  uint16_t* order = buffer.data();
-  if (Status s = SortInto(order); !s.ok()) return s;
+  MemberBuffer buffer(entries_.size());
+  const Member* members = buffer.data();
+  if (Status s = SortInto(buffer.data()); !s.ok()) return s;
   out->reserve(out->size() + text_.size() + entries_.size() + 2);
   out->push_back('{');
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (i > 0) out->push_back(',');
-    out->append(MemberAt(order[i]).text);
+    out->append(members[i].text);
   }
   out->push_back('}');
   return Status::Ok();

@@ -57,9 +57,8 @@ class CanonicalObject {
   void Begin(std::string_view name);
   void End();
   void Fail(std::string_view name, const Error& error);
-  Member MemberAt(size_t i) const;
-  // Writes entries_' indices in RFC 8785 order to order[0..entries_.size()).
-  Status SortInto(uint16_t* order) const;
+  // Fills members[0..entries_.size()) in RFC 8785 order.
+  Status SortInto(Member* members) const;
 
   size_t expected_bytes_;
   std::vector<Entry> entries_;

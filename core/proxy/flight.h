@@ -27,7 +27,7 @@ struct ProxyService::Flight {
   Json dispatch_json;         // its parsed form
   std::optional<ir::Request> ir;  // decoded on first translation
   std::shared_ptr<const RouterState> router;
-  route::RoutePlan plan;
+  route::RoutePlan plan;  // its candidates are moved out when filtered (Route)
   std::vector<route::Candidate> candidates;  // a buffered request's, in the order tried
   // The attempts so far, each an RFC 8785 object, comma-separated
   // (RecordAttempt): the route's `attempts` array without its brackets.

@@ -267,7 +267,7 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
     return res;
   }
   f->plan = std::move(plan.value());
-  route::Filtered filtered = route::FilterCandidates(f->plan.candidates, rf);
+  route::Filtered filtered = route::FilterCandidates(std::move(f->plan.candidates), rf);
   for (const route::Skipped& s : filtered.skipped) {
     RecordAttempt(*f, s.candidate, "skipped", route::SkipReasonName(s.reason), 0);
   }

@@ -34,15 +34,16 @@ std::optional<SkipReason> CheckCapabilities(const ModelSpec& model, const RouteF
   return std::nullopt;
 }
 
-Filtered FilterCandidates(const std::vector<Candidate>& candidates, const RouteFacts& facts) {
+Filtered FilterCandidates(std::vector<Candidate> candidates, const RouteFacts& facts) {
   Filtered out;
-  for (const Candidate& c : candidates) {
+  out.usable.reserve(candidates.size());
+  for (Candidate& c : candidates) {
     std::optional<SkipReason> reason =
         c.model == nullptr ? std::nullopt : CheckCapabilities(*c.model, facts);
     if (reason) {
-      out.skipped.push_back(Skipped{c, *reason});
+      out.skipped.push_back(Skipped{std::move(c), *reason});
     } else {
-      out.usable.push_back(c);
+      out.usable.push_back(std::move(c));
     }
   }
   return out;

@@ -36,6 +36,6 @@ struct Filtered {
 // Why `model` cannot serve a request with these facts, or nullopt when it can.
 std::optional<SkipReason> CheckCapabilities(const ModelSpec& model, const RouteFacts& facts);
 
-Filtered FilterCandidates(const std::vector<Candidate>& candidates, const RouteFacts& facts);
+Filtered FilterCandidates(std::vector<Candidate> candidates, const RouteFacts& facts);
 
 }  // namespace helm::route

@@ -106,7 +106,9 @@ Result<Outcome> Outcome::FromJson(const Json& j) {
   }
   if (j.contains("usage")) {
     const Json& u = j["usage"];
-    const auto count = [&u](const char* key) { return u.contains(key) && u[key].is_number_integer(); };
+    const auto count = [&u](const char* key) {
+      return u.contains(key) && u[key].is_number_integer();
+    };
     if (!u.is_object() || !count("input") || !count("output") || !count("cached")) {
       return bad("usage must be an object with integer input, output and cached");
     }

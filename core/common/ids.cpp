@@ -105,7 +105,9 @@ void AppendRfc3339Micros(int64_t unix_micros, std::string* out) {
   // On every receipt: digits written in place (snprintf costs more than the rest).
   char text[] = "0000-00-00T00:00:00.000000Z";
   auto put = [&text](size_t end, int64_t value, int width) {
-    for (int i = 1; i <= width; ++i, value /= 10) text[end - i] = static_cast<char>('0' + value % 10);
+    for (int i = 1; i <= width; ++i, value /= 10) {
+      text[end - i] = static_cast<char>('0' + value % 10);
+    }
   };
   put(4, year, 4);
   put(7, month, 2);

@@ -309,8 +309,10 @@ void RocksLedger::LeadSigning(Pending* self) {
 std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch,
                                                std::unique_ptr<rocksdb::WriteBatch> wb) {
   auto commit = std::make_unique<Commit>();
-  // Room for the batch's receipts and index entries, allocated once.
-  commit->wb = wb ? std::move(wb) : std::make_unique<rocksdb::WriteBatch>(256 + batch.size() * 1536);
+  // Room for the batch's receipts and index entries: the last batch's
+  // buffer (LeadCommit keeps it), else allocated once.
+  commit->wb =
+      wb ? std::move(wb) : std::make_unique<rocksdb::WriteBatch>(256 + batch.size() * 1536);
   commit->base = work_;
   for (Pending* p : batch) {
     switch (p->kind) {

@@ -25,7 +25,8 @@ protocol::ProviderKind WireKind(route::ProviderKind kind) {
 
 // Usage of a provider body that is forwarded verbatim: only the integers of
 // the top-level usage member are read, and no JSON tree is built.
-std::optional<TokenUsage> UsageOfProviderBody(protocol::ProviderKind kind, const std::string& body) {
+std::optional<TokenUsage> UsageOfProviderBody(protocol::ProviderKind kind,
+                                              const std::string& body) {
   const char* member = kind == protocol::ProviderKind::kGemini ? "usageMetadata" : "usage";
   std::optional<std::string_view> raw = TopLevelMember(body, member);
   if (!raw) return std::nullopt;

@@ -282,13 +282,12 @@ Status CanonicalObject::SortInto(Member* members) const {
                                                                e.name_end - e.name_begin),
                         text.substr(e.begin, e.end - e.begin)};
   }
-  Member* end = members + entries_.size();
-  std::sort(members, end,
+  std::sort(members, members + entries_.size(),
             [](const Member& a, const Member& b) { return Utf16Less(a.name, b.name); });
-  for (const Member* m = members + 1; m < end; ++m) {
-    if (m->name == (m - 1)->name) {
+  for (size_t i = 1; i < entries_.size(); ++i) {
+    if (members[i].name == members[i - 1].name) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "receipt member " + std::string(m->name) + " repeats");
+                       "receipt member " + std::string(members[i].name) + " repeats");
     }
   }
   return Status::Ok();

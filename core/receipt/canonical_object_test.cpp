@@ -67,6 +67,34 @@ TEST_CASE("a CanonicalObject gives the RFC 8785 text of the same JSON object") {
   CHECK(sorted->back().text == "\"\xEF\xBF\xBD\":\"replacement\"");
 }
 
+TEST_CASE("objects of any size, empty or past the stack's room, sort as RFC 8785 says") {
+  CHECK(CanonicalObject().Text().value() == "{}");
+  std::string empty_nested;
+  REQUIRE(CanonicalObject().AppendTo(&empty_nested).ok());
+  CHECK(empty_nested == "{}");
+  for (int n : {3, 16, 17, 40}) {
+    CanonicalObject o;
+    Json same = Json::object();
+    for (int i = n - 1; i >= 0; --i) {  // added in reverse order
+      const std::string name = "m" + std::to_string(i);
+      o.AddInt(name, i);
+      same[name] = i;
+    }
+    std::string text = "prefix:";
+    REQUIRE(o.AppendTo(&text).ok());
+    CHECK(text == "prefix:" + Canonicalize(same).value());
+  }
+  CanonicalObject twice;
+  twice.AddInt("a", 1);
+  twice.AddInt("a", 2);
+  std::string untouched = "kept";
+  CHECK_FALSE(twice.AppendTo(&untouched).ok());
+  CHECK(untouched == "kept");
+  CanonicalObject parent;
+  parent.AddObject("child", twice);
+  CHECK_FALSE(parent.Text().ok());
+}
+
 TEST_CASE("a CanonicalObject with a member that cannot be canonical is refused") {
   SUBCASE("invalid UTF-8 in a value") {
     CanonicalObject o;

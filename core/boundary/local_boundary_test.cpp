@@ -64,6 +64,11 @@ when.headers = { "X-Helm-Env" = ["prod"] }
   CHECK(prod.reason_code == "PROD_BLOCKED");
   CHECK(f.Evaluate("hi", {{"x-helm-env", "dev"}}).verdict == Verdict::kAllow);
   CHECK(f.Evaluate("hi").verdict == Verdict::kAllow);
+  // A repeated field: the first one received counts.
+  CHECK(f.Evaluate("hi", {{"x-helm-env", "prod"}, {"x-helm-env", "dev"}}).verdict ==
+        Verdict::kDeny);
+  CHECK(f.Evaluate("hi", {{"x-helm-env", "dev"}, {"x-helm-env", "prod"}}).verdict ==
+        Verdict::kAllow);
 }
 
 TEST_CASE("redaction rewrites the body only when a pattern matches") {

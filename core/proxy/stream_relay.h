@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "core/common/json.h"
 #include "core/common/token_usage.h"
 #include "core/provider/sse.h"
 #include "core/protocol/translate.h"

@@ -27,9 +27,11 @@ std::string_view Trim(std::string_view s) {
 void BufferedReader::MakeRoom() {
   if (begin_ == end_) begin_ = end_ = 0;
   if (buf_.size() - end_ >= kReadSize) return;
-  std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);  // compact, then grow
-  end_ -= begin_;
-  begin_ = 0;
+  if (begin_ > 0) {  // compact, then grow (nothing to move into an unallocated buffer)
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
   if (buf_.size() - end_ < kReadSize) buf_.resize(std::max(buf_.size() * 2, end_ + kReadSize));
 }
 

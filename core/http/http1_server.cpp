@@ -44,6 +44,21 @@ constexpr size_t kBodyStep = 64 * 1024;
 // sweep_fd's data in the epoll set: no Conn* or tagged Parked* is 2.
 constexpr uint64_t kSweepTag = 2;
 
+// ThreadSanitizer models a hand-off through epoll only when a descriptor is
+// added to the set, not when it is re-armed (EPOLL_CTL_MOD), though the
+// epoll lock orders both. These tell it that whatever a worker wrote to a
+// connection or parked response before re-arming it is seen by the worker
+// that takes it next. Nothing in other builds.
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+void HandOff(void* object) { __tsan_release(object); }
+void TakeOver(void* object) { __tsan_acquire(object); }
+#else
+void HandOff(void*) {}
+void TakeOver(void*) {}
+#endif
+
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -499,11 +514,13 @@ void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
   }
   SweepBy(p->park->deadline_ns);
   // Last: from here on another worker may resume it.
+  const int fd = p->park->fd;
   epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.u64 = reinterpret_cast<uintptr_t>(p) | 1}};
+  HandOff(p);
   // A pooled upstream connection stays in the set between its requests
   // (disarmed), so re-arming it is the common case.
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, p->park->fd, &ev) == 0) return;
-  if (errno == ENOENT && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, p->park->fd, &ev) == 0) return;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev) == 0) return;
+  if (errno == ENOENT && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) == 0) return;
   Resume(p);  // cannot wait in the set: the resumed handler waits in this worker
 }
 
@@ -585,8 +602,10 @@ Http1Server::Impl::Arrival Http1Server::Impl::Gather(Conn& conn) {
 void Http1Server::Impl::Arm(Conn& conn, bool restart_clock) {
   if (restart_clock) conn.idle_since_ns.store(NowNs());
   conn.idle.store(true);
+  const int fd = conn.fd;  // the last use of conn: another worker may take it
   epoll_event ev{EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = &conn}};
-  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, conn.fd, &ev);
+  HandOff(&conn);
+  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
 }
 
 void Http1Server::Impl::Close(Conn& conn) {
@@ -598,9 +617,14 @@ void Http1Server::Impl::Close(Conn& conn) {
 }
 
 Http1Server::Impl::Ready Http1Server::Impl::Taken(const epoll_event& ev) {
-  if (ev.data.u64 & 1) return {nullptr, reinterpret_cast<Parked*>(ev.data.u64 & ~uint64_t{1})};
+  if (ev.data.u64 & 1) {
+    auto* resumed = reinterpret_cast<Parked*>(ev.data.u64 & ~uint64_t{1});
+    TakeOver(resumed);
+    return {nullptr, resumed};
+  }
   auto* conn = static_cast<Conn*>(ev.data.ptr);
   if (conn == nullptr) return {};  // wake_fd: the workers are to exit
+  TakeOver(conn);
   conn->idle.store(false);
   return {conn, nullptr};
 }
@@ -844,7 +868,11 @@ Status Http1Server::Serve() {
   uint64_t one = 1;
   (void)!write(s.wake_fd, &one, sizeof one);
   for (std::thread& t : workers) t.join();
-  s.conns.clear();  // idle connections Stop shut down, not yet seen by a worker
+  {  // idle connections Stop shut down, not yet seen by a worker; Stop may
+     // still be going through them
+    std::lock_guard<std::mutex> lock(s.conns_mu);
+    s.conns.clear();
+  }
   close(s.epoll_fd);
   close(s.wake_fd);
   close(s.sweep_fd);

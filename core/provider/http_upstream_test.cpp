@@ -170,9 +170,11 @@ int FreePort() {
 
 TEST_CASE("http upstream: JSON answer, base path, headers both ways") {
   TestServer ts;
+  std::mutex mu;  // the server's thread writes what it saw, this one reads it
   std::string seen_auth, seen_encoding, seen_body;
   ts.server().Post("/base/v1/chat/completions",
                    [&](const httplib::Request& req, httplib::Response& res) {
+                     std::lock_guard<std::mutex> lock(mu);
                      seen_auth = req.get_header_value("Authorization");
                      seen_encoding = req.get_header_value("Accept-Encoding");
                      seen_body = req.body;
@@ -188,6 +190,7 @@ TEST_CASE("http upstream: JSON answer, base path, headers both ways") {
   CHECK(c.header("x-upstream") == "yes");
   CHECK(c.header("connection").empty());  // hop-by-hop headers are dropped
   CHECK(c.body() == R"({"ok":true})");
+  std::lock_guard<std::mutex> lock(mu);
   CHECK(seen_auth == "Bearer sk-test");
   CHECK(seen_encoding == "identity");
   CHECK(seen_body == ChatRequest().body);
@@ -396,6 +399,7 @@ TEST_CASE("http upstream: sequential requests reuse one keep-alive connection") 
     Captured c = Call(*up);
     REQUIRE(c.result.fault == UpstreamFault::kNone);
   }
+  std::lock_guard<std::mutex> lock(mu);
   CHECK(client_ports.size() == 1);
 }
 
@@ -424,6 +428,7 @@ TEST_CASE("http upstream: concurrent requests use at most one connection each") 
   }
   for (auto& t : threads) t.join();
   CHECK(failures.load() == 0);
+  std::lock_guard<std::mutex> lock(mu);
   CHECK(client_ports.size() <= 4);
   CHECK(client_ports.size() >= 1);
 }
@@ -449,6 +454,10 @@ struct RecordingServer {
   size_t count() {
     std::lock_guard<std::mutex> lock(mu);
     return seen.size();
+  }
+  std::pair<SteadyClock::time_point, int> at(size_t i) {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.at(i);
   }
 };
 
@@ -478,8 +487,8 @@ TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
     CHECK(c.result.fault == UpstreamFault::kNone);
     CHECK(c.body() == R"({"ok":true})");
     REQUIRE(rs.count() == 2);
-    CHECK(rs.seen[1].first >= opened);
-    CHECK(rs.seen[1].second == rs.seen[0].second);  // the pooled connection
+    CHECK(rs.at(1).first >= opened);
+    CHECK(rs.at(1).second == rs.at(0).second);  // the pooled connection
   }
   SUBCASE("larger than a hand-off: waits for the gate, then writes") {
     UpstreamRequest big = ChatRequest();
@@ -488,7 +497,7 @@ TEST_CASE("http upstream: a gated request leaves only once its gate opens") {
     Captured c = CallGated(*up, big, Status::Ok(), milliseconds(150), &opened);
     CHECK(c.result.fault == UpstreamFault::kNone);
     REQUIRE(rs.count() == 2);
-    CHECK(rs.seen[1].first >= opened);
+    CHECK(rs.at(1).first >= opened);
   }
   SUBCASE("an open gate sends at once") {
     DispatchGate gate;
@@ -552,7 +561,7 @@ TEST_CASE("http upstream: a started request is answered once its socket is reada
   CHECK(c.body() == R"({"ok":true})");
   CHECK(rs.count() == 2);
   CHECK(Call(*up).result.fault == UpstreamFault::kNone);  // the connection went back to the pool
-  CHECK(rs.seen[2].second == rs.seen[0].second);
+  CHECK(rs.at(2).second == rs.at(0).second);
 }
 
 TEST_CASE("http upstream: a started request whose gate fails wakes its reader, sends nothing") {

@@ -541,6 +541,8 @@ class WorkerLimitsTest(ProxyCase):
         finally:
             px.cleanup()
 
+    @unittest.skipIf(os.environ.get("HELM_SANITIZED"),
+                     "a sanitizer's shadow memory needs more address space than the limit")
     def test_worker_threads_the_process_cannot_start_refuse_to_start(self):
         import resource
 

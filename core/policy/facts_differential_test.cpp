@@ -1,80 +1,16 @@
-// Differential test of the two readers of a client request. The policy
-// decides on the IR (ExtractFacts → protocol::InspectClientRequest); redaction
-// rewrites the client's JSON in place (RewriteTexts → WalkBody). If they
-// disagreed, a redact_regex rule would miss text the policy matched, or the
-// policy would not see text the provider reads. Over the corpus of
+// Differential test of the two readers of a client request
+// (facts_differential.h says what is compared and why), over the corpus of
 // facts_corpus.h and every one-node mutation of it (a node replaced, or a
-// member the readers look for added to an object), for each body the decoder
-// accepts:
-//   - the multiset of non-empty texts WalkBody visits == facts.texts;
-//   - WalkBody sees as many images as the IR holds (so has_images agrees);
-//   - the multiset of tool names WalkBody sees == facts.tools;
-//   - redaction leaves no match behind: after RewriteTexts replaces every 'x',
-//     the body still decodes and none of its texts holds an 'x'.
-// The IR decoder is the reference for what a request means: a disagreement is
-// fixed in whichever side misreads the request.
+// member the readers look for added to an object).
 #include <doctest/doctest.h>
 
-#include <algorithm>
-
-#include "core/policy/body_walk.h"
-#include "core/policy/facts.h"
 #include "core/policy/facts_corpus.h"
-#include "core/protocol/translate.h"
+#include "core/policy/facts_differential.h"
 
 namespace helm {
 namespace {
 
 using testing::CorpusBody;
-
-// Records what the walker visits.
-class Probe final : public BodyVisitor {
- public:
-  std::vector<std::string> texts, tools;
-  int images = 0;
-  void Text(Json& node) override { Add(node.get<std::string>()); }
-  void Stringified(Json& node) override { Add(DumpJson(node)); }
-  void Image() override { ++images; }
-  void Tool(const std::string& name) override { tools.push_back(name); }
-
- private:
-  void Add(std::string text) {
-    if (!text.empty()) texts.push_back(std::move(text));
-  }
-};
-
-std::vector<std::string> Sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (const auto& s : v) out += (out.size() > 1 ? ", " : "") + DumpJson(Json(s));
-  return out + "]";
-}
-
-int ReplaceX(std::string& s) {
-  int n = 0;
-  for (char& c : s) {
-    if (c == 'x') {
-      c = '#';
-      ++n;
-    }
-  }
-  return n;
-}
-
-// The image parts of the decoded request (0 for the protocols with no IR).
-int ImagesInIr(const std::string& protocol, const Json& body) {
-  if (!protocol::IsTranslatableProtocol(protocol)) return 0;
-  auto request = protocol::InspectClientRequest(protocol, body);
-  int n = 0;
-  for (const auto& m : request.ok() ? request->messages : std::vector<ir::Message>{}) {
-    for (const auto& p : m.content) n += p.kind == ir::PartKind::kImage;
-  }
-  return n;
-}
 
 struct Tally {
   size_t bodies = 0;    // bodies checked
@@ -82,46 +18,11 @@ struct Tally {
   std::vector<std::string> failures;
 };
 
-// "" when the two readers agree on `body`, else what differs.
-std::string Disagreement(const std::string& protocol, const Json& body, Tally& tally) {
-  ++tally.bodies;
-  auto facts = ExtractFacts(protocol, body);
-  if (!facts.ok()) return "";  // REQUEST_INVALID: nothing is dispatched or redacted
-  ++tally.accepted;
-  Json copy = body;
-  Probe probe;
-  WalkBody(protocol, copy, probe);
-  std::string diff;
-  if (Sorted(probe.texts) != Sorted(facts->texts)) {
-    diff +=
-        "texts: walker " + Join(Sorted(probe.texts)) + " IR " + Join(Sorted(facts->texts)) + "; ";
-  }
-  int images = ImagesInIr(protocol, body);
-  if (probe.images != images || (images > 0) != facts->has_images) {
-    diff +=
-        "images: walker " + std::to_string(probe.images) + " IR " + std::to_string(images) + "; ";
-  }
-  if (Sorted(probe.tools) != Sorted(facts->tools)) {
-    diff +=
-        "tools: walker " + Join(Sorted(probe.tools)) + " IR " + Join(Sorted(facts->tools)) + "; ";
-  }
-  int expected = 0;
-  for (std::string t : facts->texts) expected += ReplaceX(t);
-  int replaced = RewriteTexts(protocol, copy, ReplaceX);
-  auto after = ExtractFacts(protocol, copy);
-  if (replaced != expected) diff += "redaction count differs; ";
-  if (!after.ok()) {
-    diff += "redacted body no longer decodes: " + after.error().message + "; ";
-  } else {
-    for (const auto& t : after->texts) {
-      if (t.find('x') != std::string::npos) diff += "match survives redaction: " + t + "; ";
-    }
-  }
-  return diff;
-}
-
 void Check(const CorpusBody& c, const Json& body, Tally& tally) {
-  std::string diff = Disagreement(c.protocol, body, tally);
+  bool accepted = false;
+  std::string diff = testing::FactsDisagreement(c.protocol, body, &accepted);
+  ++tally.bodies;
+  tally.accepted += accepted;
   if (!diff.empty() && tally.failures.size() < 20) {
     tally.failures.push_back(c.label + " (" + c.protocol + "): " + diff + "\n  body " +
                              DumpJson(body).substr(0, 600));

@@ -38,7 +38,7 @@ for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t"
   echo "== fuzz $t for ${seconds}s"
   (cd build-fuzz && ./"helm_fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-     -print_final_stats=1 "corpus/$t" "seeds/$t" 2>&1 | grep -E "^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY|.*abort|the |an |Test unit written)" ) || true
+     -print_final_stats=1 "corpus/$t" "seeds/$t" 2>&1 | grep -E "^(#[0-9]+\s+DONE\s|stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY|.*abort|the |an |Test unit written)" ) || true
   if ls build-fuzz/crash-* build-fuzz/timeout-* build-fuzz/oom-* >/dev/null 2>&1; then status=1; fi
 done
 exit $status

@@ -18,5 +18,5 @@ cmake -S . -B "$dir" -DHELM_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CX
 cmake --build "$dir" -j2
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 HELM_SANITIZED=$mode ctest --test-dir "$dir" --output-on-failure -j2 "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz/ with clang (AddressSanitizer and
 # UBSan on) and runs each for SECONDS (default 120), seeded from the request
-# corpus and the stream and wire samples the unit tests use:
+# corpus (tests/corpus/requests) and the samples in tests/fuzz/seeds:
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      TARGET: request, stream, http1
 # A failing input is saved as build-fuzz/crash-*; rerun one with
 # build-fuzz/helm_fuzz_TARGET FILE. A long tier, not part of .ci/run;
@@ -25,7 +25,8 @@ i=0
 for dir in openai.chat anthropic.messages openai.responses gemini.generate openai.embeddings \
     openai.completions; do  # the order of kProtocols in tests/fuzz/fuzz_request.cpp
   for f in tests/corpus/requests/$dir/*.json; do
-    [ -e "$f" ] && { printf "\\x$(printf %02x $i)"; cat "$f"; } > "$seeds/request/$dir-$(basename "$f")"
+    [ -e "$f" ] || continue
+    { printf "\\x$(printf %02x $i)"; cat "$f"; } > "$seeds/request/$dir-$(basename "$f")"
   done
   i=$((i + 1))
 done
@@ -37,8 +38,11 @@ status=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t"
   echo "== fuzz $t for ${seconds}s"
+  # The fuzzer's last line and stats, and what a failure prints.
   (cd build-fuzz && ./"helm_fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-     -print_final_stats=1 "corpus/$t" "seeds/$t" 2>&1 | grep -E "^(#[0-9]+\s+DONE\s|stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY|.*abort|the |an |Test unit written)" ) || true
+     -print_final_stats=1 "corpus/$t" "seeds/$t" 2>&1 |
+     grep -E "^(#[0-9]+\s+DONE\s|stat::(number_of_executed_units|peak_rss_mb)|==.*ERROR|SUMMARY)\
+|abort|^(the|an) |Test unit written") || true
   if ls build-fuzz/crash-* build-fuzz/timeout-* build-fuzz/oom-* >/dev/null 2>&1; then status=1; fi
 done
 exit $status

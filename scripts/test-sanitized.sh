@@ -14,7 +14,8 @@ case $mode in
   thread) dir=build-tsan ;;
   *) echo "usage: $0 [address|thread] [ctest args...]" >&2; exit 2 ;;
 esac
-cmake -S . -B "$dir" -DHELM_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 >/dev/null
+cmake -S . -B "$dir" -DHELM_SANITIZE="$mode" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+  >/dev/null
 cmake --build "$dir" -j2
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -38,7 +38,10 @@ ChunkedDecoder::Status DecodeInPieces(std::string_view in, size_t step, std::str
     size_t took = 0;
     status = decoder.Feed(piece, &took, sink);
     *used += took;
-    if (status == ChunkedDecoder::Status::kMore && took < piece.size()) std::abort();
+    if (status == ChunkedDecoder::Status::kMore && took < piece.size()) {
+      std::fprintf(stderr, "the chunked decoder left bytes of a piece while wanting more\n");
+      std::abort();
+    }
   }
   return status;
 }

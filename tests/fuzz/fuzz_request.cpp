@@ -17,9 +17,9 @@
 
 namespace {
 
-constexpr const char* kProtocols[] = {helm::kOpenAiChat,        helm::kAnthropicMessages,
-                                      helm::kOpenAiResponses,   helm::kGeminiGenerate,
-                                      helm::kOpenAiEmbeddings,  helm::kOpenAiCompletions};
+constexpr const char* kProtocols[] = {helm::kOpenAiChat,       helm::kAnthropicMessages,
+                                      helm::kOpenAiResponses,  helm::kGeminiGenerate,
+                                      helm::kOpenAiEmbeddings, helm::kOpenAiCompletions};
 
 }  // namespace
 
@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!accepted || !helm::protocol::IsTranslatableProtocol(protocol)) return 0;
   auto request = helm::protocol::DecodeClientRequest(protocol, *body);
   if (!request.ok()) return 0;
-  for (ProviderKind kind : {ProviderKind::kOpenAi, ProviderKind::kAnthropic, ProviderKind::kGemini}) {
+  for (ProviderKind kind :
+       {ProviderKind::kOpenAi, ProviderKind::kAnthropic, ProviderKind::kGemini}) {
     auto encoded = helm::protocol::EncodeProviderRequest(kind, *request, "model");
     if (encoded.ok()) (void)helm::DumpJson(*encoded);
   }

@@ -34,8 +34,7 @@ constexpr const char* kClients[] = {helm::kOpenAiChat, helm::kAnthropicMessages,
   std::abort();
 }
 
-helm::Status ParseInPieces(std::string_view bytes, size_t step,
-                           std::vector<helm::SseEvent>* out) {
+helm::Status ParseInPieces(std::string_view bytes, size_t step, std::vector<helm::SseEvent>* out) {
   helm::SseParser parser;
   for (size_t at = 0; at < bytes.size(); at += step) {
     helm::Status fed = parser.Feed(bytes.substr(at, step), out);

@@ -249,11 +249,17 @@ struct Http1Server::Impl {
   // that finishes a request first takes a connection that is ready already,
   // so under load requests pass from worker to worker without a sleep, and a
   // new request wakes a leader only when none of the workers is about to
-  // look. The last leader to leave wakes a follower, so that one always
-  // waits for new requests.
+  // look. The last leader to leave hands its place to a follower, so that
+  // one always waits for new requests: to the one that arrived last, so
+  // that the workers in use are as few as the load needs and their caches
+  // stay warm, while the others sleep until requests block many at once.
+  struct Follower {
+    std::condition_variable cv;
+    bool leads = false;  // guarded by lead_mu: handed a leader's place
+  };
   std::mutex lead_mu;
-  std::condition_variable lead_cv;
-  int leaders = 0;  // guarded by lead_mu
+  std::vector<Follower*> followers;  // guarded by lead_mu; the last arrived last
+  int leaders = 0;  // guarded by lead_mu; a follower handed a place counts
   int max_leaders = 1;
   bool workers_done = false;  // guarded by lead_mu
 
@@ -656,19 +662,30 @@ Http1Server::Impl::Ready Http1Server::Impl::NextReady() {
     if (n == 1) return Taken(ev);
     {
       std::unique_lock<std::mutex> lock(lead_mu);
-      lead_cv.wait(lock, [this] { return leaders < max_leaders || workers_done; });
       if (workers_done) return {};
-      ++leaders;
+      if (leaders < max_leaders) {
+        ++leaders;
+      } else {
+        Follower self;
+        followers.push_back(&self);
+        self.cv.wait(lock, [&] { return self.leads || workers_done; });
+        if (!self.leads) return {};  // Serve took it off the stack
+      }
     }
     const int64_t until_sweep_ms = (next_sweep_ns.load() - NowNs()) / 1'000'000 + 1;
     n = epoll_wait(epoll_fd, &ev, 1,
                    static_cast<int>(std::clamp<int64_t>(until_sweep_ms, 0, SweepIntervalMs())));
-    bool last;
     {
       std::lock_guard<std::mutex> lock(lead_mu);
-      last = --leaders == 0;
+      if (leaders > 1 || followers.empty()) {
+        --leaders;
+      } else {  // the last leader: its place goes to a follower while this worker serves
+        Follower* next = followers.back();
+        followers.pop_back();
+        next->leads = true;
+        next->cv.notify_one();  // under the lock: the cv lives on next's stack
+      }
     }
-    if (last) lead_cv.notify_one();  // a follower leads while this worker serves
     if (n == 1 && ev.data.u64 != kSweepTag) return Taken(ev);
   }
 }
@@ -863,8 +880,9 @@ Status Http1Server::Serve() {
   {
     std::lock_guard<std::mutex> lock(s.lead_mu);
     s.workers_done = true;
+    for (Impl::Follower* f : s.followers) f->cv.notify_one();
+    s.followers.clear();
   }
-  s.lead_cv.notify_all();
   uint64_t one = 1;
   (void)!write(s.wake_fd, &one, sizeof one);
   for (std::thread& t : workers) t.join();

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -715,6 +716,34 @@ TEST_CASE("http1 server: a parked deadline wakes a leader that went to sleep bef
   CHECK(blocker.Read().headers["x-path"] == "/block");
   CHECK(waited >= 280ms);
   CHECK(waited < 700ms);
+}
+
+TEST_CASE("http1 server: idle workers lead last in, first out, so few of them serve") {
+  // Requests one after another: each finds the workers idle. A worker that
+  // has just finished is the next to lead, so two of the sixteen serve them
+  // all instead of the work passing round every thread (and its cold cache).
+  Http1ServerOptions options = Fixture::Small();
+  options.threads = 16;
+  options.leaders = 1;
+  std::mutex mu;
+  std::set<std::thread::id> serving;
+  Fixture f(options, [&](Http1Request&) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      serving.insert(std::this_thread::get_id());
+    }
+    ProxyResponse r;
+    r.content_type = "text/plain";
+    return r;
+  });
+  Client c(f.port());
+  for (int i = 0; i < 100; ++i) {
+    c.Send("GET /a HTTP/1.1\r\n\r\n");
+    REQUIRE(c.Read().status == 200);
+    std::this_thread::sleep_for(1ms);  // the worker is back among the idle ones
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(serving.size() <= 3);
 }
 
 TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns") {

@@ -76,6 +76,29 @@ bool Verify(std::string_view message, std::string_view signature, std::string_vi
 // if the RNG failed, as long as `context` is (the ledger passes the receipt
 // id). A nonce signs one message: FinishSignature spends it, and an unready
 // or spent nonce falls back to Sign (deterministic RFC 8032).
+
+class SignatureNonce;
+
+// A secret key expanded once (RFC 8032 §5.1.5: the secret scalar and the
+// nonce prefix), so that a signer that keeps it does not hash the seed again
+// for every signature. Wiped when destroyed; not copyable.
+class SigningKey {
+ public:
+  explicit SigningKey(std::string_view secret_key);  // 64 raw bytes (KeyPair::secret_key)
+  SigningKey(const SigningKey&) = delete;
+  SigningKey& operator=(const SigningKey&) = delete;
+  ~SigningKey();
+  bool ok() const { return ok_; }  // false: secret_key was not 64 bytes
+
+ private:
+  friend SignatureNonce PrepareSignature(const SigningKey&, std::string_view);
+  friend std::string FinishSignature(std::string_view, const SigningKey&, SignatureNonce&);
+  std::string secret_key_;            // as given: the deterministic fallback's
+  std::array<uint8_t, 32> scalar_{};  // s, clamped and reduced mod L
+  std::array<uint8_t, 32> prefix_{};  // the nonce prefix
+  bool ok_ = false;
+};
+
 class SignatureNonce {
  public:
   SignatureNonce() = default;
@@ -85,14 +108,14 @@ class SignatureNonce {
   bool ready() const { return ready_; }
 
  private:
-  friend SignatureNonce PrepareSignature(std::string_view, std::string_view);
-  friend std::string FinishSignature(std::string_view, std::string_view, SignatureNonce&);
+  friend SignatureNonce PrepareSignature(const SigningKey&, std::string_view);
+  friend std::string FinishSignature(std::string_view, const SigningKey&, SignatureNonce&);
   std::array<uint8_t, 32> r_{};           // the secret nonce scalar
   std::array<uint8_t, 32> commitment_{};  // R = r·B, the signature's first half
   bool ready_ = false;
 };
-SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view context);
-std::string FinishSignature(std::string_view message, std::string_view secret_key,
+SignatureNonce PrepareSignature(const SigningKey& key, std::string_view context);
+std::string FinishSignature(std::string_view message, const SigningKey& key,
                             SignatureNonce& nonce);  // 64 raw bytes; spends the nonce
 
 }  // namespace helm::crypto

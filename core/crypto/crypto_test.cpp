@@ -83,14 +83,16 @@ namespace helm::crypto {
 TEST_CASE("two-step ed25519: standard signatures, one message per nonce") {
   Init();
   KeyPair kp = GenerateKeyPair();
+  const SigningKey key(kp.secret_key);
+  REQUIRE(key.ok());
   std::set<std::string> commitments;
   for (int i = 0; i < 200; ++i) {
     const std::string message = "receipt " + std::to_string(i) + std::string(i * 7, 'x');
-    SignatureNonce nonce = PrepareSignature(kp.secret_key, "rcpt_" + std::to_string(i));
+    SignatureNonce nonce = PrepareSignature(key, "rcpt_" + std::to_string(i));
     REQUIRE(nonce.ready());
     SignatureNonce moved = std::move(nonce);
     CHECK_FALSE(nonce.ready());
-    std::string sig = FinishSignature(message, kp.secret_key, moved);
+    std::string sig = FinishSignature(message, key, moved);
     CHECK_FALSE(moved.ready());
     CHECK(Verify(message, sig, kp.public_key));  // libsodium's RFC 8032 verification
     CHECK_FALSE(Verify(message + "!", sig, kp.public_key));
@@ -98,14 +100,20 @@ TEST_CASE("two-step ed25519: standard signatures, one message per nonce") {
     commitments.insert(sig.substr(0, 32));
   }
   CHECK(commitments.size() == 200);  // a fresh R every time, even for one context
-  SignatureNonce a = PrepareSignature(kp.secret_key, "same");
-  SignatureNonce b = PrepareSignature(kp.secret_key, "same");
-  CHECK(FinishSignature("m", kp.secret_key, a).substr(0, 32) !=
-        FinishSignature("m", kp.secret_key, b).substr(0, 32));
+  SignatureNonce a = PrepareSignature(key, "same");
+  SignatureNonce b = PrepareSignature(key, "same");
+  CHECK(FinishSignature("m", key, a).substr(0, 32) != FinishSignature("m", key, b).substr(0, 32));
   // A spent nonce is never used twice: the fallback is the deterministic signature.
-  CHECK(FinishSignature("m2", kp.secret_key, a) == Sign("m2", kp.secret_key));
+  CHECK(FinishSignature("m2", key, a) == Sign("m2", kp.secret_key));
   SignatureNonce unready;
-  CHECK(FinishSignature("m3", kp.secret_key, unready) == Sign("m3", kp.secret_key));
+  CHECK(FinishSignature("m3", key, unready) == Sign("m3", kp.secret_key));
+}
+
+TEST_CASE("two-step ed25519: a key of the wrong size makes no nonce") {
+  Init();
+  const SigningKey key(std::string(32, 'k'));
+  CHECK_FALSE(key.ok());
+  CHECK_FALSE(PrepareSignature(key, "rcpt_x").ready());
 }
 
 TEST_CASE("BlockRandom: distinct draws across block refills; a forked child draws other bytes") {

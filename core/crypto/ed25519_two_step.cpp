@@ -15,32 +15,30 @@ using Bytes = const unsigned char*;
 
 Bytes U(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
 
-// SHA-512 of the 32-byte seed, split as RFC 8032 §5.1.5: the secret scalar
-// s (clamped, then reduced mod L) and the nonce prefix.
-struct Expanded {
-  unsigned char scalar[32];
-  unsigned char prefix[32];
-  Expanded(const Expanded&) = delete;
-  explicit Expanded(std::string_view secret_key) {
-    unsigned char h[64];
-    crypto_hash_sha512(h, U(secret_key), 32);
-    h[0] &= 248;
-    h[31] &= 127;
-    h[31] |= 64;
-    unsigned char wide[64] = {0};
-    std::memcpy(wide, h, 32);
-    crypto_core_ed25519_scalar_reduce(scalar, wide);
-    std::memcpy(prefix, h + 32, 32);
-    sodium_memzero(h, sizeof h);
-    sodium_memzero(wide, sizeof wide);
-  }
-  ~Expanded() {
-    sodium_memzero(scalar, sizeof scalar);
-    sodium_memzero(prefix, sizeof prefix);
-  }
-};
-
 }  // namespace
+
+SigningKey::SigningKey(std::string_view secret_key) : secret_key_(secret_key) {
+  if (secret_key.size() != kSecretKeyBytes) return;
+  // SHA-512 of the 32-byte seed, split as RFC 8032 §5.1.5.
+  unsigned char h[64];
+  crypto_hash_sha512(h, U(secret_key), 32);
+  h[0] &= 248;
+  h[31] &= 127;
+  h[31] |= 64;
+  unsigned char wide[64] = {0};
+  std::memcpy(wide, h, 32);
+  crypto_core_ed25519_scalar_reduce(scalar_.data(), wide);
+  std::memcpy(prefix_.data(), h + 32, 32);
+  sodium_memzero(h, sizeof h);
+  sodium_memzero(wide, sizeof wide);
+  ok_ = true;
+}
+
+SigningKey::~SigningKey() {
+  sodium_memzero(scalar_.data(), scalar_.size());
+  sodium_memzero(prefix_.data(), prefix_.size());
+  sodium_memzero(secret_key_.data(), secret_key_.size());
+}
 
 SignatureNonce::~SignatureNonce() { sodium_memzero(r_.data(), r_.size()); }
 
@@ -52,16 +50,15 @@ SignatureNonce& SignatureNonce::operator=(SignatureNonce&& other) noexcept {
   return *this;
 }
 
-SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view context) {
+SignatureNonce PrepareSignature(const SigningKey& key, std::string_view context) {
   SignatureNonce nonce;
-  if (secret_key.size() != kSecretKeyBytes) return nonce;
-  const Expanded key(secret_key);
+  if (!key.ok()) return nonce;
   unsigned char random[32];
   BlockRandom(random, sizeof random);
   unsigned char h[64];
   crypto_hash_sha512_state st;
   crypto_hash_sha512_init(&st);
-  crypto_hash_sha512_update(&st, key.prefix, sizeof key.prefix);
+  crypto_hash_sha512_update(&st, key.prefix_.data(), key.prefix_.size());
   crypto_hash_sha512_update(&st, random, sizeof random);
   crypto_hash_sha512_update(&st, U(context), context.size());
   crypto_hash_sha512_final(&st, h);
@@ -73,22 +70,21 @@ SignatureNonce PrepareSignature(std::string_view secret_key, std::string_view co
   return nonce;
 }
 
-std::string FinishSignature(std::string_view message, std::string_view secret_key,
+std::string FinishSignature(std::string_view message, const SigningKey& key,
                             SignatureNonce& nonce) {
-  if (!nonce.ready_ || secret_key.size() != kSecretKeyBytes) return Sign(message, secret_key);
+  if (!nonce.ready_ || !key.ok()) return Sign(message, key.secret_key_);
   nonce.ready_ = false;  // one message per nonce, whatever happens next
-  const Expanded key(secret_key);
   unsigned char h[64];
   crypto_hash_sha512_state st;
   crypto_hash_sha512_init(&st);
   crypto_hash_sha512_update(&st, nonce.commitment_.data(), nonce.commitment_.size());
-  crypto_hash_sha512_update(&st, U(secret_key) + 32, kPublicKeyBytes);  // A
+  crypto_hash_sha512_update(&st, U(key.secret_key_) + 32, kPublicKeyBytes);  // A
   crypto_hash_sha512_update(&st, U(message), message.size());
   crypto_hash_sha512_final(&st, h);
   unsigned char k[32];
   crypto_core_ed25519_scalar_reduce(k, h);
   unsigned char ks[32];
-  crypto_core_ed25519_scalar_mul(ks, k, key.scalar);
+  crypto_core_ed25519_scalar_mul(ks, k, key.scalar_.data());
   std::string sig(kSignatureBytes, '\0');
   auto* out = reinterpret_cast<unsigned char*>(sig.data());
   std::memcpy(out, nonce.commitment_.data(), 32);                 // R

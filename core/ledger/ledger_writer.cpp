@@ -145,7 +145,7 @@ Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) {
   if (ready) {
     pending->nonce = std::move(ready->nonce);
   } else if (fast_signing_) {
-    pending->nonce = crypto::PrepareSignature(key_.secret_key, pending->prepared.receipt_id);
+    pending->nonce = crypto::PrepareSignature(signing_key_, pending->prepared.receipt_id);
   }
   return Status::Ok();
 }
@@ -176,7 +176,7 @@ void RocksLedger::AppendDetached(ReceiptDraft receipt, DetachedDone done) {
     pending->result = led.error();
     Complete(pending.release());
   } else if (*led && fast_signing_) {
-    ready_nonces_.Refill(key_.secret_key);
+    ready_nonces_.Refill(signing_key_);
   }
 }
 
@@ -248,7 +248,7 @@ void RocksLedger::TickerLoop() {
       // Awake for a receipt a request left behind: make the nonces of the
       // next receipts while that request's thread serves its next request.
       lock.unlock();
-      ready_nonces_.Refill(key_.secret_key);
+      ready_nonces_.Refill(signing_key_);
       lock.lock();
     }
   }
@@ -461,7 +461,7 @@ void RocksLedger::SignFast(const PreparedReceipt& prepared, crypto::SignatureNon
   SlotValues values{prev_text_, seq_text_, time_text_, {}};
   Render(prepared.signing, values, &signing_buf_);
   sig_text_.assign(1, '"');
-  crypto::AppendBase64Url(nonce ? crypto::FinishSignature(signing_buf_, key_.secret_key, *nonce)
+  crypto::AppendBase64Url(nonce ? crypto::FinishSignature(signing_buf_, signing_key_, *nonce)
                                 : crypto::Sign(signing_buf_, key_.secret_key),
                           &sig_text_);
   sig_text_.push_back('"');

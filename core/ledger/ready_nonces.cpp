@@ -22,7 +22,7 @@ std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
   return entry;
 }
 
-void ReadyNonces::Refill(std::string_view secret_key) {
+void ReadyNonces::Refill(const crypto::SigningKey& key) {
   size_t missing;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -32,7 +32,7 @@ void ReadyNonces::Refill(std::string_view secret_key) {
   for (; missing > 0; --missing) {
     Made made;
     made.entry.receipt_id = NewId(kReceiptIdPrefix);
-    made.entry.nonce = crypto::PrepareSignature(secret_key, made.entry.receipt_id);
+    made.entry.nonce = crypto::PrepareSignature(key, made.entry.receipt_id);
     made.micros = clock_->NowMicros();
     std::lock_guard<std::mutex> lock(mu_);
     if (ready_.size() >= capacity_) return;

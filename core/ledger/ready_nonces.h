@@ -36,7 +36,7 @@ class ReadyNonces {
   // The oldest fresh nonce, or nullopt when none is ready.
   std::optional<Entry> Take();
   // Makes nonces (outside the lock) until `capacity` fresh ones are ready.
-  void Refill(std::string_view secret_key);
+  void Refill(const crypto::SigningKey& key);
   size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:

@@ -19,12 +19,13 @@ crypto::KeyPair Key() {
 
 TEST_CASE("ready nonces: none until made, at most capacity, each signs once for its receipt id") {
   const crypto::KeyPair key = Key();
+  const crypto::SigningKey signing(key.secret_key);
   ManualClock clock;
   ReadyNonces nonces(/*capacity=*/3, /*max_age_micros=*/100'000, &clock);
   CHECK_FALSE(nonces.Take().has_value());
 
-  nonces.Refill(key.secret_key);
-  nonces.Refill(key.secret_key);  // full: makes nothing more
+  nonces.Refill(signing);
+  nonces.Refill(signing);  // full: makes nothing more
   CHECK(nonces.size() == 3);
   std::set<std::string> ids;
   for (int i = 0; i < 3; ++i) {
@@ -34,7 +35,7 @@ TEST_CASE("ready nonces: none until made, at most capacity, each signs once for 
     ids.insert(entry->receipt_id);
     REQUIRE(entry->nonce.ready());
     const std::string message = "receipt " + entry->receipt_id;
-    const std::string signature = crypto::FinishSignature(message, key.secret_key, entry->nonce);
+    const std::string signature = crypto::FinishSignature(message, signing, entry->nonce);
     CHECK(crypto::Verify(message, signature, key.public_key));
     CHECK_FALSE(crypto::Verify(message + "x", signature, key.public_key));
     CHECK_FALSE(entry->nonce.ready());  // spent
@@ -46,21 +47,22 @@ TEST_CASE("ready nonces: none until made, at most capacity, each signs once for 
 
 TEST_CASE("ready nonces older than max_age are dropped, and a refill replaces them") {
   const crypto::KeyPair key = Key();
+  const crypto::SigningKey signing(key.secret_key);
   ManualClock clock;
   ReadyNonces nonces(2, 100'000, &clock);
-  nonces.Refill(key.secret_key);
+  nonces.Refill(signing);
   clock.Advance(100'000);
   CHECK(nonces.Take().has_value());  // exactly max_age old: still fresh
   clock.Advance(1);
   CHECK_FALSE(nonces.Take().has_value());  // the other one is dropped
   CHECK(nonces.size() == 0);
 
-  nonces.Refill(key.secret_key);
+  nonces.Refill(signing);
   clock.Advance(60'000);
   std::optional<ReadyNonces::Entry> first = nonces.Take();
   REQUIRE(first.has_value());
-  nonces.Refill(key.secret_key);  // one new, made 60 ms after the other
-  clock.Advance(50'000);          // the older one is now stale, the new one is not
+  nonces.Refill(signing);  // one new, made 60 ms after the other
+  clock.Advance(50'000);   // the older one is now stale, the new one is not
   std::optional<ReadyNonces::Entry> second = nonces.Take();
   REQUIRE(second.has_value());
   CHECK(second->receipt_id != first->receipt_id);

@@ -190,6 +190,7 @@ class RocksLedger final : public Ledger {
 
   const LedgerOptions options_;
   const crypto::KeyPair key_;
+  const crypto::SigningKey signing_key_{key_.secret_key};  // key_, expanded once
   const bool read_only_;
   std::string ledger_id_;         // fixed after LoadMeta
   std::string signer_canonical_;  // JCS of the `signer` value for key_

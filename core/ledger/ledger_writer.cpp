@@ -459,14 +459,14 @@ void RocksLedger::SignFast(const PreparedReceipt& prepared, crypto::SignatureNon
   AppendRfc3339Micros(time_micros, &time_text_);
   time_text_.push_back('"');
   SlotValues values{prev_text_, seq_text_, time_text_, {}};
-  Render(prepared.signing, values, &signing_buf_);
+  Render(prepared.pieces, Form::kSigned, values, &signing_buf_);
   sig_text_.assign(1, '"');
   crypto::AppendBase64Url(nonce ? crypto::FinishSignature(signing_buf_, signing_key_, *nonce)
                                 : crypto::Sign(signing_buf_, key_.secret_key),
                           &sig_text_);
   sig_text_.push_back('"');
   values.signature = sig_text_;
-  Render(prepared.stored, values, &out->stored);
+  Render(prepared.pieces, Form::kStored, values, &out->stored);
   hash->clear();
   crypto::AppendSha256Tagged(out->stored, hash);
   out->seq = seq;

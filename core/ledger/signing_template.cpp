@@ -28,19 +28,19 @@ std::optional<Slot> SlotOf(std::string_view name) {
 }
 
 // The receipt's text from its sorted members, with a hole at each slot.
-Pieces Compile(const std::vector<CanonicalObject::Member>& members, size_t size,
-               bool with_signature) {
+Pieces Compile(const std::vector<CanonicalObject::Member>& members, size_t size) {
   Pieces pieces;
   pieces.text.reserve(size + members.size() + 2);
   pieces.text.push_back('{');
   bool first = true;
   for (const CanonicalObject::Member& m : members) {
     const std::optional<Slot> slot = SlotOf(m.name);
-    if (!with_signature && slot == Slot::kSignature) continue;
+    if (slot == Slot::kSignature) pieces.signature_from = static_cast<uint32_t>(pieces.text.size());
     if (!first) pieces.text.push_back(',');
     first = false;
     pieces.text.append(m.text);
-    if (slot) pieces.holes[pieces.hole_count++] = {static_cast<uint32_t>(pieces.text.size()), *slot};
+    if (slot)
+      pieces.holes[pieces.hole_count++] = {static_cast<uint32_t>(pieces.text.size()), *slot};
   }
   pieces.text.push_back('}');
   return pieces;
@@ -102,12 +102,11 @@ Result<PreparedReceipt> Prepare(ReceiptDraft draft, std::string_view ledger_id,
   if (!sorted.ok()) return sorted.error();
   size_t size = 0;
   for (const CanonicalObject::Member& m : *sorted) size += m.text.size();
-  out.signing = Compile(*sorted, size, /*with_signature=*/false);
-  out.stored = Compile(*sorted, size, /*with_signature=*/true);
+  out.pieces = Compile(*sorted, size);
   return out;
 }
 
-void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
+void Render(const Pieces& pieces, Form form, const SlotValues& values, std::string* out) {
   size_t extra =
       values.prev_hash.size() + values.seq.size() + values.time.size() + values.signature.size();
   out->clear();
@@ -115,6 +114,11 @@ void Render(const Pieces& pieces, const SlotValues& values, std::string* out) {
   size_t from = 0;
   for (uint8_t i = 0; i < pieces.hole_count; ++i) {
     const Pieces::Hole& hole = pieces.holes[i];
+    if (hole.slot == Slot::kSignature && form == Form::kSigned) {  // the member left out
+      out->append(pieces.text, from, pieces.signature_from - from);
+      from = hole.at;
+      continue;
+    }
     out->append(pieces.text, from, hole.at - from);
     from = hole.at;
     switch (hole.slot) {

@@ -30,9 +30,12 @@ inline constexpr const char* kReceiptIdPrefix = "rcpt_";
 // set in Prepare.)
 enum class Slot : uint8_t { kPrevHash, kSeq, kTime, kSignature };
 
-// canonical = text with each slot's value inserted at its offset: slot i at
-// byte holes[i].at of `text` (offsets ascending). One string per form, so a
-// prepared receipt costs two allocations rather than one per literal piece.
+// The stored bytes = text with each slot's value inserted at its offset:
+// slot i at byte holes[i].at of `text` (offsets ascending). The signed bytes
+// are the same without the `signature` member: text[signature_from,
+// signature hole) is its separator and name (`,"signature":`), since
+// ledger_id always sorts before it. One string for both forms, so a
+// prepared receipt costs one allocation rather than one per literal piece.
 struct Pieces {
   struct Hole {
     uint32_t at = 0;
@@ -41,6 +44,7 @@ struct Pieces {
   std::string text;
   std::array<Hole, 4> holes{};
   uint8_t hole_count = 0;
+  uint32_t signature_from = 0;
 };
 
 struct PreparedReceipt {
@@ -48,8 +52,7 @@ struct PreparedReceipt {
                            // unless Prepare was asked to keep it (receipt::Sign's input)
   std::string receipt_id;  // the receipt's receipt_id
   std::string agent;       // principal.agent when it is a string, else empty
-  Pieces signing;          // the signed bytes: JCS without `signature`
-  Pieces stored;           // the stored bytes: JCS with `signature`
+  Pieces pieces;           // the stored bytes (JCS with `signature`) and the signed ones
 };
 
 // Adds v, ledger_id, receipt_id (minted when the draft has none), signer and
@@ -70,7 +73,9 @@ struct SlotValues {
   std::string_view signature;
 };
 
-// Replaces *out with the rendering of `pieces`.
-void Render(const Pieces& pieces, const SlotValues& values, std::string* out);
+// Replaces *out with the stored bytes, or with the signed bytes (without
+// `signature`; values.signature is not used then).
+enum class Form : uint8_t { kSigned, kStored };
+void Render(const Pieces& pieces, Form form, const SlotValues& values, std::string* out);
 
 }  // namespace helm::ledger_internal

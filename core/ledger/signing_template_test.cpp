@@ -82,11 +82,11 @@ TEST_CASE("template signing gives receipt::Sign's bytes for random receipts") {
     const std::string seq_text = std::to_string(seq);
     const std::string prev_text = "\"" + prev + "\"";
     const std::string time_text = "\"" + time + "\"";
-    Render(prepared->signing, {prev_text, seq_text, time_text, {}}, &signing);
+    Render(prepared->pieces, Form::kSigned, {prev_text, seq_text, time_text, {}}, &signing);
     const std::string sig =
         "\"" + crypto::Base64UrlEncode(crypto::Sign(signing, key.secret_key)) + "\"";
     std::string stored;
-    Render(prepared->stored, {prev_text, seq_text, time_text, sig}, &stored);
+    Render(prepared->pieces, Form::kStored, {prev_text, seq_text, time_text, sig}, &stored);
 
     Json full = prepared->json;
     full["seq"] = seq;
@@ -113,10 +113,10 @@ TEST_CASE("template signing gives receipt::Sign's bytes for random receipts") {
     };
     if (r.contains("receipt_id")) CHECK(lean->receipt_id == prepared->receipt_id);
     std::string lean_signing;
-    Render(lean->signing, {prev_text, seq_text, time_text, {}}, &lean_signing);
+    Render(lean->pieces, Form::kSigned, {prev_text, seq_text, time_text, {}}, &lean_signing);
     CHECK(lean_signing == swap_id(signing));
     std::string lean_stored;
-    Render(lean->stored, {prev_text, seq_text, time_text, sig}, &lean_stored);
+    Render(lean->pieces, Form::kStored, {prev_text, seq_text, time_text, sig}, &lean_stored);
     CHECK(lean_stored == swap_id(stored));
   }
 }
@@ -132,8 +132,7 @@ TEST_CASE("Prepare refuses what cannot be a receipt") {
     ReceiptDraft draft;
     draft.members.AddString("kind", "decision");
     draft.members.AddInt(filled, 1);
-    CHECK(Prepare(std::move(draft), "l", "{}", false).error().code ==
-          ErrorCode::kInvalidArgument);
+    CHECK(Prepare(std::move(draft), "l", "{}", false).error().code == ErrorCode::kInvalidArgument);
   }
 }
 

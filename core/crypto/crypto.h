@@ -64,19 +64,6 @@ std::string KeyId(std::string_view public_key);
 std::string Sign(std::string_view message, std::string_view secret_key);  // 64 raw bytes
 bool Verify(std::string_view message, std::string_view signature, std::string_view public_key);
 
-// Ed25519 in two steps, for a signer that learns its message at the last
-// moment (the ledger: each receipt signs the previous receipt's hash).
-// PrepareSignature does the expensive part, the nonce commitment R = r·B, on
-// any thread beforehand; FinishSignature then costs one SHA-512 over R‖A‖M
-// and a scalar multiply-add. The result is an ordinary Ed25519 signature
-// (RFC 8032 §5.1.7 verification; Verify above). Only the nonce differs from
-// RFC 8032's deterministic SHA-512(prefix‖M), since M is not known yet:
-// r = SHA-512(prefix ‖ 32 random bytes ‖ context) mod L — secret (the key's
-// prefix), unpredictable (the random bytes), and distinct per message even
-// if the RNG failed, as long as `context` is (the ledger passes the receipt
-// id). A nonce signs one message: FinishSignature spends it, and an unready
-// or spent nonce falls back to Sign (deterministic RFC 8032).
-
 class SignatureNonce;
 
 // A secret key expanded once (RFC 8032 §5.1.5: the secret scalar and the
@@ -99,6 +86,18 @@ class SigningKey {
   bool ok_ = false;
 };
 
+// Ed25519 in two steps, for a signer that learns its message at the last
+// moment (the ledger: each receipt signs the previous receipt's hash).
+// PrepareSignature does the expensive part, the nonce commitment R = r·B, on
+// any thread beforehand; FinishSignature then costs one SHA-512 over R‖A‖M
+// and a scalar multiply-add. The result is an ordinary Ed25519 signature
+// (RFC 8032 §5.1.7 verification; Verify above). Only the nonce differs from
+// RFC 8032's deterministic SHA-512(prefix‖M), since M is not known yet:
+// r = SHA-512(prefix ‖ 32 random bytes ‖ context) mod L — secret (the key's
+// prefix), unpredictable (the random bytes), and distinct per message even
+// if the RNG failed, as long as `context` is (the ledger passes the receipt
+// id). A nonce signs one message: FinishSignature spends it, and an unready
+// or spent nonce falls back to Sign (deterministic RFC 8032).
 class SignatureNonce {
  public:
   SignatureNonce() = default;

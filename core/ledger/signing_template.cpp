@@ -39,8 +39,9 @@ Pieces Compile(const std::vector<CanonicalObject::Member>& members, size_t size)
     if (!first) pieces.text.push_back(',');
     first = false;
     pieces.text.append(m.text);
-    if (slot)
+    if (slot) {
       pieces.holes[pieces.hole_count++] = {static_cast<uint32_t>(pieces.text.size()), *slot};
+    }
   }
   pieces.text.push_back('}');
   return pieces;

@@ -12,7 +12,7 @@
 // is open, a second call's fragments are held and its block is written whole
 // after the first closes (at the finish), so interleaved parallel calls stay
 // correct. A fragment for a block already closed (text came in between) is
-// dropped and counted in dropped_fragments().
+// dropped.
 // Mid-stream error: the open block is stopped, then an `error` event.
 #include "core/protocol/stream_util.h"
 
@@ -21,19 +21,16 @@ namespace {
 
 enum class Block { kNone, kText, kThinking, kTool };
 
-class AnthropicStreamEncoder final : public ClientStreamEncoder {
+class AnthropicStreamEncoder final : public StreamEncoderBase {
  public:
-  explicit AnthropicStreamEncoder(const EncodeOptions& opt) : opt_(opt), id_(opt.response_id) {}
+  explicit AnthropicStreamEncoder(const EncodeOptions& opt) : StreamEncoderBase(opt) {}
 
   void OnEvent(const ir::StreamEvent& ev, std::string* out) override {
     using T = ir::StreamEvent::Type;
     if (done_) return;
     switch (ev.type) {
       case T::kStart:
-        if (!started_) {
-          if (!ev.id.empty()) id_ = ev.id;
-          if (opt_.model.empty()) model_ = ev.model;
-        }
+        TakeStart(ev);
         EnsureStart(out);
         break;
       case T::kTextDelta:
@@ -78,9 +75,6 @@ class AnthropicStreamEncoder final : public ClientStreamEncoder {
     }
   }
 
-  bool finished() const override { return done_; }
-  int dropped_fragments() const { return dropped_; }
-
  private:
   void EnsureStart(std::string* out) {
     if (started_) return;
@@ -88,7 +82,7 @@ class AnthropicStreamEncoder final : public ClientStreamEncoder {
     Json msg{{"id", id_},
              {"type", "message"},
              {"role", "assistant"},
-             {"model", opt_.model.empty() ? model_ : opt_.model},
+             {"model", model()},
              {"content", Json::array()},
              {"stop_reason", nullptr},
              {"stop_sequence", nullptr},
@@ -143,10 +137,7 @@ class AnthropicStreamEncoder final : public ClientStreamEncoder {
 
   void OnToolDelta(ToolSlot& t, const std::string& fragment, std::string* out) {
     if (fragment.empty() || finished_) return;
-    if (t.closed) {
-      ++dropped_;
-      return;
-    }
+    if (t.closed) return;
     t.pending_args += fragment;
     if (t.opened) FlushArgs(t, out);
   }
@@ -166,19 +157,11 @@ class AnthropicStreamEncoder final : public ClientStreamEncoder {
     reason_ = ResolveFinish(reason, !tools_.empty());
   }
 
-  EncodeOptions opt_;
-  std::string id_;
-  std::string model_;
-  ToolSlots tools_;
-  ir::Usage usage_;
   ir::FinishReason reason_ = ir::FinishReason::kStop;
   Block open_ = Block::kNone;
   int64_t open_tool_ = 0;
   int64_t next_index_ = 0;
-  int dropped_ = 0;
-  bool started_ = false;
   bool finished_ = false;
-  bool done_ = false;
 };
 
 }  // namespace

@@ -12,17 +12,16 @@
 namespace helm::protocol {
 namespace {
 
-class GeminiStreamEncoder final : public ClientStreamEncoder {
+class GeminiStreamEncoder final : public StreamEncoderBase {
  public:
-  explicit GeminiStreamEncoder(const EncodeOptions& opt) : opt_(opt), id_(opt.response_id) {}
+  explicit GeminiStreamEncoder(const EncodeOptions& opt) : StreamEncoderBase(opt) {}
 
   void OnEvent(const ir::StreamEvent& ev, std::string* out) override {
     using T = ir::StreamEvent::Type;
     if (done_) return;
     switch (ev.type) {
       case T::kStart:
-        if (!ev.id.empty() && !started_) id_ = ev.id;
-        if (opt_.model.empty() && !started_) model_ = ev.model;
+        TakeStart(ev);
         started_ = true;
         break;
       case T::kTextDelta:
@@ -64,26 +63,17 @@ class GeminiStreamEncoder final : public ClientStreamEncoder {
     }
   }
 
-  bool finished() const override { return done_; }
-
  private:
   void Frame(std::string* out, Json parts, const std::string& finish, const ir::Usage* usage) {
     Json frame{{"candidates", Json::array({GeminiCandidate(std::move(parts), finish)})}};
     if (usage) frame["usageMetadata"] = UsageToGemini(*usage);
-    frame["modelVersion"] = opt_.model.empty() ? model_ : opt_.model;
+    frame["modelVersion"] = model();
     frame["responseId"] = id_;
     AppendSse(out, "", frame);
   }
 
-  EncodeOptions opt_;
-  std::string id_;
-  std::string model_;
-  ToolSlots tools_;
-  ir::Usage usage_;
   ir::FinishReason reason_ = ir::FinishReason::kUnknown;
-  bool started_ = false;
   bool finish_seen_ = false;
-  bool done_ = false;
 };
 
 }  // namespace

@@ -13,19 +13,16 @@
 namespace helm::protocol {
 namespace {
 
-class OpenAiChatStreamEncoder final : public ClientStreamEncoder {
+class OpenAiChatStreamEncoder final : public StreamEncoderBase {
  public:
-  explicit OpenAiChatStreamEncoder(const EncodeOptions& opt) : opt_(opt), id_(opt.response_id) {}
+  explicit OpenAiChatStreamEncoder(const EncodeOptions& opt) : StreamEncoderBase(opt) {}
 
   void OnEvent(const ir::StreamEvent& ev, std::string* out) override {
     using T = ir::StreamEvent::Type;
     if (done_) return;
     switch (ev.type) {
       case T::kStart:
-        if (!started_) {
-          if (!ev.id.empty()) id_ = ev.id;
-          if (opt_.model.empty()) model_ = ev.model;
-        }
+        TakeStart(ev);
         EnsureStart(out);
         break;
       case T::kTextDelta:
@@ -67,14 +64,12 @@ class OpenAiChatStreamEncoder final : public ClientStreamEncoder {
     }
   }
 
-  bool finished() const override { return done_; }
-
  private:
   Json Base() const {
     return Json{{"id", id_},
                 {"object", "chat.completion.chunk"},
                 {"created", opt_.created_unix},
-                {"model", opt_.model.empty() ? model_ : opt_.model}};
+                {"model", model()}};
   }
 
   void Chunk(std::string* out, Json delta, Json finish_reason) {
@@ -129,14 +124,7 @@ class OpenAiChatStreamEncoder final : public ClientStreamEncoder {
     Chunk(out, Json::object(), FinishToOpenAi(ResolveFinish(reason, !tools_.empty())));
   }
 
-  EncodeOptions opt_;
-  std::string id_;
-  std::string model_;
-  ToolSlots tools_;
-  ir::Usage usage_;
-  bool started_ = false;
   bool finished_ = false;
-  bool done_ = false;
 };
 
 }  // namespace

@@ -21,19 +21,16 @@ namespace {
 
 enum class Item { kNone, kMessage, kTool };
 
-class ResponsesStreamEncoder final : public ClientStreamEncoder {
+class ResponsesStreamEncoder final : public StreamEncoderBase {
  public:
-  explicit ResponsesStreamEncoder(const EncodeOptions& opt) : opt_(opt), id_(opt.response_id) {}
+  explicit ResponsesStreamEncoder(const EncodeOptions& opt) : StreamEncoderBase(opt) {}
 
   void OnEvent(const ir::StreamEvent& ev, std::string* out) override {
     using T = ir::StreamEvent::Type;
     if (done_) return;
     switch (ev.type) {
       case T::kStart:
-        if (!started_) {
-          if (!ev.id.empty()) id_ = ev.id;
-          if (opt_.model.empty()) model_ = ev.model;
-        }
+        TakeStart(ev);
         EnsureStart(out);
         break;
       case T::kTextDelta:
@@ -82,10 +79,7 @@ class ResponsesStreamEncoder final : public ClientStreamEncoder {
     }
   }
 
-  bool finished() const override { return done_; }
-
  private:
-  std::string model() const { return opt_.model.empty() ? model_ : opt_.model; }
   int64_t output_index() const { return static_cast<int64_t>(output_.size()); }
 
   Json Object(const std::string& status, const std::string& reason, const ir::Usage* usage) {
@@ -188,11 +182,6 @@ class ResponsesStreamEncoder final : public ClientStreamEncoder {
     done_ = true;
   }
 
-  EncodeOptions opt_;
-  std::string id_;
-  std::string model_;
-  ToolSlots tools_;
-  ir::Usage usage_;
   ir::FinishReason reason_ = ir::FinishReason::kStop;
   Json output_ = Json::array();  // completed items
   Item open_ = Item::kNone;
@@ -200,9 +189,7 @@ class ResponsesStreamEncoder final : public ClientStreamEncoder {
   std::string item_id_;
   std::string text_;  // text of the open message item
   int64_t seq_ = 0;
-  bool started_ = false;
   bool finished_ = false;
-  bool done_ = false;
 };
 
 }  // namespace

@@ -61,6 +61,12 @@ void ToolSlots::FillIds(const std::string& seed) {
   }
 }
 
+void StreamEncoderBase::TakeStart(const ir::StreamEvent& ev) {
+  if (started_) return;
+  if (!ev.id.empty()) id_ = ev.id;
+  if (opt_.model.empty()) model_ = ev.model;
+}
+
 ir::FinishReason ResolveFinish(ir::FinishReason r, bool has_tool_calls) {
   if (has_tool_calls && (r == ir::FinishReason::kUnknown || r == ir::FinishReason::kStop)) {
     return ir::FinishReason::kToolCalls;

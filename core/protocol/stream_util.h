@@ -65,6 +65,32 @@ class ToolSlots {
   std::vector<ToolSlot> slots_;
 };
 
+// Base of the client encoders: what every one of them tracks. The response
+// id and model come from the options, else from the upstream's start event.
+class StreamEncoderBase : public ClientStreamEncoder {
+ public:
+  bool finished() const override { return done_; }
+
+ protected:
+  explicit StreamEncoderBase(const EncodeOptions& opt) : opt_(opt), id_(opt.response_id) {}
+
+  // Takes the upstream's id and model from a start event, unless the start
+  // has been written already.
+  void TakeStart(const ir::StreamEvent& ev);
+  // The model the client sees: the one the route named, else the upstream's.
+  const std::string& model() const { return opt_.model.empty() ? model_ : opt_.model; }
+
+  EncodeOptions opt_;
+  std::string id_;
+  ToolSlots tools_;
+  ir::Usage usage_;
+  bool started_ = false;
+  bool done_ = false;  // nothing more is written
+
+ private:
+  std::string model_;
+};
+
 // kUnknown (and kStop) with tool calls → kToolCalls; kUnknown otherwise → kStop.
 ir::FinishReason ResolveFinish(ir::FinishReason r, bool has_tool_calls);
 

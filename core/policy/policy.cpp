@@ -44,60 +44,11 @@ std::string DefaultReason(Verdict v) {
   return "";
 }
 
-
 // Reads and validates one policy document. Each method returns the first
 // problem found as a kConfig Error.
-class Loader {
+class Loader : public TomlLoaderBase {
  public:
-  explicit Loader(std::string_view file) : file_(file) {}
-
-  Error Fail(uint32_t line, const std::string& key, const std::string& problem) const {
-    return MakeError(ErrorCode::kConfig,
-                     file_ + ":" + std::to_string(line) + ": " + key + ": " + problem);
-  }
-  Error Fail(const toml::node& n, const std::string& key, const std::string& problem) const {
-    return Fail(n.source().begin.line, key, problem);
-  }
-  Error WrongType(const toml::node& n, const std::string& key, const char* want) const {
-    return Fail(n, key, std::string("expected ") + want + ", got " + TomlTypeName(n));
-  }
-
-  Status CheckKeys(const toml::table& t, const std::string& path,
-                   std::initializer_list<std::string_view> allowed) const {
-    for (auto&& [k, v] : t) {
-      bool known = false;
-      for (auto a : allowed) known = known || k.str() == a;
-      if (!known) return Fail(k.source().begin.line, Join(path, k.str()), "unknown key");
-    }
-    return Status::Ok();
-  }
-
-  static std::string Join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-
-  Result<std::string> String(const toml::node& n, const std::string& key) const {
-    if (!n.is_string()) return WrongType(n, key, "a string");
-    std::string s = n.as_string()->get();
-    if (s.empty()) return Fail(n, key, "must not be empty");
-    return s;
-  }
-
-  Result<int64_t> Int(const toml::node& n, const std::string& key, int64_t min,
-                      int64_t max) const {
-    if (!n.is_integer()) return WrongType(n, key, "an integer");
-    int64_t v = n.as_integer()->get();
-    if (v < min || v > max) {
-      return Fail(n, key, "must be between " + std::to_string(min) + " and " +
-                              std::to_string(max));
-    }
-    return v;
-  }
-
-  Result<bool> Bool(const toml::node& n, const std::string& key) const {
-    if (!n.is_boolean()) return WrongType(n, key, "a boolean");
-    return n.as_boolean()->get();
-  }
+  explicit Loader(std::string_view file) : TomlLoaderBase(file) {}
 
   // A non-empty array of non-empty strings (an empty list would never match).
   Result<std::vector<std::string>> Strings(const toml::node& n, const std::string& key) const {
@@ -141,9 +92,6 @@ class Loader {
   Result<Rule> ParseRule(const toml::node& n, size_t index) const;
   Status Header(const toml::table& root, PolicyDecision& fallback, std::string& id,
                 int64_t& version) const;
-
- private:
-  std::string file_;
 };
 
 Status Loader::Protocols(const toml::node& n, const std::string& key, Conditions& c) const {

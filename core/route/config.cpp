@@ -21,7 +21,6 @@ inline constexpr int64_t kMaxTokens = int64_t{1} << 40;
 inline constexpr int64_t kMaxPrice = int64_t{1} << 40;  // micro-dollars per million tokens
 inline constexpr int64_t kMaxPort = 65535;
 
-
 std::optional<ProviderKind> ParseKind(std::string_view s) {
   if (s == "openai") return ProviderKind::kOpenAI;
   if (s == "anthropic") return ProviderKind::kAnthropic;
@@ -54,43 +53,20 @@ struct Declared {
   bool usable = true;
 };
 
-class Loader {
+class Loader : public TomlLoaderBase {
  public:
-  Loader(std::string_view file, const EnvLookup& env) : file_(file), env_(env) {}
+  Loader(std::string_view file, const EnvLookup& env) : TomlLoaderBase(file), env_(env) {}
 
   Result<Config> Load(const toml::table& root);
 
  private:
-  Error Fail(uint32_t line, const std::string& key, const std::string& problem) const {
-    return MakeError(ErrorCode::kConfig,
-                     file_ + ":" + std::to_string(line) + ": " + key + ": " + problem);
-  }
-  Error Fail(const toml::node& n, const std::string& key, const std::string& problem) const {
-    return Fail(n.source().begin.line, key, problem);
-  }
-  Error WrongType(const toml::node& n, const std::string& key, const char* want) const {
-    return Fail(n, key, std::string("expected ") + want + ", got " + TomlTypeName(n));
-  }
   Error Missing(const toml::node& table, const std::string& key) const {
     return Fail(table, key, "required key is missing");
   }
 
-  Status CheckKeys(const toml::table& t, const std::string& path,
-                   std::initializer_list<std::string_view> allowed) const;
   Result<const toml::table*> Table(const toml::node& n, const std::string& key) const {
     if (!n.is_table()) return WrongType(n, key, "a table");
     return n.as_table();
-  }
-  Result<std::string> String(const toml::node& n, const std::string& key) const {
-    if (!n.is_string()) return WrongType(n, key, "a string");
-    std::string s = n.as_string()->get();
-    if (s.empty()) return Fail(n, key, "must not be empty");
-    return s;
-  }
-  Result<int64_t> Int(const toml::node& n, const std::string& key, int64_t min, int64_t max) const;
-  Result<bool> Bool(const toml::node& n, const std::string& key) const {
-    if (!n.is_boolean()) return WrongType(n, key, "a boolean");
-    return n.as_boolean()->get();
   }
 
   Status Providers(const toml::node& n);
@@ -113,34 +89,10 @@ class Loader {
   Status Ledger(const toml::node& n);
   Status Server(const toml::node& n);
 
-  std::string file_;
   const EnvLookup& env_;
   std::vector<Declared> declared_;
   Config config_;
 };
-
-Status Loader::CheckKeys(const toml::table& t, const std::string& path,
-                         std::initializer_list<std::string_view> allowed) const {
-  for (auto&& [k, v] : t) {
-    bool known = false;
-    for (auto a : allowed) known = known || k.str() == a;
-    if (!known) {
-      std::string key = path.empty() ? std::string(k.str()) : path + "." + std::string(k.str());
-      return Fail(k.source().begin.line, key, "unknown key");
-    }
-  }
-  return Status::Ok();
-}
-
-Result<int64_t> Loader::Int(const toml::node& n, const std::string& key, int64_t min,
-                            int64_t max) const {
-  if (!n.is_integer()) return WrongType(n, key, "an integer");
-  int64_t v = n.as_integer()->get();
-  if (v < min || v > max) {
-    return Fail(n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  }
-  return v;
-}
 
 // ---- providers -------------------------------------------------------------
 

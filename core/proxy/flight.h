@@ -44,6 +44,7 @@ struct ProxyService::Flight {
   std::optional<TokenUsage> usage;
   int64_t cost_micros = 0;
   std::optional<Outcome> outcome;  // recorded by Seal, not yet handed to the boundary
+  bool outcome_sealed = false;     // handed to the boundary (SealOutcome)
 };
 
 // One attempt at one candidate: the request to send and how to read the answer.

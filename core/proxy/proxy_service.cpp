@@ -1,5 +1,6 @@
 #include "core/proxy/proxy_service.h"
 
+#include <cstdio>
 #include <mutex>
 #include <new>
 #include <utility>
@@ -23,8 +24,8 @@ int64_t NowUs() { return SystemClock().NowMicros(); }
 bool WantsJson(const Json& body) {
   auto is_json_type = [](const Json& fmt) {
     if (!fmt.is_object()) return false;
-    std::string type = fmt.value("type", "");
-    return type == "json_object" || type == "json_schema";
+    auto type = fmt.find("type");
+    return type != fmt.end() && (*type == "json_object" || *type == "json_schema");
   };
   if (body.contains("response_format") && is_json_type(body["response_format"])) return true;
   if (body.contains("text") && body["text"].is_object() && body["text"].contains("format") &&
@@ -117,13 +118,35 @@ ProxyService::~ProxyService() = default;
 ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::allocate_shared<Flight>(FlightAllocator<Flight>());
   f->req = std::move(incoming);
-  return Complete(f, HandleFlight(f));
+  ProxyResponse res;
+  try {
+    res = HandleFlight(f);
+  } catch (const std::exception& e) {
+    res = Failed(*f, e.what());
+  }
+  return Complete(f, std::move(res));
+}
+
+ProxyResponse ProxyService::Failed(Flight& f, const char* what) {
+  std::fprintf(stderr, "helm proxy: internal error on %s: %s\n", f.req.endpoint.c_str(), what);
+  GetCounter("helm_proxy_internal_errors_total").Add();
+  const bool decided = !f.decision.decision_id.empty();
+  if (decided && f.decision.verdict == Verdict::kAllow && !f.outcome_sealed) {
+    Seal(f, "internal_error", 500);
+  }
+  return ErrorResponse(f, 500, "INTERNAL", "internal error", decided);
 }
 
 ProxyResponse ProxyService::Complete(const std::shared_ptr<Flight>& f, ProxyResponse res) {
   if (res.park) {  // the same, once the parked response resumes
     res.park->resume = [this, f, resume = std::move(res.park->resume)](bool timed_out) {
-      return Complete(f, resume(timed_out));
+      ProxyResponse resumed;
+      try {
+        resumed = resume(timed_out);
+      } catch (const std::exception& e) {
+        resumed = Failed(*f, e.what());
+      }
+      return Complete(f, std::move(resumed));
     };
     return res;
   }
@@ -227,8 +250,18 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
 
 ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
   const Decision& d = f->decision;
-  f->client_model = f->req.path_model.value_or(f->body.value("model", ""));
-  f->stream = f->req.path_stream.value_or(f->body.value("stream", false));
+  // The decoders have checked both members' types where the protocol has
+  // them; Gemini's come from the path, and its body's are ignored.
+  if (f->req.path_model) {
+    f->client_model = *f->req.path_model;
+  } else if (auto model = f->body.find("model"); model != f->body.end() && model->is_string()) {
+    f->client_model = model->get<std::string>();
+  }
+  if (f->req.path_stream) {
+    f->stream = *f->req.path_stream;
+  } else if (auto stream = f->body.find("stream"); stream != f->body.end()) {
+    f->stream = *stream == true;
+  }
   // Only an obligation re-serialises the body; otherwise it goes out as received.
   // Neither the parsed body nor the received bytes are needed past this
   // point: move them, do not copy them.
@@ -465,6 +498,7 @@ void ProxyService::SealOutcome(Flight& f) {
   GetLabeledCounter("helm_proxy_requests_total", "status", f.outcome->status).Add();
   boundary_->SealDetached(std::move(*f.outcome));
   f.outcome.reset();
+  f.outcome_sealed = true;
 }
 
 std::string ProxyService::BreakerMetrics() const {

@@ -333,6 +333,24 @@ class UpstreamFaultTest(ProxyCase):
         self.assertEqual(headers.get("retry-after"), date)
         self.assertEqual(len(self.up.requests()), 2)
 
+    def test_members_helm_does_not_read_go_out_whatever_their_type(self):
+        # Reading these after the decision once threw: the allowed request
+        # ended as a 500 with no outcome receipt.
+        hi = [{"role": "user", "parts": [{"text": "hi"}]}]
+        cases = [
+            ("/v1/chat/completions", chat_body("hello") | {"response_format": {"type": 5}}),
+            ("/v1beta/models/m:generateContent", {"model": 5, "stream": "x", "contents": hi}),
+        ]
+        for path, body in cases:
+            with self.subTest(path=path):
+                self.up.reset()
+                status, headers, raw = self.post(body, path=path)
+                self.assertEqual(status, 200, raw)
+                o = self.outcome(headers["x-helm-receipt-id"])
+                self.assertIsNotNone(o)
+                self.assertEqual((o["status"], o["http_status"]), ("completed", 200))
+                self.assertEqual(len(self.up.requests()), 1)
+
     def test_upstream_400_is_returned_as_is_and_not_retried(self):
         status, headers, body = self.post(chat_body("[upstream:400]"))
         self.assertEqual(status, 400)

@@ -40,6 +40,10 @@ Result<crypto::KeyPair> LoadOrCreateSigningKey(const std::string& keys, bool* cr
   if (!secret.ok() || secret->size() != crypto::kSecretKeyBytes) {
     return MakeError(ErrorCode::kConfig, key_path + ": not a hex Ed25519 secret key");
   }
+  if (!crypto::SecretKeyConsistent(*secret)) {
+    return MakeError(ErrorCode::kConfig,
+                     key_path + ": damaged: its public half is not the one its seed derives");
+  }
   // libsodium's secret key layout is seed || public key.
   return crypto::KeyPair{secret->substr(32), *secret};
 }

@@ -151,5 +151,23 @@ default_verdict = "ALLOW"
   CHECK_FALSE(Outcome::FromJson(o.ToJson()).value().usage);
 }
 
+TEST_CASE("a data dir whose signing key is damaged refuses to open") {
+  Fixture f("[policy]\nid = \"p\"\nversion = 1\ndefault_verdict = \"ALLOW\"\n");
+  f.boundary.reset();
+  const std::filesystem::path key_path = f.dir / "data" / "keys" / "signing.key";
+  std::string hex;
+  std::ifstream(key_path) >> hex;
+  REQUIRE(hex.size() == 128);
+  hex[127] = hex[127] == '0' ? '1' : '0';  // the public half's last digit
+  std::ofstream(key_path, std::ios::trunc) << hex << "\n";
+  BoundaryOptions options;
+  options.policy_path = (f.dir / "policy.toml").string();
+  options.data_dir = (f.dir / "data").string();
+  auto reopened = LocalBoundary::Open(options);
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.error().code == ErrorCode::kConfig);
+  CHECK(reopened.error().message.find("signing.key: damaged") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace helm

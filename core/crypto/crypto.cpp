@@ -226,6 +226,17 @@ KeyPair GenerateKeyPair() {
   return kp;
 }
 
+bool SecretKeyConsistent(std::string_view secret_key) {
+  if (secret_key.size() != crypto_sign_SECRETKEYBYTES) return false;
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+  crypto_sign_ed25519_sk_to_pk(pk, reinterpret_cast<const unsigned char*>(secret_key.data()));
+  unsigned char derived_pk[crypto_sign_PUBLICKEYBYTES], derived_sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_seed_keypair(derived_pk, derived_sk,
+                           reinterpret_cast<const unsigned char*>(secret_key.data()));
+  sodium_memzero(derived_sk, sizeof derived_sk);
+  return sodium_memcmp(pk, derived_pk, sizeof pk) == 0;
+}
+
 std::string KeyId(std::string_view public_key) { return Sha256Hex(public_key).substr(0, 16); }
 
 std::string Sign(std::string_view message, std::string_view secret_key) {

@@ -59,6 +59,9 @@ struct KeyPair {
 };
 
 KeyPair GenerateKeyPair();
+// Whether a 64-byte secret key's public half is the one its seed derives
+// (a damaged key file signs receipts that never verify).
+bool SecretKeyConsistent(std::string_view secret_key);
 // key_id: first 16 hex chars of SHA-256 of the raw public key.
 std::string KeyId(std::string_view public_key);
 std::string Sign(std::string_view message, std::string_view secret_key);  // 64 raw bytes

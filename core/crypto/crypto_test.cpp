@@ -76,6 +76,18 @@ TEST_CASE("ed25519 sign/verify round trip and rejection") {
   CHECK(KeyId(kp.public_key).size() == 16);
 }
 
+TEST_CASE("a secret key whose public half its seed does not derive is inconsistent") {
+  Init();
+  KeyPair kp = GenerateKeyPair();
+  CHECK(SecretKeyConsistent(kp.secret_key));
+  for (size_t byte : {size_t{0}, size_t{31}, size_t{32}, size_t{63}}) {  // seed and public half
+    std::string damaged = kp.secret_key;
+    damaged[byte] ^= 0x10;
+    CHECK_FALSE(SecretKeyConsistent(damaged));
+  }
+  CHECK_FALSE(SecretKeyConsistent(kp.secret_key.substr(0, 32)));
+}
+
 }  // namespace helm::crypto
 
 namespace helm::crypto {

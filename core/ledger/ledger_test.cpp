@@ -574,7 +574,7 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   // A's write is held; B has signed and waits for the commit turn; C leads
   // signing and waits for room. The async receipts queue behind C, who signs
   // only one of them (max_batch 2), so the rest fall to the ledger's thread,
-  // which must not linger for them.
+  // which must not linger for them, nor go on with a linger it had begun.
   TempDir dir;
   crypto::KeyPair key = TestKey();
   LedgerOptions options = Options(dir);
@@ -593,6 +593,13 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   DetachedResults done;  // outlives the ledger, which may still call it on closing
   auto ledger = Ledger::Open(options, key);
   REQUIRE(ledger.ok());
+  int detached = 0;
+  SUBCASE("the ledger's thread idle") {}
+  SUBCASE("the ledger's thread lingering for a detached receipt (A carries it)") {
+    (*ledger)->AppendDetached(Decision("e"), done.Callback());
+    detached = 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   std::vector<std::thread> waiting;
   waiting.emplace_back([&] { CHECK((*ledger)->Append(Decision("a")).ok()); });
   in_write.get_future().wait();
@@ -605,8 +612,8 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   }
   release.set_value();
   for (auto& t : waiting) t.join();
-  CHECK(done.WaitFor(3, std::chrono::seconds(5)) == 3);
-  CHECK((*ledger)->HeadSeq() == 6);
+  CHECK(done.WaitFor(3 + detached, std::chrono::seconds(5)) == 3 + detached);
+  CHECK((*ledger)->HeadSeq() == 6 + static_cast<uint64_t>(detached));
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 

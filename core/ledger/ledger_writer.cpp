@@ -226,14 +226,16 @@ void RocksLedger::TickerLoop() {
     if (stop_) break;
     const bool woken = std::exchange(lead_wanted_, false);
     bool lead = woken;
-    const bool prompt =
-        std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
-    if (lead && !prompt && options_.sync && options_.detached_linger_us > 0) {
+    auto prompt_queued = [&] {
+      return std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
+    };
+    if (lead && !prompt_queued() && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
       // its own group commit (one sync instead of two). Without syncs their
-      // callers lead for them (AppendDetached).
+      // callers lead for them (AppendDetached). A prompt receipt left queued
+      // meanwhile (its leader ended with nobody waiting) ends the linger.
       ticker_cv_.wait_for(lock, std::chrono::microseconds(options_.detached_linger_us),
-                          [&] { return stop_; });
+                          [&] { return stop_ || prompt_queued(); });
       if (stop_) break;  // the destructor writes what is queued
       lead = !signing_ && !queue_.empty();
     }

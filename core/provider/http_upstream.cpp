@@ -195,6 +195,9 @@ class Connection {
 
   http1::BufferedReader& reader() { return reader_; }
   bool timed_out() const { return timed_out_; }
+  // The last read failed (a reset, a TLS error or a timeout), rather than
+  // ending at the peer's orderly close.
+  bool read_failed() const { return read_failed_; }
   int fd() const { return fd_; }
   bool tls() const { return ssl_ != nullptr; }
 
@@ -247,7 +250,7 @@ class Connection {
     if (head_deadline_ns_ != 0 && head_reads_++ > 0) {
       int64_t left_ms = (head_deadline_ns_ - NowNs()) / kNsPerMs;
       if (left_ms <= 0) {
-        timed_out_ = true;
+        timed_out_ = read_failed_ = true;
         return -1;
       }
       Arm(left_ms);
@@ -258,6 +261,7 @@ class Connection {
         got = recv(fd_, buf, n, 0);
       } while (got < 0 && errno == EINTR);
       timed_out_ = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+      read_failed_ = got < 0;
       return got;
     }
     got = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(n, 1 << 30)));
@@ -265,7 +269,8 @@ class Connection {
     int err = SSL_get_error(ssl_, static_cast<int>(got));
     timed_out_ = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE ||
                  (err == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
-    return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+    read_failed_ = err != SSL_ERROR_ZERO_RETURN;
+    return read_failed_ ? -1 : 0;
   }
 
   int fd_;
@@ -275,6 +280,7 @@ class Connection {
   int64_t head_deadline_ns_ = 0;
   int head_reads_ = 0;
   bool timed_out_ = false;
+  bool read_failed_ = false;
 };
 
 constexpr size_t kHandOffBytes = 16 * 1024;
@@ -605,7 +611,8 @@ UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
   } else {
     keep_alive = false;
     body = http1::ReadToClose(reader, on_data);
-    if (body == http1::BodyStatus::kOk && conn->timed_out()) body = http1::BodyStatus::kBroken;
+    // Only an orderly close ends such a body: a reset or a stall cuts it.
+    if (body == http1::BodyStatus::kOk && conn->read_failed()) body = http1::BodyStatus::kBroken;
   }
   if (body == http1::BodyStatus::kStopped) {
     return fail(UpstreamFault::kCancelled, "cancelled by the caller");

@@ -64,8 +64,11 @@ class TestServer {
 // silent until destroyed (or closes the connection, with close_after).
 class RawServer {
  public:
-  explicit RawServer(std::string respond, bool close_after = false)
-      : respond_(std::move(respond)), close_after_(close_after) {
+  // After its answer the server keeps the connection open, closes its
+  // sending side, or resets the connection.
+  enum class After { kStayOpen, kClose, kReset };
+  explicit RawServer(std::string respond, After after = After::kStayOpen)
+      : respond_(std::move(respond)), after_(after) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -96,14 +99,20 @@ class RawServer {
     char buf[4096];
     (void)::recv(conn, buf, sizeof(buf), 0);
     (void)::send(conn, respond_.data(), respond_.size(), MSG_NOSIGNAL);
-    if (close_after_) ::shutdown(conn, SHUT_WR);
+    if (after_ == After::kClose) ::shutdown(conn, SHUT_WR);
+    if (after_ == After::kReset) {
+      linger reset{1, 0};  // close() sends RST
+      ::setsockopt(conn, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      ::close(conn);
+      return;
+    }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return done_; });
     ::close(conn);
   }
 
   std::string respond_;
-  bool close_after_;
+  After after_;
   int fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -317,7 +326,8 @@ TEST_CASE("http upstream: interim 1xx answers are skipped") {
 }
 
 TEST_CASE("http upstream: a body without length or chunks ends with the connection") {
-  RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", true);
+  RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
+                   RawServer::After::kClose);
   auto up = Make(server.url());
   Captured c = Call(*up);
   CHECK(c.result.fault == UpstreamFault::kNone);
@@ -325,12 +335,18 @@ TEST_CASE("http upstream: a body without length or chunks ends with the connecti
   CHECK(c.header("connection").empty());  // hop-by-hop
 }
 
+TEST_CASE("http upstream: such a body cut by a reset is kBroken, not a shorter answer") {
+  RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"id\":\"cut", RawServer::After::kReset);
+  auto up = Make(server.url());
+  CHECK(Call(*up).result.fault == UpstreamFault::kBroken);
+}
+
 TEST_CASE("http upstream: a malformed answer is kBroken") {
   for (const char* answer : {"NOT HTTP\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
                              "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
                              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     CAPTURE(answer);
-    RawServer server(answer, true);
+    RawServer server(answer, RawServer::After::kClose);
     auto up = Make(server.url());
     CHECK(Call(*up).result.fault == UpstreamFault::kBroken);
   }

@@ -19,6 +19,7 @@
 #include "core/common/protocols.h"
 #include "core/ledger/test_util.h"
 #include "core/proxy/proxy_service.h"
+#include "core/proxy/test_util.h"
 #include "core/proxy/router.h"
 #include "core/receipt/verify.h"
 
@@ -55,15 +56,7 @@ struct Upstream {
   }
 };
 
-// X-Helm-* headers are in the response's header lines.
-std::string Header(const ProxyResponse& res, std::string_view name) {
-  const std::string key = "\n" + std::string(name) + ": ";
-  const std::string lines = "\n" + res.head_lines;
-  const size_t at = lines.find(key);
-  if (at == std::string::npos) return "";
-  const size_t begin = at + key.size();
-  return lines.substr(begin, lines.find('\r', begin) - begin);
-}
+using proxy_testing::Header;
 
 TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing dispatched") {
   ledger_testing::TempDir dir;

@@ -15,19 +15,13 @@
 #include "core/common/protocols.h"
 #include "core/ledger/test_util.h"
 #include "core/proxy/proxy_service.h"
+#include "core/proxy/test_util.h"
 #include "core/proxy/router.h"
 
 namespace helm {
 namespace {
 
-std::string Header(const ProxyResponse& res, std::string_view name) {
-  const std::string key = "\n" + std::string(name) + ": ";
-  const std::string lines = "\n" + res.head_lines;
-  const size_t at = lines.find(key);
-  if (at == std::string::npos) return "";
-  const size_t begin = at + key.size();
-  return lines.substr(begin, lines.find('\r', begin) - begin);
-}
+using proxy_testing::Header;
 
 TEST_CASE("an exception after an ALLOW: 500 in the client's shape, and its outcome sealed") {
   ledger_testing::TempDir dir;

@@ -118,17 +118,16 @@ ProxyService::~ProxyService() = default;
 ProxyResponse ProxyService::Handle(ProxyRequest incoming) {
   auto f = std::allocate_shared<Flight>(FlightAllocator<Flight>());
   f->req = std::move(incoming);
-  ProxyResponse res;
-  try {
-    res = HandleFlight(f);
-  } catch (const std::exception& e) {
-    res = Failed(*f, e.what());
-  }
-  return Complete(f, std::move(res));
+  return Complete(f, Guarded(*f, [&] { return HandleFlight(f); }));
 }
 
-ProxyResponse ProxyService::Failed(Flight& f, const char* what) {
-  std::fprintf(stderr, "helm proxy: internal error on %s: %s\n", f.req.endpoint.c_str(), what);
+ProxyResponse ProxyService::Guarded(Flight& f, const std::function<ProxyResponse()>& step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "helm proxy: internal error on %s: %s\n", f.req.endpoint.c_str(),
+                 e.what());
+  }
   GetCounter("helm_proxy_internal_errors_total").Add();
   const bool decided = !f.decision.decision_id.empty();
   if (decided && f.decision.verdict == Verdict::kAllow && !f.outcome_sealed) {
@@ -140,13 +139,7 @@ ProxyResponse ProxyService::Failed(Flight& f, const char* what) {
 ProxyResponse ProxyService::Complete(const std::shared_ptr<Flight>& f, ProxyResponse res) {
   if (res.park) {  // the same, once the parked response resumes
     res.park->resume = [this, f, resume = std::move(res.park->resume)](bool timed_out) {
-      ProxyResponse resumed;
-      try {
-        resumed = resume(timed_out);
-      } catch (const std::exception& e) {
-        resumed = Failed(*f, e.what());
-      }
-      return Complete(f, std::move(resumed));
+      return Complete(f, Guarded(*f, [&] { return resume(timed_out); }));
     };
     return res;
   }

@@ -65,10 +65,10 @@ class ProxyService {
   // buffered response, once the response is sent: ProxyResponse::after_send).
   void Seal(Flight& flight, const std::string& status, int http_status);
   void SealOutcome(Flight& flight);
-  // A defect on the request path (an exception) ends the request as every
-  // other: a 500 in the client's shape that still waits for the decision to
-  // be durable (Complete) and, for an allowed request, its outcome receipt.
-  ProxyResponse Failed(Flight& flight, const char* what);
+  // Runs one step of a flight. A defect in it (an exception) ends the request
+  // as every other: a 500 in the client's shape that still waits for the
+  // decision to be durable (Complete) and, once allowed, has its outcome.
+  ProxyResponse Guarded(Flight& flight, const std::function<ProxyResponse()>& step);
 
   Boundary* boundary_;
   Router* router_;

@@ -85,7 +85,6 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
   const std::function<bool()> gone = [f] {
     return f->req.client_alive && !f->req.client_alive();
   };
-  const std::function<bool()> never = [] { return false; };
 
   for (const route::Candidate& c : candidates) {
     Opened opened = Open(*f, c);
@@ -102,15 +101,16 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     StreamChannel::Next waited = reader->Wait(&head, nullptr, gone);
     bool has_head = waited == StreamChannel::Next::kData;
     bool ok_head = has_head && head.status >= 200 && head.status <= 299;
-    if (ok_head) waited = reader->Wait(nullptr, first.get(), gone);
-    if (waited == StreamChannel::Next::kTimeout) {  // the client left before any output
+    auto abandoned = [&] {  // the client left before any output
       reader->Join();
       permit.Release(route::ReportFault(route::AttemptOutcome::kAbandoned));
       RecordAttempt(*f, c, "client_disconnected", "", NowUs() - t0);
       ProxyResponse res = ErrorResponse(*f, 499, "CLIENT_DISCONNECTED", "the client went away");
       Seal(*f, "client_disconnected", 499);
       return res;
-    }
+    };
+    if (ok_head) waited = reader->Wait(nullptr, first.get(), gone);
+    if (waited == StreamChannel::Next::kTimeout) return abandoned();
     if (!ok_head || waited == StreamChannel::Next::kDone) {
       if (ok_head || !has_head) {  // no head, or no output: a fault before the first byte
         reader->Join();
@@ -122,8 +122,18 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                       NowUs() - t0);
         continue;
       }
-      std::string body = *first;
-      while (reader->Wait(nullptr, &body, never) != StreamChannel::Next::kDone) {
+      // An error answer is read whole, within the limit of a buffered one.
+      std::string body;
+      const size_t max_bytes = options_.limits.max_response_bytes;
+      while (body.size() <= max_bytes &&
+             (waited = reader->Wait(nullptr, &body, gone)) == StreamChannel::Next::kData) {
+      }
+      if (waited == StreamChannel::Next::kTimeout) return abandoned();
+      if (body.size() > max_bytes) {  // as a buffered answer over the limit
+        reader->Join();
+        permit.Release(route::ReportFault(OutcomeForFault(UpstreamFault::kCancelled)));
+        RecordAttempt(*f, c, UpstreamFaultName(UpstreamFault::kCancelled), "", NowUs() - t0);
+        continue;
       }
       route::AttemptReport report = route::ReportFromResponse(head.status, head.headers, NowUs());
       permit.Release(report);

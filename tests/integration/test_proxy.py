@@ -333,6 +333,16 @@ class UpstreamFaultTest(ProxyCase):
         self.assertEqual(headers.get("retry-after"), date)
         self.assertEqual(len(self.up.requests()), 2)
 
+    def test_an_error_answer_to_a_stream_over_the_response_limit_is_a_fault(self):
+        # An error answer to a stream is read whole, as a buffered answer is,
+        # and within the same limit (max_response_bytes, 64 MiB).
+        self.up.script([{"behaviour": "json", "status": 400, "text": "x" * (64 << 20)}])
+        status, headers, body = self.post(chat_body("hello", stream=True), timeout=60)
+        self.assert_openai_error(status, headers, body, 502, "UPSTREAM_ERROR")
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual((o["status"], o["http_status"]), ("upstream_error", 502))
+        self.assertEqual(len(self.up.requests()), 1)
+
     def test_members_helm_does_not_read_go_out_whatever_their_type(self):
         # Reading these after the decision once threw: the allowed request
         # ended as a 500 with no outcome receipt.

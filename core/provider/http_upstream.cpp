@@ -393,6 +393,12 @@ class HttpUpstream final : public Upstream {
     int64_t start_ns = 0;
     std::unique_ptr<Connection> conn;
     HandedOffWrite handed_off;  // after conn and the bytes: destroyed first
+    SendCancel* cancel = nullptr;  // attached to conn's socket while it is read
+    ~Exchange() { Detach(); }      // before conn closes
+    void Detach() {
+      if (cancel != nullptr) cancel->Attach(-1);
+      cancel = nullptr;
+    }
   };
   // The request's head (request line and fields), or a fault in result.
   bool BuildHead(const UpstreamRequest& request, std::string& head, UpstreamResult& result) const;
@@ -522,6 +528,10 @@ UpstreamResult HttpUpstream::Send(UpstreamRequest request, DispatchGate* gate,
       return result;
     }
   }
+  if (request.cancel) {
+    x.cancel = request.cancel.get();
+    x.cancel->Attach(x.conn->fd());
+  }
   return ReadAnswer(x, false, on_head, on_data);
 }
 
@@ -624,6 +634,7 @@ UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
   }
   std::string detail;  // an answer came, so the write went; the gate must still settle
   if (keep_alive && x.handed_off.Fault(&detail) == UpstreamFault::kNone) {
+    x.Detach();  // a cancel from now on must not reach the pooled socket
     Return(std::move(x.conn));
   }
   return result;

@@ -1,9 +1,23 @@
 #include "core/provider/upstream.h"
 
+#include <sys/socket.h>
+
 #include "core/provider/http_upstream.h"
 #include "core/provider/mock_upstream.h"
 
 namespace helm {
+
+void SendCancel::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+void SendCancel::Attach(int fd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fd_ = fd;
+  if (cancelled_ && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
 
 const char* UpstreamFaultName(UpstreamFault f) {
   switch (f) {

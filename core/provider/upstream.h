@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,11 +21,28 @@
 
 namespace helm {
 
+// Lets another thread end a Send that waits on its upstream (the client
+// left): Cancel shuts down the socket the Send reads, at once or as soon as
+// it has one, instead of leaving the read to its timeout.
+class SendCancel {
+ public:
+  void Cancel();
+  // For an upstream: the socket the Send reads from now on; -1 before that
+  // socket is pooled or closed.
+  void Attach(int fd);
+
+ private:
+  std::mutex mu_;
+  int fd_ = -1;
+  bool cancelled_ = false;
+};
+
 struct UpstreamRequest {
   std::string method = "POST";
   std::string path;    // e.g. "/v1/chat/completions", query included
   HeaderList headers;  // extra headers (auth, content type); never raw client-controlled values
   std::string body;
+  std::shared_ptr<SendCancel> cancel;  // optional; HTTP upstreams honour it in Send
 };
 
 struct UpstreamHead {

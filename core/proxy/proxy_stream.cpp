@@ -21,15 +21,18 @@ constexpr auto kLivenessPoll = std::chrono::milliseconds(100);
 
 int64_t NowUs() { return SystemClock().NowMicros(); }
 
-// One upstream read on its own thread. The destructor cancels the read and
-// joins the thread, whatever happened to the response.
+// One upstream read on its own thread. The destructor cancels the read (its
+// socket shut down if it is still waiting) and joins the thread, whatever
+// happened to the response.
 struct UpstreamReader {
   std::shared_ptr<StreamChannel> channel;
+  std::shared_ptr<SendCancel> cancel = std::make_shared<SendCancel>();
   std::thread thread;
 
   UpstreamReader(Upstream* upstream, UpstreamRequest request, DispatchGate* gate,
                  size_t buffer_bytes)
       : channel(std::make_shared<StreamChannel>(buffer_bytes)) {
+    request.cancel = cancel;
     thread = std::thread([upstream, request = std::move(request), gate, ch = channel]() mutable {
       ch->Finish(upstream->Send(
           std::move(request), gate, [&](UpstreamHead& h) { return ch->SetHead(h); },
@@ -39,6 +42,7 @@ struct UpstreamReader {
   ~UpstreamReader() { Join(); }
   void Join() {
     channel->Cancel();
+    cancel->Cancel();  // a read waiting on the upstream ends now, not at its timeout
     if (thread.joinable()) thread.join();
   }
   // Waits for the head (head != nullptr) or the next bytes; kTimeout only

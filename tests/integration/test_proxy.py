@@ -483,6 +483,32 @@ class ClientDisconnectTest(ProxyCase):
         self.assertEqual(status, 200, body)
 
 
+    def test_client_leaving_before_the_first_byte_ends_the_upstream_request_at_once(self):
+        # The upstream never answers; the first-byte timeout here is 60 s.
+        self.up.reset()
+        body = json.dumps(chat_body("[upstream:hang]", stream=True)).encode()
+        head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: helm\r\n"
+                "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\n\r\n" % (self.px.bootstrap_key, len(body))).encode()
+        port = int(self.px.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(head + body)
+            deadline = time.time() + 5
+            while not self.up.requests() and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(len(self.up.requests()), 1)
+            self.assertEqual(established_to(self.up.port), 1)
+        t0 = time.time()
+        while established_to(self.up.port) and time.time() - t0 < 10:
+            time.sleep(0.05)
+        self.assertEqual(established_to(self.up.port), 0, "the upstream request is still open")
+        self.assertLess(time.time() - t0, 3)
+        status, page = self.admin("GET", "/api/v1/receipts?limit=1000")
+        self.assertEqual(status, 200, page)
+        last = page["receipts"][-1]
+        self.assertEqual((last.get("kind"), last.get("status")), ("outcome", "client_disconnected"))
+
+
 class WorkerLimitsTest(ProxyCase):
     """--server-threads and --max-streams: a stream beyond the cap is shed at
     once (503 STREAM_CAPACITY, Retry-After) and never dispatched, while short

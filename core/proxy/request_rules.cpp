@@ -68,10 +68,21 @@ bool ApplyObligations(std::string_view protocol, const Obligations& o, Json& bod
   }
   if (protocol == kOpenAiResponses) return cap_field(body, "max_output_tokens", true);
   if (protocol == kGeminiGenerate) {
-    if (!body.contains("generationConfig") || !body["generationConfig"].is_object()) {
-      body["generationConfig"] = Json::object();
+    // Gemini takes the config and its fields in either spelling: a limit is
+    // capped where the client put it, else added to the client's config.
+    bool present = false;
+    bool changed = false;
+    for (const char* config : {"generationConfig", "generation_config"}) {
+      if (!body.contains(config) || !body[config].is_object()) continue;
+      for (const char* key : {"maxOutputTokens", "max_output_tokens"}) {
+        present = present || body[config].contains(key);
+        changed = cap_field(body[config], key, false) || changed;
+      }
     }
-    return cap_field(body["generationConfig"], "maxOutputTokens", true);
+    if (present) return changed;
+    const char* config = body.contains("generation_config") ? "generation_config" : "generationConfig";
+    if (!body[config].is_object()) body[config] = Json::object();
+    return cap_field(body[config], "maxOutputTokens", true);
   }
   return false;
 }

@@ -12,6 +12,8 @@
 // unknown parts become kOpaque parts; built-in tools (googleSearch, …) typed
 // tools named by their key. An absent functionCall.args or
 // functionResponse.response is empty text, not "{}".
+#include <cctype>
+
 #include "core/protocol/codec.h"
 
 namespace helm::protocol {
@@ -238,8 +240,35 @@ Status DecodeTools(const Json& body, Payloads payloads, ir::Request* req) {
   return Status::Ok();
 }
 
+// The generation config with camelCase member names: Gemini takes the config
+// and its members in snake_case too (both spellings of one name: 400).
+// Only the top level is renamed; schemas inside are the client's data.
+Result<Json> CamelConfig(const Json& body) {
+  auto config = EitherField(body, "generationConfig", "generation_config");
+  if (!config.ok()) return config.error();
+  if (*config == nullptr || !(*config)->is_object()) return Json();
+  Json out = Json::object();
+  for (const auto& [name, value] : (*config)->items()) {
+    std::string camel;
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == '_' && i + 1 < name.size()) {
+        camel.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(name[++i]))));
+      } else {
+        camel.push_back(name[i]);
+      }
+    }
+    if (out.contains(camel)) {
+      return BadRequest("both '" + camel + "' and its snake_case spelling are set");
+    }
+    out[camel] = value;
+  }
+  return out;
+}
+
 Status DecodeGenerationConfig(const Json& body, Payloads payloads, ir::Request* req) {
-  const Json& g = Field(body, "generationConfig");
+  Result<Json> config = CamelConfig(body);
+  if (!config.ok()) return config.error();
+  const Json& g = *config;
   if (!g.is_object()) return Status::Ok();
   Status err;
   ReadOpt(g, "temperature", &req->temperature, &err);
@@ -295,7 +324,7 @@ Result<ir::Request> DecodeGeminiRequest(const Json& body, Payloads payloads) {
   if (payloads == Payloads::kSkip) return req;
   CollectNative(body,
                 {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig",
-                 "generationConfig"},
+                 "generationConfig", "generation_config"},
                 &req.native);
   return req;
 }

@@ -100,6 +100,24 @@ TEST_CASE("gemini.generate: both spellings, string system, non-image media, buil
   CHECK((*enc)["system"] == "be brief");
 }
 
+TEST_CASE("gemini.generate: the generation config in snake_case reads as in camelCase") {
+  ir::Request snake = Inspect(kGeminiGenerate, R"({"contents":[],"generation_config":{
+    "max_output_tokens":64,"top_p":0.5,"stop_sequences":["END"],
+    "response_mime_type":"application/json","thinking_config":{"thinking_budget":0}}})");
+  ir::Request camel = Inspect(kGeminiGenerate, R"({"contents":[],"generationConfig":{
+    "maxOutputTokens":64,"topP":0.5,"stopSequences":["END"],
+    "responseMimeType":"application/json","thinkingConfig":{"thinking_budget":0}}})");
+  CHECK(snake.max_output_tokens == 64);
+  CHECK(snake.top_p == 0.5);
+  CHECK(snake.stop == std::vector<std::string>{"END"});
+  CHECK(snake.response_format.kind == ir::ResponseFormatKind::kJsonObject);
+  CHECK(snake.native == camel.native);
+  CHECK(ShapeError(kGeminiGenerate, R"({"contents":[],"generationConfig":{},
+    "generation_config":{}})") == "both 'generationConfig' and 'generation_config' are set");
+  CHECK(ShapeError(kGeminiGenerate, R"({"contents":[],"generationConfig":{"top_k":1,"topK":2}})")
+            .find("both 'topK'") != std::string::npos);
+}
+
 TEST_CASE("an untranslatable IR is never encoded") {
   ir::Request r = Inspect(kOpenAiResponses, R"({"input":"x","store":true})");
   CHECK_FALSE(EncodeProviderRequest(ProviderKind::kOpenAi, r, "m").ok());

@@ -63,8 +63,14 @@ TEST_CASE("an exception after an ALLOW: 500 in the client's shape, and its outco
   Json outcome = Json::parse(*stored);
   CHECK(outcome["kind"] == "outcome");
   CHECK(outcome["parent"] == decision_receipt);
-  CHECK(outcome["status"] == "internal_error");
+  CHECK(outcome["status"] == "error");
   CHECK(outcome["http_status"] == 500);
+  // A remote boundary's seal API (helm serve) takes the same status.
+  Outcome remote;
+  remote.decision_id = outcome["decision_id"];
+  remote.decision_receipt_id = decision_receipt;
+  remote.status = outcome["status"];
+  CHECK(Outcome::FromJson(remote.ToJson()).ok());
 }
 
 }  // namespace

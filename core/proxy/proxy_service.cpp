@@ -131,7 +131,7 @@ ProxyResponse ProxyService::Guarded(Flight& f, const std::function<ProxyResponse
   GetCounter("helm_proxy_internal_errors_total").Add();
   const bool decided = !f.decision.decision_id.empty();
   if (decided && f.decision.verdict == Verdict::kAllow && !f.outcome_sealed) {
-    Seal(f, "internal_error", 500);
+    Seal(f, "error", 500);  // the outcome status for a defect (api.md)
   }
   return ErrorResponse(f, 500, "INTERNAL", "internal error", decided);
 }

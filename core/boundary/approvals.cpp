@@ -90,15 +90,6 @@ Status Approvals::Consume(const std::string& id, const std::string& agent,
   return Status::Ok();
 }
 
-void Approvals::Restore(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto record = LoadLocked(id);
-  if (!record.ok() || record->value("status", "") != "used") return;
-  (*record)["status"] = "approved";
-  record->erase("used_us");
-  (void)SaveLocked(*record);
-}
-
 std::vector<Json> Approvals::List(const std::string& status_filter) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;

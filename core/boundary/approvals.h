@@ -32,9 +32,10 @@ class Approvals {
   // Consumes an approved approval for this agent and request. On failure the
   // error message is the reason code: APPROVAL_NOT_FOUND, APPROVAL_MISMATCH,
   // APPROVAL_PENDING, APPROVAL_DENIED, APPROVAL_EXPIRED or APPROVAL_USED.
+  // A consumed approval stays used even when its decision receipt then fails
+  // to be written: a failed write may still reach the WAL and reappear at the
+  // next open, and an approval must never allow two requests.
   Status Consume(const std::string& id, const std::string& agent, const std::string& request_hash);
-  // Undoes a Consume whose decision receipt could not be written.
-  void Restore(const std::string& id);
 
   // Blocks until the approval is no longer pending or the timeout passes;
   // returns its status then (see EffectiveStatus).

@@ -140,21 +140,20 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
   return d;
 }
 
-bool LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
+void LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
   std::string status = approvals_->WaitForDecision(
       d->approval_id, std::chrono::seconds(d->obligations.hold_seconds));
   if (status == "denied") {
     d->verdict = Verdict::kDeny;
     d->reason_code = "APPROVAL_DENIED";
-    return false;
+    return;
   }
   if (status != "approved" ||
       !approvals_->Consume(d->approval_id, input.principal.agent, input.request_hash).ok()) {
-    return false;  // still ESCALATE: the client may re-send with the approval id later
+    return;  // still ESCALATE: the client may re-send with the approval id later
   }
   d->verdict = Verdict::kAllow;
   d->reason_code = "APPROVED";
-  return true;
 }
 
 ReceiptDraft LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
@@ -190,7 +189,6 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
   RequestFacts facts;
   Decision d = Decide(input, *current, &facts);
 
-  bool consumed_approval = d.verdict == Verdict::kAllow && !d.approval_id.empty();
   if (d.verdict == Verdict::kEscalate) {
     auto approval = approvals_->Create(input.principal.agent, input.request_hash, d.decision_id,
                                        d.reason_code, d.rule_id);
@@ -198,15 +196,14 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
       return MakeError(ErrorCode::kUnavailable, "state store: " + approval.error().message);
     }
     d.approval_id = *approval;
-    if (d.obligations.hold_seconds > 0) consumed_approval = Hold(input, &d);
+    if (d.obligations.hold_seconds > 0) Hold(input, &d);
   }
   ReceiptDraft receipt = DecisionReceipt(input, *current, facts, d);
-  if (input.defer_durability && d.verdict == Verdict::kAllow && !consumed_approval) {
+  if (input.defer_durability && d.verdict == Verdict::kAllow) {
     return EvaluateDeferred(std::move(receipt), std::move(d), std::move(facts));
   }
   auto appended = ledger_->Append(std::move(receipt));
-  if (!appended.ok()) {
-    if (consumed_approval) approvals_->Restore(d.approval_id);
+  if (!appended.ok()) {  // a consumed approval stays used (Approvals::Consume)
     GetCounter("helm_ledger_failures_total").Add();
     return MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message);
   }

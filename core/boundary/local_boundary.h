@@ -56,8 +56,8 @@ class LocalBoundary : public Boundary {
   // Evaluates the policy and settles approvals; no I/O but the state store.
   Decision Decide(const EvaluateInput& input, const Policy& policy, RequestFacts* facts);
   // then.hold_seconds: waits for an operator on the pending approval before
-  // the decision is recorded. True when the approval was granted and consumed.
-  bool Hold(const EvaluateInput& input, Decision* decision);
+  // the decision is recorded; an approval granted meanwhile is consumed.
+  void Hold(const EvaluateInput& input, Decision* decision);
   // The outcome receipt, once its parent decision is known to be in the ledger.
   Result<ReceiptDraft> OutcomeReceipt(const Outcome& outcome) const;
   // An ALLOW for a caller that defers durability: its receipt is queued

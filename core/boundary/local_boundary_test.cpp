@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "core/common/protocols.h"
@@ -19,13 +20,15 @@ struct Fixture {
                               ("helm-boundary-" + crypto::HexEncode(crypto::RandomBytes(6)));
   std::unique_ptr<LocalBoundary> boundary;
 
-  explicit Fixture(const std::string& policy_toml) {
+  explicit Fixture(const std::string& policy_toml,
+                   std::function<Status()> before_write = nullptr) {
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "policy.toml") << policy_toml;
     BoundaryOptions options;
     options.policy_path = (dir / "policy.toml").string();
     options.data_dir = (dir / "data").string();
     options.ledger.sync = false;
+    options.ledger.before_write = std::move(before_write);
     boundary = std::move(LocalBoundary::Open(options).value());
   }
   ~Fixture() {
@@ -34,6 +37,9 @@ struct Fixture {
   }
 
   Decision Evaluate(const std::string& text, HeaderList headers = {}) {
+    return boundary->Evaluate(Input(text, std::move(headers))).value();
+  }
+  EvaluateInput Input(const std::string& text, HeaderList headers = {}) {
     EvaluateInput in;
     in.principal.agent = "boundary-test";
     in.principal.api_key_id = "key_test";
@@ -43,7 +49,7 @@ struct Fixture {
                    {"messages", Json::array({{{"role", "user"}, {"content", text}}})}};
     in.request_hash = crypto::Sha256Tagged(DumpJson(in.body));
     in.headers = std::move(headers);
-    return boundary->Evaluate(in).value();
+    return in;
   }
 };
 
@@ -149,6 +155,40 @@ default_verdict = "ALLOW"
   CHECK_FALSE(Outcome::FromJson(missing).ok());
   o.usage.reset();
   CHECK_FALSE(Outcome::FromJson(o.ToJson()).value().usage);
+}
+
+TEST_CASE("an approval whose decision receipt could not be written stays used") {
+  // A failed write may still have reached the WAL and reappear at the next
+  // open, so giving the approval back could let it allow two requests.
+  bool fail_writes = false;
+  Fixture f(R"([policy]
+id = "approvals"
+version = 1
+default_verdict = "ALLOW"
+
+[[rules]]
+id = "deploys-need-approval"
+verdict = "ESCALATE"
+when.content_regex = ['deploy']
+)",
+            [&]() -> Status {
+              return fail_writes ? MakeError(ErrorCode::kUnavailable, "injected write failure")
+                                 : Status::Ok();
+            });
+  Decision escalated = f.Evaluate("deploy it");
+  REQUIRE(escalated.verdict == Verdict::kEscalate);
+  REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
+  EvaluateInput resent = f.Input("deploy it");
+  resent.approval_id = escalated.approval_id;
+
+  fail_writes = true;
+  CHECK_FALSE(f.boundary->Evaluate(resent).ok());
+  fail_writes = false;
+  CHECK(f.boundary->approvals().Get(escalated.approval_id).value()["status"] == "used");
+  Decision again = f.boundary->Evaluate(resent).value();
+  CHECK(again.verdict == Verdict::kDeny);
+  CHECK(again.reason_code == "APPROVAL_USED");
+  CHECK(f.Evaluate("no approval needed").verdict == Verdict::kAllow);  // the ledger recovered
 }
 
 TEST_CASE("a data dir whose signing key is damaged refuses to open") {

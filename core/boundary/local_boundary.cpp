@@ -184,7 +184,18 @@ ReceiptDraft LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Po
   return r;
 }
 
+namespace {
+
+// From the call to Evaluate until the decision receipt is durable.
+Histogram& DecisionSeconds(Verdict verdict) {
+  return GetLabeledHistogram("helm_decision_duration_seconds", kRequestSecondsBounds, "verdict",
+                             VerdictName(verdict));
+}
+
+}  // namespace
+
 Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
+  const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Policy> current = policy();
   RequestFacts facts;
   Decision d = Decide(input, *current, &facts);
@@ -200,7 +211,7 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
   }
   ReceiptDraft receipt = DecisionReceipt(input, *current, facts, d);
   if (input.defer_durability && d.verdict == Verdict::kAllow) {
-    return EvaluateDeferred(std::move(receipt), std::move(d), std::move(facts));
+    return EvaluateDeferred(std::move(receipt), std::move(d), std::move(facts), start);
   }
   auto appended = ledger_->Append(std::move(receipt));
   if (!appended.ok()) {  // a consumed approval stays used (Approvals::Consume)
@@ -213,24 +224,28 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
     d.facts = std::make_shared<const RequestFacts>(std::move(facts));
   }
   GetLabeledCounter("helm_decisions_total", "verdict", VerdictName(d.verdict)).Add();
+  DecisionSeconds(d.verdict).Observe(SecondsSince(start));
   return d;
 }
 
 Result<Decision> LocalBoundary::EvaluateDeferred(ReceiptDraft receipt, Decision d,
-                                                 RequestFacts facts) {
+                                                 RequestFacts facts,
+                                                 std::chrono::steady_clock::time_point start) {
   auto gate = std::make_shared<DispatchGate>();
   Counter* allowed = &GetLabeledCounter("helm_decisions_total", "verdict", "ALLOW");
+  Histogram* seconds = &DecisionSeconds(Verdict::kAllow);
   // Runs on the thread that writes the receipt (perhaps this one, before
   // AppendAsync returns). The caller is in-process and seals with
   // Outcome::parent_durable, so the decision need not be remembered.
   auto id = ledger_->AppendAsync(
-      std::move(receipt), [gate, allowed](const Result<Appended>& appended) {
+      std::move(receipt), [gate, allowed, seconds, start](const Result<Appended>& appended) {
         if (!appended.ok()) {
           GetCounter("helm_ledger_failures_total").Add();
           gate->Open(MakeError(ErrorCode::kUnavailable, "ledger: " + appended.error().message));
           return;
         }
         allowed->Add();
+        seconds->Observe(SecondsSince(start));
         gate->Open(Status::Ok());
       });
   if (!id.ok()) {

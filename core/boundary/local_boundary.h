@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -62,7 +63,8 @@ class LocalBoundary : public Boundary {
   Result<ReceiptDraft> OutcomeReceipt(const Outcome& outcome) const;
   // An ALLOW for a caller that defers durability: its receipt is queued
   // (Ledger::AppendAsync) and the gate opened once it is written.
-  Result<Decision> EvaluateDeferred(ReceiptDraft receipt, Decision decision, RequestFacts facts);
+  Result<Decision> EvaluateDeferred(ReceiptDraft receipt, Decision decision, RequestFacts facts,
+                                    std::chrono::steady_clock::time_point start);
   ReceiptDraft DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                const RequestFacts& facts, const Decision& decision) const;
 

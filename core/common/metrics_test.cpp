@@ -21,5 +21,32 @@ TEST_CASE("a labeled counter is the registry's series, in every thread") {
                              std::to_string(before + 3) + "\n") != std::string::npos);
 }
 
+TEST_CASE("a histogram renders cumulative buckets, its sum and its count") {
+  constexpr double kBounds[] = {0.25, 1, 4};
+  Histogram& h = GetLabeledHistogram("test_duration_seconds", kBounds, "status", "completed");
+  CHECK(&h == &GetHistogram("test_duration_seconds", kBounds, R"(status="completed")"));
+  h.Observe(0.125);
+  h.Observe(0.25);  // a value on a bound counts in that bound's bucket
+  h.Observe(2);
+  std::thread other([&] {
+    GetLabeledHistogram("test_duration_seconds", kBounds, "status", "completed").Observe(8);
+  });
+  other.join();
+  GetHistogram("test_plain_seconds", kBounds).Observe(1);
+
+  const std::string text = RenderMetrics();
+  auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
+  CHECK(has("# TYPE test_duration_seconds histogram"));
+  CHECK(has(R"(test_duration_seconds_bucket{status="completed",le="0.25"} 2)"));
+  CHECK(has(R"(test_duration_seconds_bucket{status="completed",le="1"} 2)"));
+  CHECK(has(R"(test_duration_seconds_bucket{status="completed",le="4"} 3)"));
+  CHECK(has(R"(test_duration_seconds_bucket{status="completed",le="+Inf"} 4)"));
+  CHECK(has(R"(test_duration_seconds_sum{status="completed"} 10.375)"));
+  CHECK(has(R"(test_duration_seconds_count{status="completed"} 4)"));
+  CHECK(has(R"(test_plain_seconds_bucket{le="1"} 1)"));
+  CHECK(has(R"(test_plain_seconds_bucket{le="0.25"} 0)"));
+  CHECK(has("test_plain_seconds_count 1"));
+}
+
 }  // namespace
 }  // namespace helm

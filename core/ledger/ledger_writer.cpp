@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
 #include "core/ledger/ledger_layout.h"
 #include "core/ledger/rocks_ledger.h"
@@ -25,6 +26,8 @@ namespace layout = ledger_layout;
 
 // A written batch's buffer is kept for the next batch up to this size.
 constexpr size_t kKeptBatchBytes = size_t{1} << 20;
+// Upper bounds of helm_ledger_write_receipts: receipts (checkpoints included) per write.
+constexpr double kBatchBounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
 void Quote(std::string_view text, std::string* out) {
   out->clear();
@@ -390,7 +393,13 @@ void RocksLedger::WriteCommit(Commit* commit) {
   } else {
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
+    const auto start = std::chrono::steady_clock::now();
     s = db_->Write(wo, commit->wb.get());
+    static Histogram& seconds =
+        GetHistogram("helm_ledger_write_duration_seconds", kWriteSecondsBounds);
+    static Histogram& receipts = GetHistogram("helm_ledger_write_receipts", kBatchBounds);
+    seconds.Observe(SecondsSince(start));
+    receipts.Observe(static_cast<double>(commit->after.head_seq - commit->base.head_seq));
   }
   if (s.ok()) {
     {

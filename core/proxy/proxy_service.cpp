@@ -489,6 +489,9 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
 void ProxyService::SealOutcome(Flight& f) {
   if (!f.outcome) return;
   GetLabeledCounter("helm_proxy_requests_total", "status", f.outcome->status).Add();
+  GetLabeledHistogram("helm_proxy_request_duration_seconds", kRequestSecondsBounds, "status",
+                      f.outcome->status)
+      .Observe(static_cast<double>(f.outcome->latency_us) / 1e6);
   boundary_->SealDetached(std::move(*f.outcome));
   f.outcome.reset();
   f.outcome_sealed = true;

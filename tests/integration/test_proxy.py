@@ -90,6 +90,18 @@ class ProxyCase(unittest.TestCase):
     def assert_nothing_dispatched(self):
         self.assertEqual(self.up.requests(), [])
 
+    def metrics(self):
+        """The proxy's /metrics as {series: value}, e.g.
+        {'helm_proxy_requests_total{status="completed"}': 3.0}."""
+        status, _, raw = raw_http(self.px.url, "GET", "/metrics")
+        self.assertEqual(status, 200, raw)
+        values = {}
+        for line in raw.decode().splitlines():
+            if line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                values[series] = float(value)
+        return values
+
 
 def stream_lines(url, body, key, on_line=None, timeout=15):
     """POSTs a streaming chat request over a raw socket and reads the chunked
@@ -311,6 +323,30 @@ class UpstreamFaultTest(ProxyCase):
                 self.assertEqual(o["status"], "upstream_error")
                 self.assertEqual(o["http_status"], 502)
                 self.assertEqual(len(self.up.requests()), 1)
+
+    def test_metrics_time_each_outcome_decision_and_ledger_write(self):
+        before = self.metrics()
+        for trigger in ("[upstream:500]", "hello"):
+            status, headers, body = self.post(chat_body(trigger))
+            self.assertIn(status, (200, 502), body)
+            self.assertIsNotNone(self.outcome(headers["x-helm-receipt-id"]))  # written
+        after = self.metrics()
+
+        def delta(series):
+            return after.get(series, 0) - before.get(series, 0)
+
+        for status in ("upstream_error", "completed"):
+            name = 'helm_proxy_request_duration_seconds_%s{status="%s"%s}'
+            self.assertEqual(delta(name % ("count", status, "")), 1, status)
+            # cumulative buckets: the +Inf bucket is the count, no bucket exceeds it
+            self.assertEqual(delta(name % ("bucket", status, ',le="+Inf"')), 1)
+            self.assertLessEqual(delta(name % ("bucket", status, ',le="0.0005"')), 1)
+            self.assertGreater(delta('helm_proxy_request_duration_seconds_sum{status="%s"}'
+                                     % status), 0)
+        self.assertEqual(delta('helm_decision_duration_seconds_count{verdict="ALLOW"}'), 2)
+        # both decisions and both outcomes were written, in one or more batches
+        self.assertGreaterEqual(delta("helm_ledger_write_duration_seconds_count"), 1)
+        self.assertGreaterEqual(delta("helm_ledger_write_receipts_sum"), 4)
 
     def test_upstream_429_is_returned_with_retry_after(self):
         status, headers, body = self.post(chat_body("[upstream:429 retry_after=7]"))

@@ -220,7 +220,7 @@ Result<Decision> LocalBoundary::Evaluate(const EvaluateInput& input) {
   }
   d.receipt_id = std::move(appended->receipt_id);
   if (d.verdict == Verdict::kAllow) {
-    RememberDecision(d.receipt_id);
+    RememberDecision(d.receipt_id, d.decision_id);
     d.facts = std::make_shared<const RequestFacts>(std::move(facts));
   }
   GetLabeledCounter("helm_decisions_total", "verdict", VerdictName(d.verdict)).Add();
@@ -262,28 +262,60 @@ Result<Decision> LocalBoundary::EvaluateDeferred(ReceiptDraft receipt, Decision 
   return d;
 }
 
-void LocalBoundary::RememberDecision(const std::string& receipt_id) {
+void LocalBoundary::RememberDecision(const std::string& receipt_id,
+                                     const std::string& decision_id) {
   std::lock_guard<std::mutex> lock(recent_mu_);
   if (recent_order_.size() >= kRecentDecisions) {
-    recent_ids_.erase(recent_order_.front());
+    recent_ids_.erase(recent_order_.front().first);
     recent_order_.pop_front();
   }
-  recent_order_.push_back(receipt_id);
-  recent_ids_.insert(recent_order_.back());
+  const auto& [rid, did] = recent_order_.emplace_back(receipt_id, decision_id);
+  recent_ids_.emplace(rid, did);
 }
 
-bool LocalBoundary::RecentDecision(std::string_view receipt_id) const {
+std::optional<std::string> LocalBoundary::RecentDecision(std::string_view receipt_id) const {
   std::lock_guard<std::mutex> lock(recent_mu_);
-  return recent_ids_.count(receipt_id) != 0;
+  auto it = recent_ids_.find(receipt_id);
+  if (it == recent_ids_.end()) return std::nullopt;
+  return std::string(it->second);
 }
 
-Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
-  // A decision this boundary appended is in the ledger (which never
-  // deletes); any other parent is looked up.
-  if (!o.parent_durable && !RecentDecision(o.decision_receipt_id) &&
-      !ledger_->GetById(o.decision_receipt_id)) {
-    return MakeError(ErrorCode::kNotFound, "no decision receipt " + o.decision_receipt_id);
+namespace {
+
+std::string SealedKey(const Outcome& o) { return "sealed/" + o.decision_receipt_id; }
+
+}  // namespace
+
+Status LocalBoundary::ClaimParent(const Outcome& o) {
+  if (o.parent_durable) return Status::Ok();  // in-process: its own decision, sealed once
+  const std::string& parent = o.decision_receipt_id;
+  std::optional<std::string> decision_id = RecentDecision(parent);
+  if (!decision_id) {
+    std::optional<std::string> stored = ledger_->GetById(parent);
+    if (!stored) return MakeError(ErrorCode::kNotFound, "no decision receipt " + parent);
+    auto receipt = ParseStrictJson(*stored);
+    if (!receipt.ok() || receipt->value("kind", "") != "decision" ||
+        receipt->value("verdict", "") != "ALLOW") {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "receipt " + parent + " is not an ALLOW decision: nothing was dispatched");
+    }
+    decision_id = receipt->value("decision_id", "");
   }
+  if (*decision_id != o.decision_id) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "decision_id " + o.decision_id + " is not the one of receipt " + parent);
+  }
+  std::lock_guard<std::mutex> lock(seal_mu_);
+  if (state_->Get(SealedKey(o))) {
+    return MakeError(ErrorCode::kConflict, "decision receipt " + parent + " already has an outcome");
+  }
+  if (Status s = state_->Put(SealedKey(o), o.decision_id); !s.ok()) {
+    return MakeError(ErrorCode::kUnavailable, "state store: " + s.error().message);
+  }
+  return Status::Ok();
+}
+
+ReceiptDraft LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   // receipt_id is minted by the ledger (no duplicate check needed for it).
   ReceiptDraft r = NewReceipt("outcome", o.principal, o.decision_id, o.correlation_id);
   CanonicalObject& m = r.members;
@@ -305,10 +337,10 @@ Result<ReceiptDraft> LocalBoundary::OutcomeReceipt(const Outcome& o) const {
 }
 
 Result<std::string> LocalBoundary::Seal(const Outcome& o) {
-  Result<ReceiptDraft> receipt = OutcomeReceipt(o);
-  if (!receipt.ok()) return receipt.error();
-  auto appended = ledger_->Append(std::move(receipt.value()));
+  if (Status claimed = ClaimParent(o); !claimed.ok()) return claimed.error();
+  auto appended = ledger_->Append(OutcomeReceipt(o));
   if (!appended.ok()) {
+    if (!o.parent_durable) (void)state_->Delete(SealedKey(o));  // the outcome may be sent again
     GetCounter("helm_ledger_failures_total").Add();
     return MakeError(appended.error().code == ErrorCode::kInvalidArgument
                          ? ErrorCode::kInvalidArgument
@@ -321,16 +353,19 @@ Result<std::string> LocalBoundary::Seal(const Outcome& o) {
 
 void LocalBoundary::SealDetached(Outcome o) {
   Counter* sealed = &GetLabeledCounter("helm_outcomes_total", "status", o.status);
-  Result<ReceiptDraft> receipt = OutcomeReceipt(o);
-  if (!receipt.ok()) {
+  if (!ClaimParent(o).ok()) {
     GetCounter("helm_seal_failures_total").Add();
     return;
   }
-  ledger_->AppendDetached(std::move(receipt.value()), [sealed](const Result<Appended>& r) {
+  // Empty (no allocation) for the in-process proxy, whose parent needs no marker.
+  std::string marker = o.parent_durable ? std::string() : SealedKey(o);
+  ledger_->AppendDetached(OutcomeReceipt(o), [this, sealed, marker = std::move(marker)](
+                                                 const Result<Appended>& r) {
     if (r.ok()) {
       sealed->Add();
       return;
     }
+    if (!marker.empty()) (void)state_->Delete(marker);
     GetCounter("helm_ledger_failures_total").Add();
     GetCounter("helm_seal_failures_total").Add();
   });

@@ -8,9 +8,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
+#include <utility>
 
 #include "core/boundary/approvals.h"
 #include "core/boundary/boundary.h"
@@ -59,8 +61,8 @@ class LocalBoundary : public Boundary {
   // then.hold_seconds: waits for an operator on the pending approval before
   // the decision is recorded; an approval granted meanwhile is consumed.
   void Hold(const EvaluateInput& input, Decision* decision);
-  // The outcome receipt, once its parent decision is known to be in the ledger.
-  Result<ReceiptDraft> OutcomeReceipt(const Outcome& outcome) const;
+  // The outcome receipt (its parent checked by ClaimParent).
+  ReceiptDraft OutcomeReceipt(const Outcome& outcome) const;
   // An ALLOW for a caller that defers durability: its receipt is queued
   // (Ledger::AppendAsync) and the gate opened once it is written.
   Result<Decision> EvaluateDeferred(ReceiptDraft receipt, Decision decision, RequestFacts facts,
@@ -68,13 +70,17 @@ class LocalBoundary : public Boundary {
   ReceiptDraft DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                const RequestFacts& facts, const Decision& decision) const;
 
-  // Decision receipts this boundary appended recently (bounded, oldest
-  // forgotten first), so that the seal of a remote proxy (the admin API)
-  // confirms its parent without a ledger read; an in-process caller says
-  // so instead (Outcome::parent_durable). Outcomes naming an older or
-  // foreign decision fall through to Ledger::GetById.
-  void RememberDecision(const std::string& receipt_id);
-  bool RecentDecision(std::string_view receipt_id) const;
+  // ALLOW decision receipts this boundary appended recently (bounded, oldest
+  // forgotten first), with their decision ids, so that the seal of a remote
+  // proxy (the admin API) confirms its parent without a ledger read; an
+  // in-process caller says so instead (Outcome::parent_durable). Outcomes
+  // naming an older or foreign decision fall through to Ledger::GetById.
+  void RememberDecision(const std::string& receipt_id, const std::string& decision_id);
+  std::optional<std::string> RecentDecision(std::string_view receipt_id) const;
+  // For a seal that is not in-process: the parent must be an ALLOW decision
+  // receipt with the outcome's decision id, and gets one outcome only (a
+  // marker in the state store, dropped again when the outcome is not written).
+  Status ClaimParent(const Outcome& outcome);
   static constexpr size_t kRecentDecisions = 16384;
 
   BoundaryOptions options_;
@@ -86,10 +92,11 @@ class LocalBoundary : public Boundary {
   mutable std::mutex policy_mu_;
   std::shared_ptr<const Policy> policy_;  // GUARDED_BY(policy_mu_)
   mutable std::mutex recent_mu_;
-  std::deque<std::string> recent_order_;             // GUARDED_BY(recent_mu_), oldest first
-  std::unordered_set<std::string_view> recent_ids_;  // GUARDED_BY(recent_mu_), views into
-                                                     // recent_order_ (stable under push_back
-                                                     // and pop_front)
+  // receipt id, decision id; GUARDED_BY(recent_mu_), oldest first
+  std::deque<std::pair<std::string, std::string>> recent_order_;
+  // views into recent_order_ (stable under push_back and pop_front); GUARDED_BY(recent_mu_)
+  std::unordered_map<std::string_view, std::string_view> recent_ids_;
+  std::mutex seal_mu_;  // orders ClaimParent's check and marker
 };
 
 }  // namespace helm

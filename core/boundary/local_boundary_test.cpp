@@ -18,17 +18,21 @@ namespace {
 struct Fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("helm-boundary-" + crypto::HexEncode(crypto::RandomBytes(6)));
+  BoundaryOptions options;
   std::unique_ptr<LocalBoundary> boundary;
 
   explicit Fixture(const std::string& policy_toml,
                    std::function<Status()> before_write = nullptr) {
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "policy.toml") << policy_toml;
-    BoundaryOptions options;
     options.policy_path = (dir / "policy.toml").string();
     options.data_dir = (dir / "data").string();
     options.ledger.sync = false;
     options.ledger.before_write = std::move(before_write);
+    Reopen();
+  }
+  void Reopen() {
+    boundary.reset();
     boundary = std::move(LocalBoundary::Open(options).value());
   }
   ~Fixture() {
@@ -189,6 +193,62 @@ when.content_regex = ['deploy']
   CHECK(again.verdict == Verdict::kDeny);
   CHECK(again.reason_code == "APPROVAL_USED");
   CHECK(f.Evaluate("no approval needed").verdict == Verdict::kAllow);  // the ledger recovered
+}
+
+TEST_CASE("a seal from outside names an ALLOW decision with its own id, and only once") {
+  bool fail_writes = false;
+  Fixture f(R"([policy]
+id = "seals"
+version = 1
+default_verdict = "ALLOW"
+
+[[rules]]
+id = "no-secrets"
+verdict = "DENY"
+reason = "SECRET"
+when.content_regex = ['secret']
+)",
+            [&]() -> Status {
+              return fail_writes ? MakeError(ErrorCode::kUnavailable, "injected write failure")
+                                 : Status::Ok();
+            });
+  auto outcome_of = [](const Decision& d) {
+    Outcome o;  // parent_durable stays false: as from the admin API
+    o.decision_id = d.decision_id;
+    o.decision_receipt_id = d.receipt_id;
+    o.principal.agent = "boundary-test";
+    o.principal.api_key_id = "key_test";
+    o.status = "completed";
+    o.http_status = 200;
+    o.output_hash = "sha256:" + std::string(64, '0');
+    return o;
+  };
+  auto refusal = [&](const Outcome& o) { return f.boundary->Seal(o).error().code; };
+  const Decision allowed = f.Evaluate("route me");
+  const Decision denied = f.Evaluate("a secret");
+  REQUIRE(denied.verdict == Verdict::kDeny);
+
+  CHECK(refusal(outcome_of(denied)) == ErrorCode::kInvalidArgument);  // never dispatched
+  Outcome other_id = outcome_of(allowed);
+  other_id.decision_id = "dec_someone_else";
+  CHECK(refusal(other_id) == ErrorCode::kInvalidArgument);
+  Outcome no_parent = outcome_of(allowed);
+  no_parent.decision_receipt_id = "rcpt_missing";
+  CHECK(refusal(no_parent) == ErrorCode::kNotFound);
+
+  fail_writes = true;  // an outcome that was not written may be sent again
+  CHECK(refusal(outcome_of(allowed)) == ErrorCode::kUnavailable);
+  fail_writes = false;
+  CHECK(f.boundary->Seal(outcome_of(allowed)).ok());
+  CHECK(refusal(outcome_of(allowed)) == ErrorCode::kConflict);
+
+  // A decision the reopened boundary has not seen is checked in the ledger.
+  const Decision earlier = f.Evaluate("route me too");
+  f.Reopen();
+  CHECK(refusal(outcome_of(allowed)) == ErrorCode::kConflict);
+  CHECK(refusal(outcome_of(denied)) == ErrorCode::kInvalidArgument);
+  CHECK(f.boundary->Seal(outcome_of(earlier)).ok());
+  CHECK(refusal(outcome_of(earlier)) == ErrorCode::kConflict);
 }
 
 TEST_CASE("a data dir whose signing key is damaged refuses to open") {

@@ -123,14 +123,21 @@ class BoundaryTest(unittest.TestCase):
                    "usage": {"input": 3, "output": 5, "cached": 0},
                    "route": {"provider": "p", "lane": "balanced",
                              "attempts": [{"outcome": "ok", "latency_us": 5}]}}
-        status, s = self.srv.admin("POST", "/api/v1/seal", outcome)
+        bad = dict(outcome, route={"lane": "balanced", "weight": 0.5})  # receipts hold no floats
+        status, _ = self.srv.admin("POST", "/api/v1/seal", bad)
+        self.assertEqual(status, 400)
+        status, s = self.srv.admin("POST", "/api/v1/seal", outcome)  # the refused one wrote nothing
         self.assertEqual(status, 200, s)
         r = self.receipt(s["receipt_id"])
         self.assertEqual((r["kind"], r["parent"], r["status"]), ("outcome", d["receipt_id"], "completed"))
         self.assertEqual(r["route"], outcome["route"])
-        bad = dict(outcome, route={"lane": "balanced", "weight": 0.5})  # receipts hold no floats
-        status, _ = self.srv.admin("POST", "/api/v1/seal", bad)
-        self.assertEqual(status, 400)
+        status, _ = self.srv.admin("POST", "/api/v1/seal", outcome)
+        self.assertEqual(status, 409)  # one outcome per decision
+        _, denied = evaluate(self.srv, chat_body("a forbidden-word"))
+        self.assertEqual(denied["verdict"], "DENY")
+        status, _ = self.srv.admin("POST", "/api/v1/seal", dict(
+            outcome, decision_id=denied["decision_id"], parent=denied["receipt_id"]))
+        self.assertEqual(status, 400)  # nothing was dispatched
         outcome["parent"] = "rcpt_doesnotexist"
         status, _ = self.srv.admin("POST", "/api/v1/seal", outcome)
         self.assertEqual(status, 404)

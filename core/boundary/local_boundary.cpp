@@ -2,6 +2,7 @@
 
 #include "core/common/ids.h"
 #include "core/common/metrics.h"
+#include "core/receipt/jcs.h"
 
 namespace helm {
 namespace {
@@ -98,6 +99,11 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
     return d;
   };
   if (!input.invalid_reason.empty()) return invalid(input.invalid_reason);
+  // The path arrives percent-decoded, so as any bytes: it is recorded, and its
+  // model is routed and may go upstream, so both must be text.
+  if (!IsValidUtf8(input.endpoint) || (input.path_model && !IsValidUtf8(*input.path_model))) {
+    return invalid("the request path is not valid UTF-8");
+  }
   auto extracted = ExtractFacts(input.protocol, input.body);
   if (!extracted.ok()) return invalid(extracted.error().message);
   *facts = std::move(extracted.value());
@@ -156,11 +162,35 @@ void LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
   d->reason_code = "APPROVED";
 }
 
+namespace {
+
+// A path that is not UTF-8 (Decide refuses it) is recorded with its bytes
+// above 0x7f percent-encoded again.
+std::string Utf8Path(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x80) {
+      out += c;
+    } else {
+      out += {'%', kHex[b >> 4], kHex[b & 15]};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 ReceiptDraft LocalBoundary::DecisionReceipt(const EvaluateInput& input, const Policy& policy,
                                             const RequestFacts& facts, const Decision& d) const {
   CanonicalObject request;
   request.AddString("protocol", input.protocol);
-  request.AddString("endpoint", input.endpoint);
+  if (IsValidUtf8(input.endpoint)) {
+    request.AddString("endpoint", input.endpoint);
+  } else {
+    request.AddString("endpoint", Utf8Path(input.endpoint));
+  }
   request.AddString("model", facts.model);
   request.AddBool("stream", facts.stream);
   request.AddString("hash", input.request_hash);

@@ -251,6 +251,25 @@ when.content_regex = ['secret']
   CHECK(refusal(outcome_of(earlier)) == ErrorCode::kConflict);
 }
 
+TEST_CASE("a request path that is not UTF-8 is an invalid request, recorded re-encoded") {
+  Fixture f(R"([policy]
+id = "paths"
+version = 1
+default_verdict = "ALLOW"
+)");
+  EvaluateInput in = f.Input("hello");
+  in.protocol = kGeminiGenerate;
+  in.endpoint = "/v1beta/models/g\xff:generateContent";  // from /v1beta/models/g%FF:...
+  in.path_model = "g\xff";
+  in.body = Json{{"contents", Json::array({{{"parts", Json::array({{{"text", "hello"}}})}}})}};
+  Decision d = f.boundary->Evaluate(in).value();
+  CHECK(d.verdict == Verdict::kDeny);
+  CHECK(d.reason_code == "REQUEST_INVALID");
+  auto stored = ParseStrictJson(f.boundary->ledger().GetById(d.receipt_id).value()).value();
+  CHECK(stored["request"]["endpoint"] == "/v1beta/models/g%FF:generateContent");
+  CHECK(stored["request"]["model"] == "");
+}
+
 TEST_CASE("a data dir whose signing key is damaged refuses to open") {
   Fixture f("[policy]\nid = \"p\"\nversion = 1\ndefault_verdict = \"ALLOW\"\n");
   f.boundary.reset();

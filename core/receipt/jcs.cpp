@@ -23,10 +23,11 @@ Error Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, "JCS: " + std::move(message));
 }
 
-// Decodes `s` as UTF-8 into UTF-16 code units. Fails on any ill-formed
-// sequence (overlong forms, surrogates, code points above U+10FFFF, truncation).
+// Decodes `s` as UTF-8 into UTF-16 code units (into nothing when `out` is
+// null). Fails on any ill-formed sequence (overlong forms, surrogates, code
+// points above U+10FFFF, truncation).
 bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
-  out->clear();
+  if (out) out->clear();
   size_t i = 0;
   while (i < s.size()) {
     const auto b0 = static_cast<uint8_t>(s[i]);
@@ -55,6 +56,8 @@ bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
     }
     if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
     if (cp >= 0xD800 && cp <= 0xDFFF) return false;
+    i += len;
+    if (!out) continue;  // validating only
     if (cp >= 0x10000) {
       cp -= 0x10000;
       out->push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
@@ -62,7 +65,6 @@ bool Utf8ToUtf16(std::string_view s, std::u16string* out) {
     } else {
       out->push_back(static_cast<char16_t>(cp));
     }
-    i += len;
   }
   return true;
 }
@@ -215,9 +217,10 @@ Status AppendValue(const Json& value, std::string* out) {
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view s) { return Utf8ToUtf16(s, nullptr); }
+
 Status AppendCanonicalString(std::string_view s, std::string* out) {
-  std::u16string ignored;
-  if (!Utf8ToUtf16(s, &ignored)) return Invalid("string is not valid UTF-8");
+  if (!IsValidUtf8(s)) return Invalid("string is not valid UTF-8");
   AppendString(s, out);
   return Status::Ok();
 }

@@ -13,6 +13,9 @@ namespace helm {
 
 // Fails (kInvalidArgument) on non-finite numbers or invalid UTF-8 in strings.
 Result<std::string> Canonicalize(const Json& value);
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates
+// or code points above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
 // Appends the RFC 8785 form of the string `s` (quoted, minimally escaped).
 Status AppendCanonicalString(std::string_view s, std::string* out);
 

@@ -293,6 +293,19 @@ class BadInputTest(ProxyCase):
         self.assert_openai_error(status, headers, body, status)
         self.assert_nothing_dispatched()
 
+    def test_a_path_that_is_not_utf8_is_400_with_a_deny_receipt(self):
+        body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}).encode()
+        status, headers, raw = raw_http(
+            self.px.url, "POST", "/v1beta/models/g%FF:generateContent", body,
+            {"x-goog-api-key": self.px.bootstrap_key, "Content-Type": "application/json"})
+        self.assertEqual(status, 400, raw)
+        self.assertEqual(json.loads(raw)["error"]["status"], "INVALID_ARGUMENT")  # Gemini's shape
+        self.assertEqual(headers.get("x-helm-status"), "DENY")
+        self.assertEqual(headers.get("x-helm-reason-code"), "REQUEST_INVALID")
+        r = self.receipt(headers["x-helm-receipt-id"])
+        self.assertEqual(r["request"]["endpoint"], "/v1beta/models/g%FF:generateContent")
+        self.assert_nothing_dispatched()
+
 
 # ---- M2: upstream faults -------------------------------------------------------
 

@@ -12,6 +12,7 @@
 // unknown parts become kOpaque parts; built-in tools (googleSearch, …) typed
 // tools named by their key. An absent functionCall.args or
 // functionResponse.response is empty text, not "{}".
+#include <algorithm>
 #include <cctype>
 
 #include "core/protocol/codec.h"
@@ -193,6 +194,55 @@ Status DecodeSystem(const Json& body, ir::Request* req) {
 }
 
 // One tools[] entry: function declarations, and built-in tools named by key.
+// Gemini's `parameters` and `responseSchema` are its OpenAPI dialect
+// (`"type": "OBJECT"`, `nullable`, `propertyOrdering`); the IR, like the other
+// providers, holds JSON Schema: types in lower case, `nullable` as a "null"
+// type, the Gemini-only keywords dropped. `parametersJsonSchema` and
+// `responseJsonSchema` are JSON Schema already.
+Json JsonSchemaFromGemini(const Json& schema) {
+  if (schema.is_array()) {
+    Json out = Json::array();
+    for (const auto& s : schema) out.push_back(JsonSchemaFromGemini(s));
+    return out;
+  }
+  if (!schema.is_object()) return schema;
+  Json out = Json::object();
+  for (const auto& [k, v] : schema.items()) {
+    if (k == "nullable" || k == "propertyOrdering") continue;
+    if (k == "type" && v.is_string()) {
+      std::string type = v.get<std::string>();
+      if (type == "TYPE_UNSPECIFIED") continue;
+      std::transform(type.begin(), type.end(), type.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      out[k] = type;
+      if (schema.value("nullable", false) == true && type != "null") {
+        out[k] = Json::array({type, "null"});
+      }
+    } else if (k == "properties" && v.is_object()) {
+      Json props = Json::object();
+      for (const auto& [name, s] : v.items()) props[name] = JsonSchemaFromGemini(s);
+      out[k] = std::move(props);
+    } else if (k == "items" || k == "anyOf") {
+      out[k] = JsonSchemaFromGemini(v);
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+// The IR's JSON Schema for a Gemini schema member: `json_key` (JSON Schema
+// already) when present, else `gemini_key` converted.
+void CopySchema(const Json& object, const char* json_key, const char* gemini_key, Json* to,
+                Payloads payloads) {
+  if (payloads != Payloads::kCopy) return;
+  if (const Json& json = Field(object, json_key); json.is_object()) {
+    *to = json;
+  } else if (const Json& gemini = Field(object, gemini_key); gemini.is_object()) {
+    *to = JsonSchemaFromGemini(gemini);
+  }
+}
+
 Status DecodeTool(const Json& t, Payloads payloads, ir::Request* req) {
   if (!t.is_object()) return BadRequest("each tool must be an object");
   for (const auto& [key, value] : t.items()) {
@@ -207,9 +257,7 @@ Status DecodeTool(const Json& t, Payloads payloads, ir::Request* req) {
       if (Status s = ReadString(f, "name", &tool.name); !s.ok()) return s;
       if (tool.name.empty()) return BadRequest("each function declaration needs a name");
       tool.description = GetString(f, "description");
-      const Json* params = &Field(f, "parameters");
-      if (params->is_null()) params = &Field(f, "parametersJsonSchema");
-      if (params->is_object()) CopyPayload(*params, &tool.parameters, payloads);
+      CopySchema(f, "parametersJsonSchema", "parameters", &tool.parameters, payloads);
       req->tools.push_back(std::move(tool));
     }
   }
@@ -287,12 +335,10 @@ Status DecodeGenerationConfig(const Json& body, Payloads payloads, ir::Request* 
   }
   if (GetString(g, "responseMimeType") == "application/json") {
     req->response_format.kind = ir::ResponseFormatKind::kJsonObject;
-    const Json* schema = &Field(g, "responseJsonSchema");
-    if (schema->is_null()) schema = &Field(g, "responseSchema");
-    if (schema->is_object()) {
+    if (Field(g, "responseJsonSchema").is_object() || Field(g, "responseSchema").is_object()) {
       req->response_format.kind = ir::ResponseFormatKind::kJsonSchema;
       req->response_format.name = "response";
-      CopyPayload(*schema, &req->response_format.schema, payloads);
+      CopySchema(g, "responseJsonSchema", "responseSchema", &req->response_format.schema, payloads);
     }
   }
   if (payloads == Payloads::kSkip) return Status::Ok();

@@ -118,6 +118,35 @@ TEST_CASE("gemini.generate: the generation config in snake_case reads as in came
             .find("both 'topK'") != std::string::npos);
 }
 
+TEST_CASE("Gemini's OpenAPI schemas reach other providers as JSON Schema") {
+  auto req = DecodeClientRequest(kGeminiGenerate, Json::parse(R"({
+    "contents":[{"role":"user","parts":[{"text":"hi"}]}],
+    "tools":[{"functionDeclarations":[
+      {"name":"get_w","parameters":{"type":"OBJECT","propertyOrdering":["city","days"],
+        "properties":{"city":{"type":"STRING","description":"name"},
+                      "days":{"type":"ARRAY","items":{"type":"INTEGER"},"nullable":true},
+                      "any":{"type":"TYPE_UNSPECIFIED"}},
+        "required":["city"]}},
+      {"name":"raw","parametersJsonSchema":{"type":"object","additionalProperties":false}}]}],
+    "generationConfig":{"responseMimeType":"application/json",
+      "responseSchema":{"type":"OBJECT","properties":{"ok":{"type":"BOOLEAN"}}}}})"));
+  REQUIRE(req.ok());
+  auto anthropic = EncodeProviderRequest(ProviderKind::kAnthropic, *req, "m");
+  REQUIRE_MESSAGE(anthropic.ok(), anthropic.error().message);
+  CHECK((*anthropic)["tools"][0]["input_schema"] == Json::parse(R"({"type":"object",
+    "properties":{"city":{"type":"string","description":"name"},
+                  "days":{"type":["array","null"],"items":{"type":"integer"}},
+                  "any":{}},
+    "required":["city"]})"));
+  CHECK((*anthropic)["tools"][1]["input_schema"] ==  // JSON Schema already: as sent
+        Json::parse(R"({"type":"object","additionalProperties":false})"));
+  auto openai = EncodeProviderRequest(ProviderKind::kOpenAi, *req, "m");
+  REQUIRE(openai.ok());
+  CHECK((*openai)["tools"][0]["function"]["parameters"]["type"] == "object");
+  CHECK((*openai)["response_format"]["json_schema"]["schema"] ==
+        Json::parse(R"({"type":"object","properties":{"ok":{"type":"boolean"}}})"));
+}
+
 TEST_CASE("an untranslatable IR is never encoded") {
   ir::Request r = Inspect(kOpenAiResponses, R"({"input":"x","store":true})");
   CHECK_FALSE(EncodeProviderRequest(ProviderKind::kOpenAi, r, "m").ok());

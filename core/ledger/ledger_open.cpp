@@ -46,7 +46,7 @@ rocksdb::Options BaseOptions() {
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   options.paranoid_checks = true;
   options.max_open_files = 512;
-  options.keep_log_file_num = 5;
+  options.info_log = StderrLogger("helm ledger (rocksdb)");
   // Keys arrive in order (seqs, time-ordered receipt ids): a memtable insert
   // starts its search where the previous one ended.
   options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(0));

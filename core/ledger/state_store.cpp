@@ -62,7 +62,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
-  options.keep_log_file_num = 5;
+  options.info_log = ledger_internal::StderrLogger("helm state (rocksdb)");
   // Mutable state: a torn last WAL record (crash mid-write) is dropped, any
   // other WAL damage stops the open.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;

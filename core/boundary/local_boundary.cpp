@@ -337,7 +337,8 @@ Status LocalBoundary::ClaimParent(const Outcome& o) {
   }
   std::lock_guard<std::mutex> lock(seal_mu_);
   if (state_->Get(SealedKey(o))) {
-    return MakeError(ErrorCode::kConflict, "decision receipt " + parent + " already has an outcome");
+    return MakeError(ErrorCode::kConflict,
+                     "decision receipt " + parent + " already has an outcome");
   }
   if (Status s = state_->Put(SealedKey(o), o.decision_id); !s.ok()) {
     return MakeError(ErrorCode::kUnavailable, "state store: " + s.error().message);

@@ -10,8 +10,8 @@ namespace {
 
 // The series of one kind (counters or histograms), by name, then by labels.
 template <typename T>
-using Family = std::map<std::string, std::map<std::string, std::unique_ptr<T>, std::less<>>,
-                        std::less<>>;
+using Family =
+    std::map<std::string, std::map<std::string, std::unique_ptr<T>, std::less<>>, std::less<>>;
 
 struct Registry {
   std::mutex mu;
@@ -34,7 +34,8 @@ T& FindOrAdd(std::string_view name, std::string_view labels, Family<T> Registry:
   std::lock_guard<std::mutex> lock(r.mu);
   Family<T>& f = r.*family;
   auto series = f.find(name);
-  if (series == f.end()) series = f.emplace(std::string(name), typename Family<T>::mapped_type()).first;
+  if (series == f.end())
+    series = f.emplace(std::string(name), typename Family<T>::mapped_type()).first;
   auto it = series->second.find(labels);
   if (it == series->second.end()) it = series->second.emplace(std::string(labels), make()).first;
   return *it->second;
@@ -119,10 +120,9 @@ Counter& GetCounter(std::string_view name, std::string_view labels) {
 }
 
 Counter& GetLabeledCounter(const char* name, const char* label, std::string_view value) {
-  return CachedLabeled<Counter>(name, label, value,
-                                [&](const std::string& labels) -> Counter& {
-                                  return GetCounter(name, labels);
-                                });
+  return CachedLabeled<Counter>(name, label, value, [&](const std::string& labels) -> Counter& {
+    return GetCounter(name, labels);
+  });
 }
 
 Histogram& GetHistogram(std::string_view name, std::span<const double> bounds,
@@ -133,10 +133,9 @@ Histogram& GetHistogram(std::string_view name, std::span<const double> bounds,
 
 Histogram& GetLabeledHistogram(const char* name, std::span<const double> bounds, const char* label,
                                std::string_view value) {
-  return CachedLabeled<Histogram>(name, label, value,
-                                  [&](const std::string& labels) -> Histogram& {
-                                    return GetHistogram(name, bounds, labels);
-                                  });
+  return CachedLabeled<Histogram>(name, label, value, [&](const std::string& labels) -> Histogram& {
+    return GetHistogram(name, bounds, labels);
+  });
 }
 
 std::string RenderMetrics() {

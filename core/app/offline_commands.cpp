@@ -88,10 +88,12 @@ int RunReceiptsVerify(const VerifyOptions& o) {
       std::cerr << "helm receipts verify: " << ledger.error().message << "\n";
       return ledger.error().code == ErrorCode::kCorruption ? kExitTampered : kExitConfig;
     }
-    (*ledger)->ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
+    verifier.ExpectWholeLedger((*ledger)->HeadSeq(), (*ledger)->HeadHash());
+    Status read = (*ledger)->ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
       verifier.Add(stored);
       return true;
     });
+    if (!read.ok()) verifier.ReadFailed(read.error().message);
   }
   receipt::VerifyReport report = verifier.Finish();
   PrintReport(report, o.format);
@@ -112,12 +114,18 @@ int RunReceiptsExport(const ExportOptions& o) {
     return kExitFailure;
   }
   uint64_t n = 0;
-  (*ledger)->ForEach(o.from, o.to, [&](uint64_t, std::string_view stored) {
+  Status read = (*ledger)->ForEach(o.from, o.to, [&](uint64_t, std::string_view stored) {
     out << stored << "\n";
     ++n;
     return static_cast<bool>(out);
   });
   out.flush();
+  if (!read.ok()) {
+    std::cerr << "helm receipts export: " << read.error().message << "\n"
+              << "helm receipts export: " << o.out << " is incomplete: it ends after " << n
+              << " receipts\n";
+    return kExitFailure;
+  }
   if (!out) {
     std::cerr << "helm receipts export: write failed\n";
     return kExitFailure;

@@ -80,12 +80,15 @@ struct Fixture {
   // Output hashes of the outcome receipts in the ledger, in seq order.
   std::vector<std::string> SealedHashes() {
     std::vector<std::string> hashes;
-    boundary->ledger().ForEach(1, boundary->ledger().HeadSeq(),
-                               [&](uint64_t, std::string_view stored) {
-                                 Json r = Json::parse(stored);
-                                 if (r["kind"] == "outcome") hashes.push_back(r["output_hash"]);
-                                 return true;
-                               });
+    Status read = boundary->ledger().ForEach(1, boundary->ledger().HeadSeq(),
+                                             [&](uint64_t, std::string_view stored) {
+                                               Json r = Json::parse(stored);
+                                               if (r["kind"] == "outcome") {
+                                                 hashes.push_back(r["output_hash"]);
+                                               }
+                                               return true;
+                                             });
+    CHECK(read.ok());
     return hashes;
   }
 };

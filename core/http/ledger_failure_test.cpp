@@ -139,10 +139,11 @@ TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing di
   CHECK(ledger.GetById(receipt_id).has_value());
   REQUIRE(wait_for_head(4) == 4);
   receipt::ChainVerifier verifier({(*boundary)->data_dir().signing_key.public_key});
-  ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
+  Status read = ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
     verifier.Add(stored);
     return true;
   });
+  CHECK(read.ok());
   CHECK(verifier.Finish().integrity_ok);
 }
 

@@ -108,8 +108,11 @@ class Ledger {
   virtual std::vector<Appended> List(uint64_t from_seq, size_t limit,
                                      std::string_view agent) const = 0;
   // Calls fn for each receipt with from_seq <= seq <= to_seq in order until fn returns false.
-  virtual void ForEach(uint64_t from_seq, uint64_t to_seq,
-                       const std::function<bool(uint64_t, std::string_view)>& fn) const = 0;
+  // A read error (a damaged file: kCorruption; an I/O error: kUnavailable) ends the walk
+  // and is returned: fn has then seen only the receipts before the one that could not be
+  // read. Ok when the walk reached to_seq, the head, or a false from fn.
+  virtual Status ForEach(uint64_t from_seq, uint64_t to_seq,
+                         const std::function<bool(uint64_t, std::string_view)>& fn) const = 0;
 
   virtual uint64_t HeadSeq() const = 0;
   virtual std::string HeadHash() const = 0;

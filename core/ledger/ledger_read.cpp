@@ -6,6 +6,7 @@
 
 #include "core/ledger/ledger_layout.h"
 #include "core/ledger/rocks_ledger.h"
+#include "core/ledger/rocks_util.h"
 
 namespace helm::ledger_internal {
 
@@ -43,10 +44,11 @@ std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
     out.push_back(std::move(a));
   };
   if (agent.empty()) {
-    ForEach(from_seq, UINT64_MAX, [&](uint64_t seq, std::string_view stored) {
+    // A read error ends the page early: List has no error to report.
+    static_cast<void>(ForEach(from_seq, UINT64_MAX, [&](uint64_t seq, std::string_view stored) {
       add(seq, std::string(stored));
       return out.size() < limit;
-    });
+    }));
     return out;
   }
   if (!layout::IndexableAgent(agent)) return out;
@@ -62,14 +64,17 @@ std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
   return out;
 }
 
-void RocksLedger::ForEach(uint64_t from_seq, uint64_t to_seq,
-                          const std::function<bool(uint64_t, std::string_view)>& fn) const {
+Status RocksLedger::ForEach(uint64_t from_seq, uint64_t to_seq,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kReceipts]));
   for (it->Seek(layout::EncodeSeq(from_seq)); it->Valid(); it->Next()) {
     std::optional<uint64_t> seq = layout::DecodeSeq(it->key().ToStringView());
-    if (!seq || *seq > to_seq) break;
-    if (!fn(*seq, it->value().ToStringView())) break;
+    if (!seq) return MakeError(ErrorCode::kCorruption, "receipts key is not an 8-byte seq");
+    if (*seq > to_seq || !fn(*seq, it->value().ToStringView())) return Status::Ok();
   }
+  // An iterator stops on a read error as on the end of the data: only its status tells.
+  if (!it->status().ok()) return FromRocks(it->status(), "read receipts");
+  return Status::Ok();
 }
 
 uint64_t RocksLedger::HeadSeq() const {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -64,10 +65,11 @@ std::function<Status()> FailWhile(const std::atomic<bool>& fail) {
 
 receipt::VerifyReport VerifyAll(const Ledger& ledger, const crypto::KeyPair& key) {
   receipt::ChainVerifier verifier({key.public_key});
-  ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
+  Status read = ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
     verifier.Add(stored);
     return true;
   });
+  CHECK(read.ok());
   return verifier.Finish();
 }
 
@@ -173,10 +175,11 @@ TEST_CASE("GetById and List with an agent filter") {
   CHECK(page[2].seq == 11);
   CHECK((*ledger)->List(1, 4, "").size() == 4);
   std::vector<uint64_t> seen;
-  (*ledger)->ForEach(3, 6, [&](uint64_t seq, std::string_view) {
+  Status read = (*ledger)->ForEach(3, 6, [&](uint64_t seq, std::string_view) {
     seen.push_back(seq);
     return seq < 5;
   });
+  CHECK(read.ok());
   CHECK(seen == std::vector<uint64_t>{3, 4, 5});
 }
 
@@ -727,6 +730,47 @@ TEST_CASE("a flipped byte in a stored receipt: Open refuses with kCorruption nam
   }
 }
 
+// Regression: ForEach ended at a read error as at the end of the ledger, so
+// verify and export reported a damaged ledger as a short, intact one.
+TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short success") {
+  TempDir dir;
+  LedgerOptions options = Options(dir);
+  options.sync = false;
+  {
+    auto ledger = Ledger::Open(options, TestKey());
+    REQUIRE(ledger.ok());
+    for (int i = 0; i < 300; ++i) REQUIRE((*ledger)->Append(Decision("alice", i)).ok());
+  }
+  REQUIRE(Ledger::Open(options, TestKey()).ok());  // the open moves the WAL into an .sst
+  std::filesystem::path largest;  // the receipts column family's table
+  for (const auto& entry : std::filesystem::directory_iterator(options.path)) {
+    if (entry.path().extension() == ".sst" &&
+        (largest.empty() || entry.file_size() > std::filesystem::file_size(largest))) {
+      largest = entry.path();
+    }
+  }
+  REQUIRE_FALSE(largest.empty());
+  {
+    std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(200);
+    char byte = 0;
+    file.read(&byte, 1);
+    file.seekp(200);
+    file.put(static_cast<char>(byte ^ 0x01));  // inside the first data block
+  }
+  auto read_only = Ledger::OpenReadOnly(options.path);
+  REQUIRE(read_only.ok());
+  CHECK((*read_only)->HeadSeq() == 300);
+  uint64_t seen = 0;
+  Status read = (*read_only)->ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view) {
+    ++seen;
+    return true;
+  });
+  REQUIRE_FALSE(read.ok());
+  CHECK(read.error().code == ErrorCode::kCorruption);
+  CHECK(seen < 300);
+}
+
 TEST_CASE("WaitForAppend wakes within 100 ms of an append, and times out otherwise") {
   TempDir dir;
   auto ledger = Ledger::Open(Options(dir), TestKey());
@@ -799,10 +843,11 @@ TEST_CASE("a new signing key is accepted; both keys' receipts verify") {
   REQUIRE(ledger.ok());
   REQUIRE((*ledger)->Append(Decision("a")).ok());
   receipt::ChainVerifier verifier({old_key.public_key, new_key.public_key});
-  (*ledger)->ForEach(1, 2, [&](uint64_t, std::string_view s) {
+  Status read = (*ledger)->ForEach(1, 2, [&](uint64_t, std::string_view s) {
     verifier.Add(s);
     return true;
   });
+  CHECK(read.ok());
   CHECK(verifier.Finish().integrity_ok);
 }
 

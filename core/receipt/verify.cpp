@@ -97,6 +97,12 @@ Status ChainVerifier::AddTrustedCheckpoint(std::string_view stored) {
   return Status::Ok();
 }
 
+void ChainVerifier::ExpectWholeLedger(uint64_t head_seq, std::string head_hash) {
+  whole_ledger_ = true;
+  ledger_head_seq_ = head_seq;
+  ledger_head_hash_ = std::move(head_hash);
+}
+
 void ChainVerifier::Add(std::string_view stored) {
   ++line_;
   ++report_.receipts;
@@ -129,6 +135,12 @@ void ChainVerifier::Add(std::string_view stored) {
   report_.head_hash = hash;
 }
 
+void ChainVerifier::ReadFailed(std::string_view error) {
+  const uint64_t next = seen_any_ ? last_seq_ + 1 : line_ + 1;
+  Fail(next, "format",
+       "cannot read the receipt after seq " + std::to_string(next - 1) + ": " + std::string(error));
+}
+
 // ledger_id constant; seq contiguous; prev_hash links to the previous stored
 // line (seq 1 to the genesis value; a range's first link is taken on trust).
 void ChainVerifier::CheckChain(const Json& r, uint64_t seq) {
@@ -138,7 +150,11 @@ void ChainVerifier::CheckChain(const Json& r, uint64_t seq) {
     Fail(seq, "ledger_id", "ledger_id \"" + ledger_id + "\" in a chain of \"" + ledger_id_ + "\"");
   }
   if (!seen_any_) {
-    if (seq == 1) expected_prev_hash_ = kGenesisPrevHash;
+    if (seq == 1) {
+      expected_prev_hash_ = kGenesisPrevHash;
+    } else if (whole_ledger_) {
+      Fail(seq, "seq", "the ledger starts at seq " + std::to_string(seq) + ", not 1");
+    }
   } else if (seq != last_seq_ + 1) {
     Fail(seq, "seq", "seq " + std::to_string(seq) + " follows " + std::to_string(last_seq_));
   }
@@ -194,6 +210,22 @@ void ChainVerifier::TrackDecisions(const Json& r) {
   }
 }
 
+// A whole ledger ends at the head its meta records.
+void ChainVerifier::CheckLedgerHead() {
+  if (!whole_ledger_) return;
+  const uint64_t seq = report_.head_seq;
+  const std::string head = "the ledger's head is seq " + std::to_string(ledger_head_seq_);
+  if (seq < ledger_head_seq_) {
+    Fail(seq + 1, "truncated", "input ends at seq " + std::to_string(seq) + ", " + head);
+  } else if (seq > ledger_head_seq_) {
+    Fail(ledger_head_seq_ + 1, "seq", "input goes on to seq " + std::to_string(seq) + ", " + head);
+  } else if (seq > 0 && report_.head_hash != ledger_head_hash_) {
+    Fail(seq, "prev_hash",
+         "seq " + std::to_string(seq) + " hashes to " + report_.head_hash + ", " + head +
+             " with hash " + ledger_head_hash_);
+  }
+}
+
 VerifyReport ChainVerifier::Finish() {
   for (const Pin& pin : pins_) {
     if (!ledger_id_.empty() && pin.ledger_id != ledger_id_) {
@@ -205,6 +237,7 @@ VerifyReport ChainVerifier::Finish() {
          "input ends at seq " + std::to_string(report_.head_seq) +
              ", a trusted checkpoint names seq " + std::to_string(max_checkpoint_seq_));
   }
+  CheckLedgerHead();
   report_.decisions_without_outcome.clear();
   for (const std::string& id : decision_order_) {
     if (open_decisions_.count(id) > 0) report_.decisions_without_outcome.push_back(id);

@@ -7,7 +7,9 @@
 // The input may be a range that starts after seq 1 (a partial export): then
 // the first receipt's prev_hash is taken on trust and every later link is
 // checked. A checkpoint obtained first-hand (AddTrustedCheckpoint) pins the
-// chain: the input must reach the seq it names, with the hash it names.
+// chain: the input must reach the seq it names, with the hash it names. A
+// whole ledger (ExpectWholeLedger) must start at seq 1 and
+// end at the ledger's head.
 #pragma once
 
 #include <cstdint>
@@ -49,10 +51,19 @@ class ChainVerifier {
   // the checkpoint's named seq is "truncated"; a different hash at that seq (or
   // a different receipt at the checkpoint's own seq) is "checkpoint".
   Status AddTrustedCheckpoint(std::string_view stored);
+  // The input is a whole ledger whose meta head is seq `head_seq` with stored-form
+  // hash `head_hash` (0 and the genesis value when empty). Must be called before
+  // the first Add. A first receipt other than seq 1 is "seq"; at Finish, an input
+  // that ends before the head is "truncated", past it "seq", and a last receipt
+  // that does not hash to `head_hash` "prev_hash".
+  void ExpectWholeLedger(uint64_t head_seq, std::string head_hash);
   // Feeds the next stored receipt (JCS bytes with signature).
   void Add(std::string_view stored);
-  // Ends the input. A checkpoint that names a seq beyond the last receipt
-  // seen is reported as "truncated".
+  // The input could not be read past the receipts added so far (a storage
+  // error, `error` says which): a "format" failure at the seq after the last
+  // one added. Nothing is added after it.
+  void ReadFailed(std::string_view error);
+  // Ends the input and checks what only its end can show (pins, the head).
   VerifyReport Finish();
 
  private:
@@ -69,6 +80,7 @@ class ChainVerifier {
   void CheckPins(uint64_t seq, const std::string& hash);
   void CheckTrust(const Json& r, uint64_t seq);
   void TrackDecisions(const Json& r);
+  void CheckLedgerHead();
   std::set<std::string> trusted_;
   VerifyReport report_;
   uint64_t line_ = 0;
@@ -80,6 +92,9 @@ class ChainVerifier {
   bool seen_any_ = false;
   uint64_t last_seq_ = 0;
   std::vector<Pin> pins_;
+  bool whole_ledger_ = false;  // ExpectWholeLedger was called
+  uint64_t ledger_head_seq_ = 0;
+  std::string ledger_head_hash_;
 };
 
 }  // namespace helm::receipt

@@ -175,6 +175,50 @@ TEST_CASE("truncation below a trusted checkpoint is detected") {
   CHECK(Run(all_but_pin, b.key().public_key, {pin}).integrity_ok);
 }
 
+TEST_CASE("a whole ledger starts at seq 1 and ends at the ledger's head") {
+  ChainBuilder b;
+  auto lines = TenReceipts(b);
+  const std::string head_hash = crypto::Sha256Tagged(lines.back());
+  auto whole = [&](const std::vector<std::string>& input, uint64_t head_seq,
+                   const std::string& hash) {
+    ChainVerifier v({b.key().public_key});
+    v.ExpectWholeLedger(head_seq, hash);
+    for (const auto& line : input) v.Add(line);
+    return v.Finish();
+  };
+  CHECK(whole(lines, 10, head_hash).integrity_ok);
+  CHECK(whole({}, 0, kGenesisPrevHash).integrity_ok);
+
+  auto r = whole(std::vector<std::string>(lines.begin() + 3, lines.end()), 10, head_hash);
+  CHECK(r.first_broken_check == "seq");  // a range is fine in an export, not in a ledger
+  CHECK(r.first_broken_seq == 4);
+  r = whole(std::vector<std::string>(lines.begin(), lines.end() - 1), 10, head_hash);
+  CHECK(r.first_broken_check == "truncated");
+  CHECK(r.first_broken_seq == 10);
+  r = whole(lines, 9, head_hash);
+  CHECK(r.first_broken_check == "seq");
+  CHECK(r.first_broken_seq == 10);
+  r = whole(lines, 10, crypto::Sha256Tagged(lines[8]));
+  CHECK(r.first_broken_check == "prev_hash");
+  CHECK(r.first_broken_seq == 10);
+}
+
+TEST_CASE("a read error is a format failure at the seq after the last one read") {
+  ChainBuilder b;
+  auto lines = TenReceipts(b);
+  ChainVerifier v({b.key().public_key});
+  for (size_t i = 0; i < 3; ++i) v.Add(lines[i]);
+  v.ReadFailed("Corruption: block checksum mismatch");
+  auto r = v.Finish();
+  CHECK_FALSE(r.integrity_ok);
+  CHECK(r.first_broken_check == "format");
+  CHECK(r.first_broken_seq == 4);
+  CHECK(r.first_broken_detail.find("block checksum mismatch") != std::string::npos);
+  ChainVerifier empty({b.key().public_key});
+  empty.ReadFailed("IO error");
+  CHECK(empty.Finish().first_broken_seq == 1);
+}
+
 TEST_CASE("a rewritten history that contradicts a trusted checkpoint is detected") {
   ChainBuilder b;
   auto lines = TenReceipts(b);

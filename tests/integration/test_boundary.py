@@ -315,5 +315,63 @@ class OfflineVerifyTest(unittest.TestCase):
         shutil.rmtree(d)
 
 
+class ExportedLedgerTest(unittest.TestCase):
+    """A ledger of 300 decisions and a checkpoint after every 5, restarted
+    once so that its receipts are in an .sst file, and its export."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0",
+                          "--checkpoint-every", "5"])
+        cls.srv.start()
+        try:
+            for i in range(300):
+                evaluate(cls.srv, chat_body("msg %d" % i))
+        finally:
+            cls.srv.stop()
+        cls.srv.proc.stderr.close()
+        cls.srv.start()  # the WAL becomes an .sst
+        cls.srv.stop()
+        cls.export = os.path.join(cls.srv.data_dir, "export.jsonl")
+        r = run_helm("receipts", "export", "--data-dir", cls.srv.data_dir, "--out", cls.export)
+        assert r.returncode == 0, r.stderr
+        cls.lines = read_file(cls.export).splitlines()
+        cls.checkpoints = [i + 1 for i, l in enumerate(cls.lines)
+                           if json.loads(l)["kind"] == "checkpoint"]
+        assert len(cls.checkpoints) >= 60, cls.checkpoints
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def test_read_error_in_the_ledger_fails_verify_and_export(self):
+        d = tempfile.mkdtemp(prefix="helm-sst-")
+        try:
+            data = os.path.join(d, "data")
+            shutil.copytree(self.srv.data_dir, data)
+            ledger = os.path.join(data, "ledger")
+            ssts = sorted((os.path.getsize(os.path.join(ledger, f)), f)
+                          for f in os.listdir(ledger) if f.endswith(".sst"))
+            self.assertTrue(ssts, os.listdir(ledger))
+            with open(os.path.join(ledger, ssts[-1][1]), "r+b") as f:  # the receipts
+                f.seek(200)
+                byte = f.read(1)
+                f.seek(200)
+                f.write(bytes([byte[0] ^ 0x01]))
+            r = run_helm("receipts", "verify", "--data-dir", data, "--trusted-key",
+                         self.srv.public_key, "--format", "json")
+            self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+            report = json.loads(r.stdout)
+            self.assertFalse(report["integrity_ok"])
+            self.assertEqual(report["first_broken_check"], "format")
+            self.assertIn("read", report["first_broken_detail"])
+            out = os.path.join(d, "export.jsonl")
+            r = run_helm("receipts", "export", "--data-dir", data, "--out", out)
+            self.assertNotEqual(r.returncode, 0, r.stderr)
+            self.assertIn("incomplete", r.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     helmtest.main()

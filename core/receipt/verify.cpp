@@ -1,7 +1,6 @@
 // Chain verification; the rules are listed in docs/receipts.md ("Verification").
 #include "core/receipt/verify.h"
 
-#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -93,7 +92,6 @@ Status ChainVerifier::AddTrustedCheckpoint(std::string_view stored) {
   }
   pins_.push_back(Pin{PositiveInt(r, "seq"), crypto::Sha256Tagged(stored),
                       PositiveInt(*body, "seq"), Str(*body, "head_hash"), Str(r, "ledger_id")});
-  max_checkpoint_seq_ = std::max(max_checkpoint_seq_, pins_.back().seq);
   return Status::Ok();
 }
 
@@ -150,6 +148,7 @@ void ChainVerifier::CheckChain(const Json& r, uint64_t seq) {
     Fail(seq, "ledger_id", "ledger_id \"" + ledger_id + "\" in a chain of \"" + ledger_id_ + "\"");
   }
   if (!seen_any_) {
+    first_seq_ = seq;
     if (seq == 1) {
       expected_prev_hash_ = kGenesisPrevHash;
     } else if (whole_ledger_) {
@@ -210,6 +209,25 @@ void ChainVerifier::TrackDecisions(const Json& r) {
   }
 }
 
+// A trusted checkpoint must lie within the input: an input that ends before
+// it was cut off; one that starts after it was never checked against it.
+void ChainVerifier::CheckPinsReached() {
+  for (const Pin& pin : pins_) {
+    if (!ledger_id_.empty() && pin.ledger_id != ledger_id_) {
+      Fail(pin.own_seq, "ledger_id", "trusted checkpoint is from ledger \"" + pin.ledger_id + "\"");
+    }
+    const std::string pinned = "the trusted checkpoint at seq " + std::to_string(pin.own_seq);
+    if (report_.head_seq < pin.own_seq) {
+      Fail(report_.head_seq + 1, "truncated",
+           "input ends at seq " + std::to_string(report_.head_seq) + ", before " + pinned);
+    } else if (first_seq_ > pin.own_seq) {
+      Fail(pin.own_seq, "checkpoint",
+           "input starts at seq " + std::to_string(first_seq_) + ", after " + pinned +
+               ": nothing was checked against it");
+    }
+  }
+}
+
 // A whole ledger ends at the head its meta records.
 void ChainVerifier::CheckLedgerHead() {
   if (!whole_ledger_) return;
@@ -227,16 +245,7 @@ void ChainVerifier::CheckLedgerHead() {
 }
 
 VerifyReport ChainVerifier::Finish() {
-  for (const Pin& pin : pins_) {
-    if (!ledger_id_.empty() && pin.ledger_id != ledger_id_) {
-      Fail(pin.own_seq, "ledger_id", "trusted checkpoint is from ledger \"" + pin.ledger_id + "\"");
-    }
-  }
-  if (max_checkpoint_seq_ > report_.head_seq) {
-    Fail(report_.head_seq + 1, "truncated",
-         "input ends at seq " + std::to_string(report_.head_seq) +
-             ", a trusted checkpoint names seq " + std::to_string(max_checkpoint_seq_));
-  }
+  CheckPinsReached();
   CheckLedgerHead();
   report_.decisions_without_outcome.clear();
   for (const std::string& id : decision_order_) {

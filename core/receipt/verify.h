@@ -7,8 +7,8 @@
 // The input may be a range that starts after seq 1 (a partial export): then
 // the first receipt's prev_hash is taken on trust and every later link is
 // checked. A checkpoint obtained first-hand (AddTrustedCheckpoint) pins the
-// chain: the input must reach the seq it names, with the hash it names. A
-// whole ledger (ExpectWholeLedger) must start at seq 1 and
+// chain: the input must reach the checkpoint, with the hash it names at the
+// seq before it. A whole ledger (ExpectWholeLedger) must start at seq 1 and
 // end at the ledger's head.
 #pragma once
 
@@ -48,8 +48,9 @@ class ChainVerifier {
   // (e.g. from a previous export). Must be called before the first Add. Fails,
   // and pins nothing, if `stored` is not a well-formed checkpoint receipt with
   // a valid signature by a trusted key. At Finish, an input that ends before
-  // the checkpoint's named seq is "truncated"; a different hash at that seq (or
-  // a different receipt at the checkpoint's own seq) is "checkpoint".
+  // the checkpoint's own seq is "truncated"; one that starts after it (the pin
+  // cannot be checked), a different hash at the seq it names, or a different
+  // receipt at its own seq is "checkpoint".
   Status AddTrustedCheckpoint(std::string_view stored);
   // The input is a whole ledger whose meta head is seq `head_seq` with stored-form
   // hash `head_hash` (0 and the genesis value when empty). Must be called before
@@ -80,16 +81,17 @@ class ChainVerifier {
   void CheckPins(uint64_t seq, const std::string& hash);
   void CheckTrust(const Json& r, uint64_t seq);
   void TrackDecisions(const Json& r);
+  void CheckPinsReached();
   void CheckLedgerHead();
   std::set<std::string> trusted_;
   VerifyReport report_;
   uint64_t line_ = 0;
   std::string expected_prev_hash_;
   std::string ledger_id_;
-  uint64_t max_checkpoint_seq_ = 0;
   std::set<std::string> open_decisions_;
   std::vector<std::string> decision_order_;
   bool seen_any_ = false;
+  uint64_t first_seq_ = 0;
   uint64_t last_seq_ = 0;
   std::vector<Pin> pins_;
   bool whole_ledger_ = false;  // ExpectWholeLedger was called

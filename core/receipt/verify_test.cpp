@@ -170,9 +170,38 @@ TEST_CASE("truncation below a trusted checkpoint is detected") {
   CHECK(r.first_broken_seq == 8);
   // Without the pin, the shortened export looks intact: this is what pins are for.
   CHECK(Run(shortened, b.key().public_key).integrity_ok);
-  // Dropping only the checkpoint itself keeps everything it names: intact.
-  std::vector<std::string> all_but_pin(lines.begin(), lines.begin() + 12);
-  CHECK(Run(all_but_pin, b.key().public_key, {pin}).integrity_ok);
+}
+
+// Regression: the input only had to reach the seq the checkpoint names, so
+// an export cut just before the checkpoint itself passed.
+TEST_CASE("an input that ends just before a trusted checkpoint is truncated") {
+  ChainBuilder b;
+  auto lines = TenReceipts(b);  // the checkpoint at 10 names 9
+  const std::string pin = lines[9];
+  lines.pop_back();
+  auto r = Run(lines, b.key().public_key, {pin});
+  CHECK_FALSE(r.integrity_ok);
+  CHECK(r.first_broken_check == "truncated");
+  CHECK(r.first_broken_seq == 10);
+  CHECK(Run({}, b.key().public_key, {pin}).first_broken_check == "truncated");
+}
+
+TEST_CASE("a trusted checkpoint before the input's first receipt is reported, not passed") {
+  ChainBuilder b;
+  auto lines = TenReceipts(b);  // the checkpoint at 10 names 9
+  const std::string pin = lines[9];
+  lines.push_back(b.Decision());  // 11
+  lines.push_back(b.Decision());  // 12
+  std::vector<std::string> after(lines.begin() + 10, lines.end());  // 11, 12
+  auto r = Run(after, b.key().public_key, {pin});
+  CHECK_FALSE(r.integrity_ok);
+  CHECK(r.first_broken_check == "checkpoint");
+  CHECK(r.first_broken_seq == 10);
+  // A range that starts at the checkpoint, or at the seq it names, checks it.
+  for (size_t first : {8, 9}) {
+    std::vector<std::string> range(lines.begin() + first, lines.end());
+    CHECK(Run(range, b.key().public_key, {pin}).integrity_ok);
+  }
 }
 
 TEST_CASE("a whole ledger starts at seq 1 and ends at the ledger's head") {

@@ -203,6 +203,7 @@ class Verifier:
         }
         self.line = 0
         self.seen_any = False
+        self.first_seq = 0
         self.last_seq = 0
         self.expected_prev = ""
         self.ledger_id = ""
@@ -275,6 +276,7 @@ class Verifier:
             self.fail(seq, "ledger_id", 'ledger_id "%s" in a chain of "%s"'
                       % (r["ledger_id"], self.ledger_id))
         if not self.seen_any:
+            self.first_seq = seq
             if seq == 1:
                 self.expected_prev = GENESIS_PREV_HASH
         elif seq != self.last_seq + 1:
@@ -308,15 +310,19 @@ class Verifier:
             self.open_decisions.pop(r["parent"], None)
 
     def finish(self):
+        # A trusted checkpoint must lie within the input: an input that ends
+        # before it was cut off; one that starts after it was never checked.
         head = self.report["head_seq"]
         for own_seq, _, _, _, ledger_id in self.pins:
             if self.ledger_id and ledger_id != self.ledger_id:
                 self.fail(own_seq, "ledger_id",
                           'trusted checkpoint is from ledger "%s"' % ledger_id)
-        max_pin = max((p[2] for p in self.pins), default=0)
-        if max_pin > head:
-            self.fail(head + 1, "truncated", "input ends at seq %d, a trusted checkpoint "
-                      "names seq %d" % (head, max_pin))
+            pinned = "the trusted checkpoint at seq %d" % own_seq
+            if head < own_seq:
+                self.fail(head + 1, "truncated", "input ends at seq %d, before %s" % (head, pinned))
+            elif self.first_seq > own_seq:
+                self.fail(own_seq, "checkpoint", "input starts at seq %d, after %s: nothing was "
+                          "checked against it" % (self.first_seq, pinned))
         self.report["decisions_without_outcome"] = list(self.open_decisions)
         return self.report
 

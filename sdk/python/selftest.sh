@@ -70,6 +70,9 @@ expect 0 "" "pinned full export" -- --file "$G" --trusted-key "$KEY" \
   --trusted-checkpoint "$TMP/pin.jsonl"
 expect 3 truncated "truncated below a trusted checkpoint" -- --file "$TMP/truncated.jsonl" \
   --trusted-key "$KEY" --trusted-checkpoint "$TMP/pin.jsonl"
+head -n 4 "$G" >"$TMP/before-pin.jsonl"
+expect 3 truncated "ends just before a trusted checkpoint" -- --file "$TMP/before-pin.jsonl" \
+  --trusted-key "$KEY" --trusted-checkpoint "$TMP/pin.jsonl"
 expect 0 "" "truncated, no checkpoint (undetectable by design)" -- \
   --file "$TMP/truncated.jsonl" --trusted-key "$KEY"
 

@@ -344,6 +344,46 @@ class ExportedLedgerTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.srv.cleanup()
 
+    def verify_both(self, lines, pin_seq):
+        """Runs helm and helm_verify.py on `lines` pinned to the receipt at
+        pin_seq; returns both reports."""
+        d = tempfile.mkdtemp(prefix="helm-pin-")
+        try:
+            export, pin = os.path.join(d, "export.jsonl"), os.path.join(d, "pin.json")
+            write_file(export, "".join(l + "\n" for l in lines))
+            write_file(pin, self.lines[pin_seq - 1])  # helm takes the receipt without a newline
+            key = self.srv.public_key
+            r = run_helm("receipts", "verify", "--file", export, "--trusted-key", key,
+                         "--checkpoint", pin, "--format", "json")
+            py = subprocess.run(
+                ["/usr/bin/python3", os.path.join(helmtest.SOURCE_DIR, "sdk", "python", "helm_verify.py"),
+                 "--file", export, "--trusted-key", key, "--trusted-checkpoint", pin],
+                capture_output=True, text=True)
+            self.assertEqual(r.returncode, py.returncode, r.stdout + py.stdout + py.stderr)
+            return r.returncode, json.loads(r.stdout), json.loads(py.stdout)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_export_ending_just_before_the_pinned_checkpoint_is_truncated(self):
+        pin = self.checkpoints[-1]  # names seq pin - 1
+        code, report, py = self.verify_both(self.lines, pin)
+        self.assertEqual(code, 0, report)
+        code, report, py = self.verify_both(self.lines[:pin - 1], pin)
+        self.assertEqual(code, 3, report)
+        for rep in (report, py):
+            self.assertEqual((rep["first_broken_check"], rep["first_broken_seq"]), ("truncated", pin))
+
+    def test_export_starting_after_the_pinned_checkpoint_is_reported(self):
+        pin = self.checkpoints[len(self.checkpoints) // 2]
+        code, report, py = self.verify_both(self.lines[pin:], pin)  # from seq pin + 1
+        self.assertEqual(code, 3, report)
+        for rep in (report, py):
+            self.assertEqual((rep["first_broken_check"], rep["first_broken_seq"]), ("checkpoint", pin))
+        # A range from the seq the pin names, or from the pin itself, checks it.
+        for first in (pin - 1, pin):
+            code, report, py = self.verify_both(self.lines[first - 1:], pin)
+            self.assertEqual(code, 0, report)
+
     def test_read_error_in_the_ledger_fails_verify_and_export(self):
         d = tempfile.mkdtemp(prefix="helm-sst-")
         try:

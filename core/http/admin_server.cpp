@@ -12,7 +12,7 @@
 namespace helm {
 namespace {
 
-constexpr int kTailBatch = 256;
+constexpr size_t kTailBatch = 256;
 
 int StatusFor(ErrorCode code) {
   switch (code) {
@@ -197,13 +197,16 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
           }
           return sink.is_writable();
         }
-        for (const Appended& r : ledger.List(*cursor + 1, kTailBatch, agent)) {
+        const std::vector<Appended> page = ledger.List(*cursor + 1, kTailBatch, agent);
+        for (const Appended& r : page) {
           std::string event = SseEvent(r);
           if (!sink.write(event.data(), event.size())) return false;
           *cursor = r.seq;
           *last_write = std::chrono::steady_clock::now();
         }
-        if (!agent.empty() && *cursor < head) *cursor = head;  // filtered receipts skipped
+        // A short page holds every receipt of the agent up to the head: the
+        // other agents' receipts in between are skipped. A full page may not.
+        if (!agent.empty() && page.size() < kTailBatch && *cursor < head) *cursor = head;
         return true;
       });
 }

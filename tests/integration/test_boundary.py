@@ -413,5 +413,24 @@ class ExportedLedgerTest(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class TailAgentTest(unittest.TestCase):
+    def test_tail_by_agent_delivers_more_than_one_page_of_pending_receipts(self):
+        srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"]).start()
+        try:
+            ids = []
+            for i in range(300):  # more than the server's page of 256
+                ids.append(evaluate(srv, chat_body("bulk %d" % i), agent="bulk")[1]["receipt_id"])
+                if i % 10 == 0:
+                    evaluate(srv, chat_body("other %d" % i), agent="other")
+            r = subprocess.run([helmtest.HELM, "receipts", "tail", "--server", srv.url,
+                                "--data-dir", srv.data_dir, "--since", "0", "--max", "300",
+                                "--agent", "bulk", "--format", "json"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual([json.loads(l)["receipt_id"] for l in r.stdout.splitlines()], ids)
+        finally:
+            srv.cleanup()
+
+
 if __name__ == "__main__":
     helmtest.main()

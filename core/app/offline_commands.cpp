@@ -79,9 +79,8 @@ int RunReceiptsVerify(const VerifyOptions& o) {
       std::cerr << "helm receipts verify: cannot read " << o.file << "\n";
       return kExitConfig;
     }
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) verifier.Add(line);
-    }
+    // One receipt per line (docs/receipts.md §7): an empty line fails, it is not skipped.
+    for (std::string line; std::getline(in, line);) verifier.Add(line);
   } else {
     auto ledger = Ledger::OpenReadOnly(o.data_dir + "/ledger");
     if (!ledger.ok()) {

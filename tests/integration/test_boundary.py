@@ -303,6 +303,31 @@ class OfflineVerifyTest(unittest.TestCase):
         self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
         srv.cleanup()
 
+    def test_blank_line_in_an_export_is_a_format_failure(self):
+        srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"]).start()
+        try:
+            for i in range(4):
+                evaluate(srv, chat_body("msg %d" % i))
+        finally:
+            srv.stop()
+        export = os.path.join(srv.data_dir, "export.jsonl")
+        r = run_helm("receipts", "export", "--data-dir", srv.data_dir, "--out", export)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = read_file(export).splitlines()
+        blank = export + ".blank"
+        write_file(blank, "\n".join(lines[:2] + [""] + lines[2:]) + "\n")
+        r = run_helm("receipts", "verify", "--file", blank, "--trusted-key", srv.public_key,
+                     "--format", "json")
+        self.assertEqual(r.returncode, 3, r.stdout)
+        report = json.loads(r.stdout)
+        self.assertEqual((report["first_broken_check"], report["first_broken_seq"]), ("format", 3))
+        pyverify = ["/usr/bin/python3", os.path.join(helmtest.SOURCE_DIR, "sdk", "python", "helm_verify.py")]
+        r = subprocess.run(pyverify + ["--file", blank, "--trusted-key", srv.public_key],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        srv.cleanup()
+
+
     def test_invalid_policy_refuses_to_start_with_exit_2(self):
         d = tempfile.mkdtemp()
         bad = os.path.join(d, "bad.toml")

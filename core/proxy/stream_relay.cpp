@@ -4,7 +4,6 @@
 #include "core/proxy/request_rules.h"
 
 namespace helm {
-
 TokenUsage UsageOf(const ir::Usage& u) {
   return {u.input_tokens, u.output_tokens, u.cached_read_tokens};
 }
@@ -21,55 +20,88 @@ StreamRelay::StreamRelay(std::string client_protocol, protocol::ProviderKind pro
 
 StreamRelay::~StreamRelay() = default;
 
-void StreamRelay::Decode(std::string_view bytes, std::string* out) {
+void StreamRelay::Observe(const ir::StreamEvent& ev) {
+  if (ev.type == ir::StreamEvent::Type::kUsage && ev.usage.known) usage_ = UsageOf(ev.usage);
+  if (ev.type == ir::StreamEvent::Type::kError) {  // the provider's own error event
+    truncated_ = true;
+    upstream_error_ = true;
+  }
+}
+
+Status StreamRelay::Decode(std::string_view bytes, std::string* out) {
   events_.clear();
-  if (!parser_.Feed(bytes, &events_).ok()) truncated_ = true;
+  Status parsed = parser_.Feed(bytes, &events_);
   for (const SseEvent& e : events_) {
     if (!decodable_) {  // embeddings / completions: only usage matters
       if (e.data.find("\"usage\"") == std::string::npos) continue;
       if (auto u = ExtractUsage(client_protocol_, Json::parse(e.data, nullptr, false))) usage_ = u;
       continue;
     }
+    if (!decoding_) break;
     ir_events_.clear();
-    if (!decoder_->OnEvent({e.event, e.data}, &ir_events_).ok()) truncated_ = true;
-    for (const auto& ev : ir_events_) {
-      if (ev.type == ir::StreamEvent::Type::kUsage && ev.usage.known) {
-        usage_ = UsageOf(ev.usage);
-      }
+    Status decoded = decoder_->OnEvent({e.event, e.data}, &ir_events_);
+    for (const auto& ev : ir_events_) {  // events before a refused one stay valid
+      Observe(ev);
       if (encoder_) encoder_->OnEvent(ev, out);
     }
+    if (!decoded.ok()) {
+      truncated_ = true;
+      decoding_ = false;
+      // Passthrough forwards the client what the provider sent, and ends with
+      // the error frame; a translated stream cannot go on.
+      if (translate_) return decoded;
+    }
   }
+  if (!parsed.ok()) truncated_ = true;
+  return parsed;
+}
+
+void StreamRelay::AppendErrorFrame(const std::string& message, std::string* out) {
+  if (encoder_) {
+    encoder_->OnError(message, out);
+    return;
+  }
+  std::string body = ClientErrorBody(client_protocol_, 502, "UPSTREAM_STREAM_BROKEN", message);
+  out->append(client_protocol_ == kAnthropicMessages ? "event: error\ndata: " : "data: ");
+  out->append(body);
+  out->append("\n\n");
 }
 
 std::string StreamRelay::Feed(std::string_view upstream_bytes) {
   std::string out;
-  Decode(upstream_bytes, &out);
-  return translate_ ? out : std::string(upstream_bytes);
+  if (broken_) return out;
+  Status s = Decode(upstream_bytes, &out);
+  if (!translate_) out.assign(upstream_bytes);
+  if (!s.ok()) {
+    truncated_ = true;
+    broken_ = true;
+    AppendErrorFrame("upstream stream broken: " + s.error().message, &out);
+  }
+  return out;
 }
 
 std::string StreamRelay::Finish(const std::string& fault) {
   std::string out;
+  if (broken_) return out;
+  broken_ = true;
   if (!fault.empty()) truncated_ = true;
   if (decodable_) {
     ir_events_.clear();
     decoder_->Close(&ir_events_);
+    for (const auto& ev : ir_events_) Observe(ev);  // Gemini's usage comes with its end
     // Gemini has no terminal marker: a stream without a finish reason was cut.
     if (provider_ == protocol::ProviderKind::kGemini ? decoder_->ended_without_finish()
-                                                      : !decoder_->upstream_done()) {
+                                                     : !decoder_->upstream_done()) {
       truncated_ = true;
     }
-    if (encoder_ && fault.empty()) {
+  }
+  if (!truncated_) {
+    if (encoder_) {
       for (const auto& ev : ir_events_) encoder_->OnEvent(ev, &out);
     }
-  }
-  if (!fault.empty()) {
-    if (encoder_) {
-      encoder_->OnError(fault, &out);
-    } else {
-      std::string body = ClientErrorBody(client_protocol_, 502, "UPSTREAM_STREAM_BROKEN", fault);
-      out += (client_protocol_ == kAnthropicMessages ? "event: error\ndata: " : "data: ") + body +
-             "\n\n";
-    }
+  } else if (!upstream_error_) {  // the provider's error event has had its frame
+    AppendErrorFrame(fault.empty() ? "upstream stream ended without its terminal event" : fault,
+                     &out);
   }
   return out;
 }

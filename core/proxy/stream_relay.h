@@ -2,7 +2,12 @@
 // one committed stream. Same-protocol streams pass through byte for byte
 // (decoded on the side only to learn usage and whether the stream ended
 // properly); other pairs go through the provider's stream decoder and the
-// client's stream encoder (core/protocol). Not thread-safe: one per stream.
+// client's stream encoder (core/protocol).
+//
+// A stream that does not end properly ends, for the client, with its
+// protocol's error frame, never with a finish helm made up, and the outcome
+// says truncated exactly when the client got it. Not thread-safe: one per
+// stream.
 #pragma once
 
 #include <memory>
@@ -12,8 +17,8 @@
 #include <vector>
 
 #include "core/common/token_usage.h"
-#include "core/provider/sse.h"
 #include "core/protocol/translate.h"
+#include "core/provider/sse.h"
 
 namespace helm {
 
@@ -24,20 +29,31 @@ class StreamRelay {
               const protocol::EncodeOptions& options);
   ~StreamRelay();
 
-  // Bytes for the client from the next upstream bytes (may be empty).
+  // Bytes for the client from the next upstream bytes (may be empty): the
+  // events they complete. An upstream event over the SSE limits (or, when
+  // translating, one that cannot be decoded) ends the client's stream with
+  // the error frame at once; later upstream bytes are then ignored.
   std::string Feed(std::string_view upstream_bytes);
   // The upstream body ended; `fault` non-empty when it broke. Returns the last
-  // bytes for the client (a protocol-correct error frame on a fault).
+  // bytes for the client: the protocol's end, or its error frame when the
+  // stream is truncated.
   std::string Finish(const std::string& fault);
 
-  // A stream that broke, carried malformed events, or ended without its
-  // protocol's terminal marker is truncated: its usage is unknown (I6).
+  // A stream that broke, carried malformed events or an error event, or ended
+  // without its protocol's terminal marker is truncated: its usage is unknown
+  // (I6), and the client's stream ends with an error frame.
   bool truncated() const { return truncated_; }
   // When the provider reported usage and the stream was not truncated.
   std::optional<TokenUsage> usage() const;
 
  private:
-  void Decode(std::string_view bytes, std::string* out);
+  // Records what an IR event tells about the stream: usage, an error event.
+  void Observe(const ir::StreamEvent& ev);
+  // Parses and decodes the next upstream bytes (translating: encodes the
+  // events into *out). An error when the stream cannot go on.
+  Status Decode(std::string_view bytes, std::string* out);
+  // Appends the client protocol's error frame (translating: the encoder's).
+  void AppendErrorFrame(const std::string& message, std::string* out);
 
   std::string client_protocol_;
   protocol::ProviderKind provider_;
@@ -49,6 +65,9 @@ class StreamRelay {
   std::vector<SseEvent> events_;
   std::vector<ir::StreamEvent> ir_events_;
   std::optional<TokenUsage> usage_;
+  bool decoding_ = true;         // false after an event the decoder refused
+  bool upstream_error_ = false;  // the provider sent its error event (and the client its frame)
+  bool broken_ = false;          // the stream has ended for the client: nothing more is written
   bool truncated_ = false;
 };
 

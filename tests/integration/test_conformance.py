@@ -897,6 +897,63 @@ class ConformanceTest(unittest.TestCase):
         self.assertTrue(text_times, events)
         self.assertLess(text_times[0], t_done - upstream_total / 2)
 
+    # ---- a stream that does not end properly ends with the error frame ------------------------
+
+    def outcome(self, decision_receipt_id, timeout=5.0):
+        deadline = time.time() + timeout
+        while True:
+            status, page = self.px.admin("GET", "/api/v1/receipts?limit=1000",
+                                         url=self.px.admin_base)
+            self.assertEqual(status, 200, page)
+            for r in page["receipts"]:
+                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
+                    return r
+            if time.time() > deadline:
+                self.fail("no outcome receipt for " + decision_receipt_id)
+            time.sleep(0.05)
+
+    def check_stream_error(self, client, events):
+        """A stream that ends with the client protocol's error frame: every
+        event whole and parseable, and no sign of a proper end."""
+        self.assertTrue(events, "empty stream")
+        for name, data, _ in events:
+            self.assertNotEqual(data, "[DONE]", events[-3:])
+            self.assertNotIn(name, ("message_stop", "response.completed", "response.incomplete"))
+            self.assertIsInstance(json.loads(data), dict, data)
+        name, data, _ = events[-1]
+        last = json.loads(data)
+        if client == "anthropic":
+            self.assertEqual(name, "error", events[-3:])
+            self.assertEqual(last["type"], "error", last)
+            self.assertIsInstance(last["error"]["message"], str, last)
+        elif client == "responses":
+            self.assertEqual(name, "response.failed", events[-3:])
+            self.assertEqual(last["response"]["status"], "failed", last)
+            self.assertEqual(events[-2][0], "error", events[-3:])
+        else:
+            self.assertIsNone(name, events[-3:])
+            self.assertIsInstance(last["error"]["message"], str, last)
+            if client == "gemini":
+                for _, d, _ in events[:-1]:
+                    self.assertNotIn("finishReason", json.loads(d)["candidates"][0], d)
+
+    def run_unfinished(self, client, provider, directive):
+        """DESIGN §8, PROTOCOLS.md "Across protocols": once output has started,
+        a provider failure gives the client its protocol's error frame and the
+        outcome says truncated; helm never makes up a finish."""
+        body = build_body(client, LANE[provider], True,
+                          [user_turn(client, "Say hello. " + directive)])
+        path = client_path(client, LANE[provider], True)
+        status, headers, events, raw, _ = post_stream(
+            self.px.url, path, body, client_headers(client, self.key, True))
+        self.assertEqual(status, 200, raw)
+        self.assertTrue(raw.rstrip().split(b"\n")[-1].startswith(b": helm-output-hash sha256:"),
+                        raw[-200:])
+        self.check_stream_error(client, events)
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "truncated", o)
+        self.assertIsNone(o.get("usage"), "a truncated stream's usage is unknown, never zero")
+
     # ---- errors helm makes itself, in each client's shape ------------------------------------
 
     def helm_error(self, client, body, key=None, content_type="application/json"):
@@ -1000,6 +1057,11 @@ for _c in CLIENTS:
         setattr(ConformanceTest, "test_empty_conversation_%s_%s" % (_c, _p),
                 _make("run_empty_conversation", _c, _p))
         setattr(ConformanceTest, "test_slow_%s_%s" % (_c, _p), _make_slow(_c, _p))
+        # Regression: an upstream that ended cleanly without its terminal event
+        # reached a translating client as a normal end (stop, end_turn,
+        # response.completed with zero usage) while the outcome said truncated.
+        setattr(ConformanceTest, "test_nodone_%s_%s" % (_c, _p),
+                _make("run_unfinished", _c, _p, "[upstream:nodone]"))
         for _m in MODES:
             for _s in SCENARIOS:
                 setattr(ConformanceTest, "test_m_%s_%s_%s_%s" % (_c, _p, _m, _s),

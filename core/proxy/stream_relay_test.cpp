@@ -1,0 +1,191 @@
+// StreamRelay on its own, with no sockets: the streams of each provider kind,
+// whole, without their terminal event, and broken, through every client
+// protocol (translated, or forwarded when the protocols match).
+#include "core/proxy/stream_relay.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/common/json.h"
+#include "core/common/protocols.h"
+
+namespace helm {
+namespace {
+
+using protocol::ProviderKind;
+
+struct ProviderStream {
+  ProviderKind kind;
+  std::string whole;  // a complete answer, "Hi", 5 tokens in and 1 out
+  std::string tail;   // its terminal event: the stream ends properly with it
+  std::string error;  // the provider's in-band error event
+};
+
+std::vector<ProviderStream> Streams() {
+  return {
+      {ProviderKind::kOpenAi,
+       "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":"
+       "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"}}]}\n\n"
+       "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":"
+       "[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+       "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[],"
+       "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}\n\n",
+       "data: [DONE]\n\n",
+       "data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n"},
+      {ProviderKind::kAnthropic,
+       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+       "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],"
+       "\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"
+       "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+       "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+       "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+       "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+       "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+       "\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n",
+       "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+       "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+       "\"message\":\"boom\"}}\n\n"},
+      {ProviderKind::kGemini,
+       "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hi\"}]}}],"
+       "\"modelVersion\":\"m\"}\n\n",
+       "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},"
+       "\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":5,"
+       "\"candidatesTokenCount\":1,\"totalTokenCount\":6}}\n\n",
+       "data: {\"error\":{\"code\":500,\"message\":\"boom\",\"status\":\"INTERNAL\"}}\n\n"},
+  };
+}
+
+struct ClientEnd {
+  const char* protocol;
+  const char* done;   // in the stream's proper end only
+  const char* error;  // in its error frame only
+};
+
+const ClientEnd kClients[] = {
+    {kOpenAiChat, "data: [DONE]", "data: {\"error\":"},
+    {kAnthropicMessages, "event: message_stop", "event: error"},
+    {kOpenAiResponses, "response.completed", "response.failed"},
+    {kGeminiGenerate, "\"finishReason\"", "data: {\"error\":"},
+};
+
+StreamRelay MakeRelay(const char* client, ProviderKind kind) {
+  protocol::EncodeOptions options;
+  options.model = "m";
+  options.response_id = "resp_1";
+  options.include_usage = true;
+  return StreamRelay(client, kind, !protocol::SameProtocol(client, kind), options);
+}
+
+// The SSE events of a client stream (the test streams end lines with LF).
+std::vector<std::string> Events(const std::string& out) {
+  std::vector<std::string> events;
+  for (size_t at = 0; at < out.size();) {
+    size_t end = out.find("\n\n", at);
+    if (end == std::string::npos) end = out.size();
+    events.push_back(out.substr(at, end - at));
+    at = end + 2;
+  }
+  return events;
+}
+
+// The last SSE event of a client stream: what the client sees its stream end with.
+std::string LastEvent(const std::string& out) {
+  std::vector<std::string> events = Events(out);
+  return events.empty() ? "" : events.back();
+}
+
+TEST_CASE("a stream with its terminal event ends properly, whatever the pair") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      std::string out = relay.Feed(s.whole + s.tail);
+      out += relay.Finish("");
+      CHECK_FALSE(relay.truncated());
+      REQUIRE(relay.usage().has_value());
+      CHECK(relay.usage()->input_tokens == 5);
+      CHECK(out.find(c.error) == std::string::npos);
+      if (protocol::SameProtocol(c.protocol, s.kind)) {
+        CHECK(out == s.whole + s.tail);  // forwarded byte for byte
+      } else {
+        CHECK(out.find(c.done) != std::string::npos);
+      }
+    }
+  }
+}
+
+// Regression: the relay made up a finish for an upstream that ended cleanly
+// without its terminal event ([DONE], message_stop, a Gemini finish frame), so
+// the client saw a normal end (stop / end_turn / response.completed with zero
+// usage) while the outcome said truncated.
+TEST_CASE("a stream that ends without its terminal event ends with the error frame") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      std::string out = relay.Feed(s.whole);
+      out += relay.Finish("");
+      CHECK(relay.truncated());
+      CHECK_FALSE(relay.usage().has_value());  // unknown, never zero (I6)
+      CHECK(out.find(c.done) == std::string::npos);
+      CHECK(LastEvent(out).find(c.error) != std::string::npos);
+      if (protocol::SameProtocol(c.protocol, s.kind)) {
+        CHECK(out.starts_with(s.whole));  // what the provider sent, then the frame
+      }
+    }
+  }
+}
+
+TEST_CASE("a fault ends the stream with the error frame naming it") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      std::string out = relay.Feed(s.whole);
+      out += relay.Finish("upstream stream ended: broken");
+      CHECK(relay.truncated());
+      CHECK(LastEvent(out).find(c.error) != std::string::npos);
+      CHECK(LastEvent(out).find("upstream stream ended: broken") != std::string::npos);
+    }
+  }
+}
+
+// Regression: an in-band error event after output was sealed as completed.
+TEST_CASE("the provider's error event ends the stream with one error frame, truncated") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      std::string out = relay.Feed(s.whole + s.error);
+      out += relay.Finish("");
+      CHECK(relay.truncated());
+      CHECK_FALSE(relay.usage().has_value());
+      CHECK(LastEvent(out).find(c.error) != std::string::npos);
+      CHECK(LastEvent(out).find("boom") != std::string::npos);
+      size_t frames = 0;
+      for (const std::string& e : Events(out)) frames += e.find(c.error) != std::string::npos;
+      CHECK(frames == 1);
+    }
+  }
+}
+
+TEST_CASE("translating: an event the decoder refuses ends the stream at once") {
+  StreamRelay relay = MakeRelay(kAnthropicMessages, ProviderKind::kOpenAi);
+  std::string out = relay.Feed(Streams()[0].whole.substr(0, Streams()[0].whole.find("\n\n") + 2));
+  out += relay.Feed("data: {\"choices\": [oops\n\n");
+  CHECK(LastEvent(out).find("event: error") != std::string::npos);
+  CHECK(relay.Feed(Streams()[0].tail).empty());
+  CHECK(relay.Finish("").empty());
+  CHECK(relay.truncated());
+  CHECK(out.find("message_stop") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace helm

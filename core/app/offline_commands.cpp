@@ -67,7 +67,10 @@ int RunReceiptsVerify(const VerifyOptions& o) {
   receipt::ChainVerifier verifier({*key});
   if (!o.checkpoint_file.empty()) {
     auto cp = ReadFileToString(o.checkpoint_file);
-    Status st = cp.ok() ? verifier.AddTrustedCheckpoint(*cp) : Status(cp.error());
+    // An export line, as copied out of an export file, ends in its newline.
+    std::string_view pin = cp.ok() ? std::string_view(*cp) : std::string_view();
+    if (pin.ends_with('\n')) pin.remove_suffix(1);
+    Status st = cp.ok() ? verifier.AddTrustedCheckpoint(pin) : Status(cp.error());
     if (!st.ok()) {
       std::cerr << "helm receipts verify: --checkpoint: " << st.error().message << "\n";
       return kExitConfig;

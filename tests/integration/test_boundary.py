@@ -376,7 +376,7 @@ class ExportedLedgerTest(unittest.TestCase):
         try:
             export, pin = os.path.join(d, "export.jsonl"), os.path.join(d, "pin.json")
             write_file(export, "".join(l + "\n" for l in lines))
-            write_file(pin, self.lines[pin_seq - 1])  # helm takes the receipt without a newline
+            write_file(pin, self.lines[pin_seq - 1] + "\n")  # as `tail -n 1 export` saves it
             key = self.srv.public_key
             r = run_helm("receipts", "verify", "--file", export, "--trusted-key", key,
                          "--checkpoint", pin, "--format", "json")

@@ -277,6 +277,25 @@ TEST_CASE("http1 server: malformed requests get 400 or 431 and the connection cl
   CHECK(f.handled() == 0);
 }
 
+// Regression: the chunk-size line was read up to its ';' only, so a bare LF
+// in an extension framed the body differently from a front proxy that reads
+// it as a line end, and the GET hidden in it was answered.
+TEST_CASE("http1 server: a request smuggled through a chunk-size line is refused") {
+  Fixture f;
+  for (std::string_view size_line : {"2;\nxx", "2 ", " 2", "2;a\x01", "2;a=\"\n\""}) {
+    CAPTURE(size_line);
+    Client c(f.port());
+    c.Send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           std::string(size_line) +
+           "\r\n27\r\n0\r\n\r\nGET /version HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n");
+    Parsed r = c.Read();
+    CHECK(r.status == 400);
+    CHECK(r.body == "/x|malformed chunked body");
+    CHECK(c.Closed());
+  }
+  CHECK(f.handled() == 0);
+}
+
 TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   Fixture f;
   for (const char* request : {"GET /a HTTP/1.0\r\n\r\n", "GET /a HTTP/1.1\r\nConnection: close\r\n\r\n"}) {

@@ -127,12 +127,16 @@ constexpr std::array<bool, 256> kTokenChar = [] {
   return table;
 }();
 
+// The length of the token s begins with (0: none).
+size_t TokenLength(std::string_view s) {
+  return std::find_if_not(s.begin(), s.end(),
+                          [](char c) { return kTokenChar[static_cast<uint8_t>(c)]; }) -
+         s.begin();
+}
+
 }  // namespace
 
-bool IsToken(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return kTokenChar[static_cast<uint8_t>(c)]; });
-}
+bool IsToken(std::string_view s) { return !s.empty() && TokenLength(s) == s.size(); }
 
 bool HasHeaderBreak(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
@@ -195,6 +199,68 @@ BodyStatus ReadLength(BufferedReader& reader, size_t n, const BodySink& sink) {
   return BodyStatus::kOk;
 }
 
+namespace {
+
+bool IsBws(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view SkipBws(std::string_view s) {
+  while (!s.empty() && IsBws(s.front())) s.remove_prefix(1);
+  return s;
+}
+
+bool IsHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// HTAB, SP, VCHAR or obs-text: what a quoted-string may hold (RFC 9110 §5.6.4).
+bool IsQuotable(char c) {
+  const auto byte = static_cast<uint8_t>(c);
+  return byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+}
+
+// The length of the token, or of the quoted-string, that s begins with; 0
+// when it begins with neither.
+size_t ExtValueLength(std::string_view s) {
+  if (s.empty() || s[0] != '"') return TokenLength(s);
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i] == '"') return i + 1;
+    if (s[i] == '\\' && ++i == s.size()) return 0;  // a quoted-pair
+    if (!IsQuotable(s[i])) return 0;
+  }
+  return 0;  // unterminated
+}
+
+// A chunk-size line without its CRLF (RFC 9112 §7.1): 1*HEXDIG, then
+// extensions *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ),
+// which are ignored. Anything else — a space around the size, a CR, LF, NUL
+// or other control byte anywhere — is malformed: a peer that frames a body
+// differently could smuggle a request into it.
+bool ParseChunkLine(std::string_view line, size_t* size) {
+  const size_t digits = std::find_if_not(line.begin(), line.end(), IsHexDigit) - line.begin();
+  if (digits == 0 ||
+      std::from_chars(line.data(), line.data() + digits, *size, 16).ec != std::errc()) {
+    return false;
+  }
+  std::string_view rest = line.substr(digits);
+  while (!rest.empty()) {
+    rest = SkipBws(rest);
+    if (rest.empty() || rest[0] != ';') return false;
+    rest = SkipBws(rest.substr(1));
+    const size_t name = TokenLength(rest);
+    if (name == 0) return false;
+    rest.remove_prefix(name);
+    if (std::string_view after = SkipBws(rest); !after.empty() && after[0] == '=') {
+      rest = SkipBws(after.substr(1));
+      const size_t value = ExtValueLength(rest);
+      if (value == 0) return false;
+      rest.remove_prefix(value);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool ChunkedDecoder::NextLine(std::string_view in, size_t* at, Status* status) {
   // A CR at the end of the last feed may have its LF at the start of this one.
   const bool cr_before = !line_.empty() && line_.back() == '\r';
@@ -237,13 +303,8 @@ ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view in, size_t* used,
     if (line.size() > kMaxChunkLine) return finish(Status::kBroken);
     switch (state_) {
       case State::kSize: {
-        std::string_view size_text = Trim(std::string_view(line).substr(0, line.find(';')));
         size_t size = 0;
-        auto [end, ec] =
-            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-        if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size()) {
-          return finish(Status::kBroken);
-        }
+        if (!ParseChunkLine(line, &size)) return finish(Status::kBroken);
         left_ = size;
         state_ = size == 0 ? State::kTrailer : State::kData;
         break;

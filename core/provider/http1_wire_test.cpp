@@ -76,6 +76,42 @@ TEST_CASE("chunked decoder: the same body whatever the bytes are split into") {
   CHECK(partial.used == body.size() - 1);
 }
 
+// Regression: the size was read up to the first ';' and the rest of the line
+// never looked at, so "2;\nxx" passed as a chunk of two bytes and a
+// request hidden behind a bare LF reached the handler.
+TEST_CASE("chunked decoder: a chunk-size line is 1*HEXDIG and RFC 9112 extensions, nothing else") {
+  using namespace std::string_view_literals;
+  const std::string_view body = "abc\r\n0\r\n\r\n";
+  for (std::string_view line :
+       {"3", "03", "3;a", "3;a=b", "3 ;a", "3; a = b", "3\t;\ta\t=\tb", "3;a=b;c;d=\"q;\\\"x\\y\"",
+        "3;a=\"\"", "3;a=\"\x80\t \"", "3;!#$%&'*+-.^_`|~=x"}) {
+    CAPTURE(line);
+    for (size_t step : {1, 2, 7, 100}) {
+      Decoded d = DecodeInSteps(std::string(line) + "\r\n" + std::string(body), step);
+      CHECK(d.status == ChunkedDecoder::Status::kDone);
+      CHECK(d.data == "abc");
+    }
+  }
+  const std::string_view malformed[] = {
+      "",        " 3",      "3 ",        "3\t",          "+3",           "0x3",
+      "3;",      "3; ",     "3;a ",      "3;a=",         "3;a= ",        "3;=b",
+      "3;a=b c", "3;a=\"x", "3;a=\"x\\", "3;a=\"\x01\"", "3;a=\"\x7f\"", "3;\n",
+      "3;a\nxx", "3\nxx",   "3;a\r",     "3;a\rb",       "3;a=b,c",      "3 3",
+      "3;a;",    "3;a\0"sv, "3\0"sv,     "3;a=\x01",     "3;a\x7f"};
+  for (std::string_view line : malformed) {
+    CAPTURE(line);
+    for (size_t step : {1, 2, 100}) {
+      CHECK(DecodeInSteps(std::string(line) + "\r\n" + std::string(body), step).status ==
+            ChunkedDecoder::Status::kBroken);
+    }
+  }
+  // The reviewer's request smuggled behind a bare LF in the extension.
+  Decoded d = DecodeInSteps(
+      "2;\nxx\r\n27\r\n0\r\n\r\nGET /version HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n", 1000);
+  CHECK(d.status == ChunkedDecoder::Status::kBroken);
+  CHECK(d.data.empty());
+}
+
 TEST_CASE("chunked decoder: malformed bodies are broken, a refusing sink stops it") {
   for (std::string_view wire :
        {"zz\r\n", "\r\n", "3\r\nabcd\r\n", "-1\r\n", "3\r\nabc0\r\n\r\n", "3 4\r\n"}) {
@@ -84,6 +120,8 @@ TEST_CASE("chunked decoder: malformed bodies are broken, a refusing sink stops i
   }
   CHECK(DecodeInSteps(std::string(2000, '1') + "\r\n", 64).status ==
         ChunkedDecoder::Status::kBroken);  // a size line longer than any real one
+  CHECK(DecodeInSteps("10000000000000000\r\n", 4).status ==
+        ChunkedDecoder::Status::kBroken);  // more than size_t holds
   std::string trailers = "0\r\n";
   for (size_t i = 0; i <= kMaxHeaderFields; ++i) trailers += "T: x\r\n";
   CHECK(DecodeInSteps(trailers + "\r\n", 100).status == ChunkedDecoder::Status::kBroken);

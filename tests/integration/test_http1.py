@@ -1,0 +1,63 @@
+"""helm's own HTTP/1.1 server (docs/http.md) against raw bytes, each case
+sent in one write to the real binary in front of `mock://`: the framing
+defects a review reproduced this way, so that they stay fixed end to end
+(the unit tests in core/http/http1_server_test.cpp and
+core/provider/http1_wire_test.cpp pin the details).
+"""
+import json
+import os
+import socket
+import unittest
+
+import helmtest
+from helmtest import Server, chat_body
+
+POLICY = os.path.join(helmtest.SOURCE_DIR, "policies", "development.toml")
+
+
+class Http1Test(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.px = Server(["proxy", "--upstream", "mock://", "--policy", POLICY, "--port", "0",
+                         "--checkpoint-seconds", "0"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.px.cleanup()
+
+    def exchange(self, data, timeout=5):
+        """Sends data in one write and reads until the server closes the
+        connection. Returns (bytes received, whether it closed)."""
+        out = b""
+        with socket.create_connection(("127.0.0.1", self.px.port), timeout=timeout) as sock:
+            sock.sendall(data)
+            try:
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return out, True
+                    out += chunk
+            except socket.timeout:
+                return out, False
+
+    def assertRefused(self, data):
+        """One 400 answer, nothing else, and the connection closed."""
+        out, closed = self.exchange(data)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+        self.assertTrue(closed, out)
+
+    def test_a_bare_lf_in_a_chunk_extension_smuggles_nothing(self):
+        self.assertRefused(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           b"2;\nxx\r\n27\r\n0\r\n\r\n"
+                           b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n\r\n0\r\n\r\n")
+
+    def test_a_size_line_with_spaces_or_control_bytes_is_refused(self):
+        for line in [b"2 ", b" 2", b"2\t", b"2;a\x00", b"2;a=\"\x01\"", b"2;\rb"]:
+            with self.subTest(line=line):
+                self.assertRefused(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   + line + b"\r\nxx\r\n0\r\n\r\n")
+
+
+if __name__ == "__main__":
+    helmtest.main()

@@ -263,6 +263,8 @@ TEST_CASE("http1 server: malformed requests get 400 or 431 and the connection cl
       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\nb\r\n\r\n",
   };
   for (const char* request : bad) {
     CAPTURE(request);

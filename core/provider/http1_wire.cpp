@@ -152,18 +152,24 @@ bool ListsToken(std::string_view value, std::string_view token) {
   return false;
 }
 
+bool SplitField(std::string_view field, std::string_view* name, std::string_view* value) {
+  const size_t colon = field.find(':');
+  if (colon == std::string_view::npos || !IsToken(field.substr(0, colon))) return false;
+  *name = field.substr(0, colon);
+  *value = Trim(field.substr(colon + 1));
+  return !HasHeaderBreak(*value);
+}
+
 bool ParseFields(std::string_view fields, HeaderList& out) {
   out.reserve(out.size() + 12);  // a typical head: one allocation for the list
   while (!fields.empty()) {
     size_t end = fields.find("\r\n");
     std::string_view field = fields.substr(0, end);
     fields = end == std::string_view::npos ? "" : fields.substr(end + 2);
-    size_t colon = field.find(':');
-    if (colon == std::string_view::npos || !IsToken(field.substr(0, colon))) return false;
-    std::string_view value = Trim(field.substr(colon + 1));
-    if (HasHeaderBreak(value)) return false;
+    std::string_view field_name, value;
+    if (!SplitField(field, &field_name, &value)) return false;
     if (out.size() == kMaxHeaderFields) return false;
-    std::string name(field.substr(0, colon));
+    std::string name(field_name);
     for (char& c : name) c = Lower(c);
     out.emplace_back(std::move(name), std::string(value));
   }
@@ -313,10 +319,14 @@ ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view in, size_t* used,
         if (!line.empty()) return finish(Status::kBroken);
         state_ = State::kSize;
         break;
-      case State::kTrailer:
+      case State::kTrailer: {
         if (line.empty()) return finish(Status::kDone);
-        if (++trailer_lines_ > kMaxHeaderFields) return finish(Status::kBroken);
+        std::string_view name, value;  // validated as a header field, then dropped
+        if (++trailer_lines_ > kMaxHeaderFields || !SplitField(line, &name, &value)) {
+          return finish(Status::kBroken);
+        }
         break;
+      }
       case State::kData:
         break;  // handled above
     }

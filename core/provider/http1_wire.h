@@ -70,6 +70,9 @@ bool HasHeaderBreak(std::string_view s);
 // Whether a comma-separated field value lists token (case-insensitive).
 bool ListsToken(std::string_view value, std::string_view token);
 
+// One field line without its CRLF, "name: value": the name a token, the
+// value (trimmed) without CR, LF or NUL. Views into field; false when malformed.
+bool SplitField(std::string_view field, std::string_view* name, std::string_view* value);
 // Header fields ("name: value" lines separated by CRLF) into out, names in
 // lower case, values trimmed. False on a malformed field or too many.
 bool ParseFields(std::string_view fields, HeaderList& out);

@@ -112,6 +112,39 @@ TEST_CASE("chunked decoder: a chunk-size line is 1*HEXDIG and RFC 9112 extension
   CHECK(d.data.empty());
 }
 
+// Regression: any non-empty line after the last chunk passed as a trailer
+// field, whatever it held.
+TEST_CASE("chunked decoder: trailer fields are field lines, as in a head") {
+  using namespace std::string_view_literals;
+  for (std::string_view trailers :
+       {"", "T: x\r\n", "T:x\r\n", "T:\r\n", "A: 1\r\nB-c:\tsp ace\t\r\n"}) {
+    CAPTURE(trailers);
+    for (size_t step : {1, 3, 100}) {
+      Decoded d = DecodeInSteps("1\r\na\r\n0\r\n" + std::string(trailers) + "\r\n", step);
+      CHECK(d.status == ChunkedDecoder::Status::kDone);
+      CHECK(d.data == "a");
+    }
+  }
+  const std::string_view malformed[] = {"no colon\r\n",
+                                        ": x\r\n",
+                                        "Bad Name: x\r\n",
+                                        "T : x\r\n",
+                                        " T: x\r\n",
+                                        "T: a\nb\r\n",
+                                        "T: a\rb\r\n",
+                                        "T: a\0b\r\n"sv,
+                                        "T\n: x\r\n",
+                                        "\nT: x\r\n",
+                                        "A: 1\r\nGET / HTTP/1.1\r\n"};
+  for (std::string_view trailers : malformed) {
+    CAPTURE(trailers);
+    for (size_t step : {1, 3, 100}) {
+      CHECK(DecodeInSteps("1\r\na\r\n0\r\n" + std::string(trailers) + "\r\n", step).status ==
+            ChunkedDecoder::Status::kBroken);
+    }
+  }
+}
+
 TEST_CASE("chunked decoder: malformed bodies are broken, a refusing sink stops it") {
   for (std::string_view wire :
        {"zz\r\n", "\r\n", "3\r\nabcd\r\n", "-1\r\n", "3\r\nabc0\r\n\r\n", "3 4\r\n"}) {

@@ -58,6 +58,12 @@ class Http1Test(unittest.TestCase):
                 self.assertRefused(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                                    + line + b"\r\nxx\r\n0\r\n\r\n")
 
+    def test_a_trailer_that_is_no_field_line_is_refused(self):
+        for trailer in [b"GET /version HTTP/1.1", b"T: a\nb", b"T: a\x00b", b": x"]:
+            with self.subTest(trailer=trailer):
+                self.assertRefused(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   b"0\r\n" + trailer + b"\r\n\r\n")
+
 
 if __name__ == "__main__":
     helmtest.main()

@@ -64,6 +64,11 @@ class Http1Test(unittest.TestCase):
                 self.assertRefused(b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                                    b"0\r\n" + trailer + b"\r\n\r\n")
 
+    def test_http10_with_transfer_encoding_is_refused_and_closed(self):
+        self.assertRefused(b"POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n"
+                           b"Connection: keep-alive\r\n\r\n2\r\nxx\r\n0\r\n\r\n"
+                           b"GET /version HTTP/1.0\r\n\r\n")
+
 
 if __name__ == "__main__":
     helmtest.main()

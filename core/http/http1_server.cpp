@@ -108,13 +108,19 @@ bool PeerOpen(int fd) {
   return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
 }
 
-// A chunked response body: one write per chunk.
-class ChunkWriter final : public ResponseWriter {
+// A streamed response body, one write per piece: a chunk each, or for an
+// HTTP/1.0 client, which knows no chunks, the bytes as they are (the close
+// ends the body).
+class StreamWriter final : public ResponseWriter {
  public:
-  explicit ChunkWriter(int fd) : fd_(fd) {}
+  StreamWriter(int fd, bool chunked) : fd_(fd), chunked_(chunked) {}
   bool Write(std::string_view bytes) override {
     if (!ok_) return false;
     if (bytes.empty()) return true;  // an empty chunk would end the body
+    if (!chunked_) {
+      ok_ = SendAll(fd_, bytes);
+      return ok_;
+    }
     char size[24];
     auto [end, ec] = std::to_chars(size, size + sizeof size - 2, bytes.size(), 16);
     *end++ = '\r';
@@ -130,6 +136,7 @@ class ChunkWriter final : public ResponseWriter {
 
  private:
   int fd_;
+  bool chunked_;
   bool ok_ = true;
 };
 
@@ -184,12 +191,21 @@ struct Http1Server::Impl {
   int sweep_fd = -1;
   std::atomic<bool> stopping{false};
 
+  // How a request is answered, once read.
+  struct Reply {
+    std::string path;  // for an error response
+    bool keep_alive = true;
+    bool head_only = false;  // HEAD: no body
+    bool http10 = false;     // a stream goes out unframed, ended by the close
+  };
+
   // A request whose head is parsed and whose body is still arriving: it
   // waits with its connection in the epoll set, not in a worker.
   struct Pending {
     Http1Request req;  // the body so far in req.body
     size_t length = 0;  // Content-Length
     bool keep_alive = true;
+    bool http10 = false;
     // A chunked body instead: decoded as its bytes arrive.
     std::optional<http1::ChunkedDecoder> chunked;
     http1::ChunkedDecoder::Status chunked_status = http1::ChunkedDecoder::Status::kMore;
@@ -221,9 +237,7 @@ struct Http1Server::Impl {
   struct Parked {
     Conn* conn;
     std::shared_ptr<Park> park;
-    std::string path;
-    bool keep_alive;
-    bool head_only;
+    Reply reply;
     // Guarded by parked_mu: the sweep shuts the socket down once the
     // deadline has passed, unless a worker has taken it up (its socket may
     // be back in a pool by then).
@@ -275,10 +289,8 @@ struct Http1Server::Impl {
   // Serves requests on conn while they come.
   Next ServeConnection(Conn& conn);
   // Sends response (or parks it) for the request just read on conn.
-  Next Respond(Conn& conn, ProxyResponse& response, const std::string& path, bool keep_alive,
-               bool head_only);
-  void ParkResponse(Conn& conn, std::shared_ptr<Park> park, const std::string& path,
-                    bool keep_alive, bool head_only);
+  Next Respond(Conn& conn, ProxyResponse& response, const Reply& reply);
+  void ParkResponse(Conn& conn, std::shared_ptr<Park> park, const Reply& reply);
   void Resume(Parked* parked);
   // Arms, closes or leaves conn as next says.
   void Settle(Conn& conn, Next next);
@@ -345,8 +357,11 @@ bool ParseHead(std::string_view head, Head& out) {
                            out.headers);
 }
 
-// Writes a whole response; false when the connection must close.
-bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
+// Writes a whole response; false when the connection must close. A stream to
+// an HTTP/1.0 client has neither a length nor chunks: the close ends it.
+bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close, bool http10) {
+  const bool chunked = !http10;
+  if (r.stream && !chunked) close = true;
   std::string head;
   head.reserve(256 + 64 * r.headers.size() + r.head_lines.size());
   head.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
@@ -363,16 +378,16 @@ bool WriteResponse(int fd, ProxyResponse& r, bool head_only, bool close) {
     head.append("\r\n");
     return SendAll(fd, head, head_only ? std::string_view() : r.body) && !close;
   }
-  AppendHeaderLine(&head, "Transfer-Encoding", "chunked");
+  if (chunked) AppendHeaderLine(&head, "Transfer-Encoding", "chunked");
   head.append("\r\n");
   if (!SendAll(fd, head)) return false;
-  ChunkWriter writer(fd);
+  StreamWriter writer(fd, chunked);
   try {
     r.stream(writer);
   } catch (const std::exception&) {
     return false;  // the body is cut short: closing the connection tells the client
   }
-  return writer.ok() && SendAll(fd, "0\r\n\r\n") && !close;
+  return writer.ok() && chunked && SendAll(fd, "0\r\n\r\n") && !close;
 }
 
 }  // namespace
@@ -389,7 +404,7 @@ Http1Server::Impl::Conn::Conn(int socket)
 bool Http1Server::Impl::Refuse(int fd, const std::string& path, int status,
                                std::string_view message) {
   ProxyResponse r = on_error(path, status, message);
-  WriteResponse(fd, r, false, true);
+  WriteResponse(fd, r, false, true, false);
   return false;
 }
 
@@ -419,6 +434,7 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   }
   req.method = std::move(head.method);
   req.headers = std::move(head.headers);
+  p.http10 = head.http10;
   const std::string* connection = req.Header("connection");
   p.keep_alive = head.http10 ? connection && http1::ListsToken(*connection, "keep-alive")
                              : !(connection && http1::ListsToken(*connection, "close"));
@@ -477,15 +493,14 @@ Http1Server::Impl::Next Http1Server::Impl::ServeConnection(Conn& conn) {
     }
     Http1Request& req = p.req;
     req.client_alive = [fd] { return PeerOpen(fd); };
-    bool head_only = req.method == "HEAD";
-    std::string path = req.path;
+    const Reply reply{req.path, p.keep_alive, req.method == "HEAD", p.http10};
     ProxyResponse response;
     try {
       response = handler(req);
     } catch (const std::exception& e) {
-      response = on_error(path, 500, e.what());
+      response = on_error(reply.path, 500, e.what());
     }
-    if (Next next = Respond(conn, response, path, p.keep_alive, head_only); next != Next::kArm) {
+    if (Next next = Respond(conn, response, reply); next != Next::kArm) {
       return next;
     }
   } while (conn.reader.HeadBuffered());  // pipelined: the next request is here already
@@ -493,13 +508,13 @@ Http1Server::Impl::Next Http1Server::Impl::ServeConnection(Conn& conn) {
 }
 
 Http1Server::Impl::Next Http1Server::Impl::Respond(Conn& conn, ProxyResponse& response,
-                                                   const std::string& path, bool keep_alive,
-                                                   bool head_only) {
+                                                   const Reply& reply) {
   if (response.park) {
-    ParkResponse(conn, std::move(response.park), path, keep_alive, head_only);
+    ParkResponse(conn, std::move(response.park), reply);
     return Next::kParked;
   }
-  bool open = WriteResponse(conn.fd, response, head_only, !keep_alive || stopping.load());
+  bool open = WriteResponse(conn.fd, response, reply.head_only,
+                            !reply.keep_alive || stopping.load(), reply.http10);
   Next next = open ? Next::kArm : Next::kClose;
   if (!response.after_send) return next;
   // The client's next request need not wait for what follows the answer
@@ -513,9 +528,8 @@ Http1Server::Impl::Next Http1Server::Impl::Respond(Conn& conn, ProxyResponse& re
   return next;
 }
 
-void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park,
-                                     const std::string& path, bool keep_alive, bool head_only) {
-  auto* p = new Parked{&conn, std::move(park), path, keep_alive, head_only};  // Resume frees it
+void Http1Server::Impl::ParkResponse(Conn& conn, std::shared_ptr<Park> park, const Reply& reply) {
+  auto* p = new Parked{&conn, std::move(park), reply};  // Resume frees it
   {
     std::lock_guard<std::mutex> lock(parked_mu);
     parked.insert(p);
@@ -544,10 +558,10 @@ void Http1Server::Impl::Resume(Parked* raw) {
   try {
     response = p->park->resume(timed_out);
   } catch (const std::exception& e) {
-    response = on_error(p->path, 500, e.what());
+    response = on_error(p->reply.path, 500, e.what());
   }
   Conn& conn = *p->conn;
-  Next next = Respond(conn, response, p->path, p->keep_alive, p->head_only);
+  Next next = Respond(conn, response, p->reply);
   if (next == Next::kArm && conn.reader.HeadBuffered()) next = ServeConnection(conn);
   Settle(conn, next);
   {

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace helm::http {
@@ -96,6 +97,12 @@ class Client {
   }
   // True when the server has closed the connection (nothing more to read).
   bool Closed() { return !Fill(buf_.size() + 1); }
+  // Everything until the server closes the connection.
+  std::string ReadToClose() {
+    while (Fill(buf_.size() + 1)) {
+    }
+    return std::exchange(buf_, "");
+  }
 
  private:
   int fd_;
@@ -372,6 +379,33 @@ TEST_CASE("http1 server: a streamed response is chunked, and sees the client lea
   for (int i = 0; i < 400 && !saw_gone; ++i) std::this_thread::sleep_for(5ms);
   CHECK(saw_gone);
   CHECK(probe_saw_gone);
+}
+
+// Regression: a stream to an HTTP/1.0 client was chunked, a coding HTTP/1.0
+// does not know (RFC 9112 §6.1): the client read chunk sizes as data.
+TEST_CASE("http1 server: a stream to an HTTP/1.0 client goes unframed, ended by the close") {
+  Fixture f(Fixture::Small(), [](Http1Request&) {
+    ProxyResponse r;
+    r.content_type = "text/event-stream";
+    r.stream = [](ResponseWriter& w) {
+      CHECK(w.Write("data: 1\n\n"));
+      CHECK(w.Write(""));
+      CHECK(w.Write("data: 2\n\n"));
+    };
+    return r;
+  });
+  for (const char* request :
+       {"GET /s HTTP/1.0\r\n\r\n", "GET /s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"}) {
+    CAPTURE(request);
+    Client c(f.port());
+    c.Send(request);
+    Parsed r = c.Read();
+    CHECK(r.status == 200);
+    CHECK(r.headers["connection"] == "close");
+    CHECK(r.headers.count("content-length") == 0);
+    CHECK(r.headers["transfer-encoding"].empty());
+    CHECK(c.ReadToClose() == "data: 1\n\ndata: 2\n\n");
+  }
 }
 
 TEST_CASE("http1 server: after_send runs once the response is out, even to a departed client") {

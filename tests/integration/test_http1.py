@@ -69,6 +69,23 @@ class Http1Test(unittest.TestCase):
                            b"Connection: keep-alive\r\n\r\n2\r\nxx\r\n0\r\n\r\n"
                            b"GET /version HTTP/1.0\r\n\r\n")
 
+    def test_a_stream_to_an_http10_client_is_unframed_and_ends_with_the_close(self):
+        body = json.dumps(chat_body("hello there", stream=True)).encode()
+        out, closed = self.exchange(
+            b"POST /v1/chat/completions HTTP/1.0\r\nConnection: keep-alive\r\n"
+            b"Authorization: Bearer " + self.px.bootstrap_key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+            b"\r\n\r\n" + body)
+        self.assertTrue(closed, out)
+        head, _, payload = out.partition(b"\r\n\r\n")
+        fields = [line.lower() for line in head.split(b"\r\n")[1:]]
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), out)
+        self.assertIn(b"connection: close", fields)
+        self.assertFalse([f for f in fields if f.startswith((b"transfer-encoding", b"content-length"))])
+        self.assertTrue(payload.startswith(b"data: {"), payload[:80])  # no chunk size first
+        self.assertIn(b"data: [DONE]\n\n", payload)
+        self.assertNotIn(b"\r\n", payload)  # nor a chunk's CRLF anywhere
+
 
 if __name__ == "__main__":
     helmtest.main()

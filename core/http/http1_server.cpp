@@ -435,9 +435,7 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   req.method = std::move(head.method);
   req.headers = std::move(head.headers);
   p.http10 = head.http10;
-  const std::string* connection = req.Header("connection");
-  p.keep_alive = head.http10 ? connection && http1::ListsToken(*connection, "keep-alive")
-                             : !(connection && http1::ListsToken(*connection, "close"));
+  p.keep_alive = http1::KeepAlive(req.headers, head.http10);
   const std::string* expect = req.Header("expect");
   if (expect && http1::EqualsNoCase(*expect, "100-continue") && !reader.Buffered() &&
       (framing.chunked || framing.length > 0) && !head.http10 &&

@@ -323,6 +323,21 @@ TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   CHECK(c.Read().headers.count("connection") == 0);
   c.Send("GET /b HTTP/1.1\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/b");
+  // Regression: only the first Connection field line counted.
+  for (const char* request :
+       {"GET /a HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+        "GET /a HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"}) {
+    CAPTURE(request);
+    Client closing(f.port());
+    closing.Send(request);
+    CHECK(closing.Read().headers["connection"] == "close");
+    CHECK(closing.Closed());
+  }
+  Client kept(f.port());
+  kept.Send("GET /a HTTP/1.0\r\nConnection: upgrade\r\nConnection: keep-alive\r\n\r\n");
+  CHECK(kept.Read().headers.count("connection") == 0);
+  kept.Send("GET /b HTTP/1.1\r\n\r\n");
+  CHECK(kept.Read().headers["x-path"] == "/b");
 }
 
 TEST_CASE("http1 server: a handler that throws gets the 500 error response") {

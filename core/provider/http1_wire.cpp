@@ -176,6 +176,16 @@ bool ParseFields(std::string_view fields, HeaderList& out) {
   return true;
 }
 
+bool KeepAlive(const HeaderList& fields, bool http10) {
+  bool keep_alive = !http10;
+  for (const auto& [name, value] : fields) {
+    if (name != "connection") continue;
+    if (ListsToken(value, "close")) return false;
+    keep_alive = keep_alive || ListsToken(value, "keep-alive");
+  }
+  return keep_alive;
+}
+
 bool ParseFraming(const HeaderList& headers, Framing& out) {
   for (const auto& [name, value] : headers) {
     if (name == "transfer-encoding") {

@@ -69,6 +69,11 @@ bool IsToken(std::string_view s);  // RFC 9110 token
 bool HasHeaderBreak(std::string_view s);
 // Whether a comma-separated field value lists token (case-insensitive).
 bool ListsToken(std::string_view value, std::string_view token);
+// Whether the connection stays open after a message with these fields
+// (lower-case names): for HTTP/1.1 unless a Connection field lists close,
+// for HTTP/1.0 only when one lists keep-alive and none close. Every
+// Connection field line counts, not just the first or the last.
+bool KeepAlive(const HeaderList& fields, bool http10);
 
 // One field line without its CRLF, "name: value": the name a token, the
 // value (trimmed) without CR, LF or NUL. Views into field; false when malformed.

@@ -39,6 +39,31 @@ TEST_CASE("a header value with CR, LF or NUL anywhere could break the head") {
   CHECK_FALSE(ParseFields(std::string_view("Name: a\0b", 9), fields));
 }
 
+// Regression: the server read only the first Connection field, the upstream
+// client only the last, so "keep-alive" then "close" kept a connection open.
+TEST_CASE("every Connection field line counts for keep-alive") {
+  struct Case {
+    HeaderList fields;
+    bool http11, http10;
+  };
+  const Case cases[] = {
+      {{}, true, false},
+      {{{"connection", "close"}}, false, false},
+      {{{"connection", "keep-alive"}}, true, true},
+      {{{"connection", "Keep-Alive, Upgrade"}}, true, true},
+      {{{"connection", "upgrade, CLOSE"}}, false, false},
+      {{{"connection", "keep-alive"}, {"connection", "close"}}, false, false},
+      {{{"connection", "close"}, {"connection", "keep-alive"}}, false, false},
+      {{{"connection", "upgrade"}, {"connection", "keep-alive"}}, true, true},
+      {{{"keep-alive", "timeout=5"}, {"x-connection", "close"}}, true, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.fields.size());
+    CHECK(KeepAlive(c.fields, false) == c.http11);
+    CHECK(KeepAlive(c.fields, true) == c.http10);
+  }
+}
+
 struct Decoded {
   ChunkedDecoder::Status status = ChunkedDecoder::Status::kMore;
   std::string data;

@@ -600,12 +600,7 @@ UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
   if (!http1::ParseFraming(out.headers, framing)) {
     return fail(UpstreamFault::kBroken, "malformed response framing");
   }
-  const std::string* connection = nullptr;
-  for (const auto& [name, value] : out.headers) {
-    if (name == "connection") connection = &value;
-  }
-  bool keep_alive = http10 ? connection && http1::ListsToken(*connection, "keep-alive")
-                           : !(connection && http1::ListsToken(*connection, "close"));
+  bool keep_alive = http1::KeepAlive(out.headers, http10);
   out.status = status;
   std::erase_if(out.headers, [](const auto& h) { return IsHopByHop(h.first); });
   if (!on_head(out)) return fail(UpstreamFault::kCancelled, "cancelled by the caller");

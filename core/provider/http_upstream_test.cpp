@@ -91,6 +91,11 @@ class RawServer {
     ::close(fd_);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Refuses new connections from now on; the one accepted stays as it is.
+  void StopListening() {
+    ::close(fd_);
+    fd_ = -1;
+  }
 
  private:
   void Serve() {
@@ -417,6 +422,23 @@ TEST_CASE("http upstream: sequential requests reuse one keep-alive connection") 
   }
   std::lock_guard<std::mutex> lock(mu);
   CHECK(client_ports.size() == 1);
+}
+
+// Regression: only the last Connection field line counted, so "close" then
+// "keep-alive" put a connection the server was about to close in the pool.
+TEST_CASE("http upstream: a connection any Connection field closes is not reused") {
+  RawServer server(
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+      "Connection: keep-alive\r\n\r\n{}");
+  UpstreamOptions options;
+  options.first_byte_timeout_ms = 2000;
+  auto up = Make(server.url(), options);
+  Captured first = Call(*up);
+  REQUIRE(first.result.fault == UpstreamFault::kNone);
+  CHECK(first.body() == "{}");
+  // The answered connection is still open; reused, it would never answer.
+  server.StopListening();
+  CHECK(Call(*up).result.fault == UpstreamFault::kConnect);
 }
 
 TEST_CASE("http upstream: concurrent requests use at most one connection each") {

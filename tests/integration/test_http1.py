@@ -86,6 +86,12 @@ class Http1Test(unittest.TestCase):
         self.assertIn(b"data: [DONE]\n\n", payload)
         self.assertNotIn(b"\r\n", payload)  # nor a chunk's CRLF anywhere
 
+    def test_any_connection_close_field_closes(self):
+        out, closed = self.exchange(b"GET /version HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+                                    b"Connection: close\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
+        self.assertTrue(closed, out)
+
 
 if __name__ == "__main__":
     helmtest.main()

@@ -333,6 +333,13 @@ struct Head {
   HeaderList headers;
 };
 
+// Exactly one Host field, which only HTTP/1.0 may leave out (RFC 9112 §3.2).
+bool HostFieldOk(const Head& head) {
+  size_t hosts = 0;
+  for (const auto& field : head.headers) hosts += field.first == "host";
+  return hosts == 1 || (hosts == 0 && head.http10);
+}
+
 bool ParseHead(std::string_view head, Head& out) {
   size_t eol = head.find("\r\n");
   std::string_view line = head.substr(0, eol);
@@ -424,6 +431,9 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   size_t query = head.target.find('?');
   req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
   if (query != std::string::npos) req.query = head.target.substr(query + 1);
+  if (!HostFieldOk(head)) {
+    return Refuse(fd, req.path, 400, "a request needs exactly one Host field");
+  }
   // HTTP/1.0 knows no transfer codings: a sender that uses one anyway may
   // frame the body differently from a proxy in front (RFC 9112 §6.1).
   if (!http1::ParseFraming(head.headers, framing) || (framing.chunked && head.http10)) {

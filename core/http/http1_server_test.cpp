@@ -187,8 +187,8 @@ TEST_CASE("http1 server: keep-alive and pipelined requests, headers and query") 
   CHECK(r.body == "hello");
   CHECK(r.headers.count("connection") == 0);
   // Two requests in one write: two answers, in order, on the same connection.
-  c.Send("POST /one HTTP/1.1\r\nContent-Length: 1\r\n\r\n1"
-         "GET /two HTTP/1.1\r\n\r\n");
+  c.Send("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
+         "GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/one");
   Parsed two = c.Read();
   CHECK(two.headers["x-path"] == "/two");
@@ -199,11 +199,11 @@ TEST_CASE("http1 server: keep-alive and pipelined requests, headers and query") 
 TEST_CASE("http1 server: a request split across writes on a kept-alive connection") {
   Fixture f(Fixture::OneWorker());
   Client c(f.port());
-  c.Send("GET /first HTTP/1.1\r\n\r\n");
+  c.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/first");
   // The connection waits for its next request in the epoll set; its head and
   // body then come in three pieces.
-  c.Send("POST /second HTTP/1.1\r\nContent-");
+  c.Send("POST /second HTTP/1.1\r\nHost: x\r\nContent-");
   std::this_thread::sleep_for(50ms);
   c.Send("Length: 3\r\n\r\nab");
   std::this_thread::sleep_for(50ms);
@@ -215,14 +215,15 @@ TEST_CASE("http1 server: a request split across writes on a kept-alive connectio
   // one worker still answers the next connection.
   { Client gone(f.port()); }
   Client next(f.port());
-  next.Send("GET /next HTTP/1.1\r\n\r\n");
+  next.Send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(next.Read().headers["x-path"] == "/next");
 }
 
 TEST_CASE("http1 server: a chunked body is decoded and Expect: 100-continue is answered") {
   Fixture f;
   Client c(f.port());
-  c.Send("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+  c.Send(
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
   CHECK(c.Line() == "HTTP/1.1 100 Continue");
   CHECK(c.Line().empty());
   c.Send("3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n");
@@ -235,12 +236,12 @@ TEST_CASE("http1 server: body limit, just under and just over") {
   Fixture f;
   {
     Client c(f.port());
-    c.Send("POST /p HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x'));
+    c.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x'));
     CHECK(c.Read().body.size() == 100);
   }
   {
     Client c(f.port());
-    c.Send("POST /p HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+    c.Send("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
     Parsed r = c.Read();
     CHECK(r.status == 413);
     CHECK(r.body == "/p|request body too large");
@@ -249,7 +250,7 @@ TEST_CASE("http1 server: body limit, just under and just over") {
   }
   {
     Client c(f.port());
-    c.Send("POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
+    c.Send("POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
            std::string(100, 'x') + "\r\n1\r\nx\r\n0\r\n\r\n");
     CHECK(c.Read().status == 413);
   }
@@ -260,21 +261,21 @@ TEST_CASE("http1 server: malformed requests get 400 or 431 and the connection cl
   Fixture f;
   const char* bad[] = {
       "GARBAGE\r\n\r\n",
-      "GET nopath HTTP/1.1\r\n\r\n",
+      "GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
       "GET / HTTP/2.0\r\n\r\n",
-      "GET / HTTP/1.1\r\nno colon\r\n\r\n",
-      "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-      "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
       // Regression: decoded, and the connection kept open (RFC 9112 §6.1).
       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
       "1\r\nx\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n",
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\nb\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\nb\r\n\r\n",
   };
   for (const char* request : bad) {
     CAPTURE(request);
@@ -284,7 +285,7 @@ TEST_CASE("http1 server: malformed requests get 400 or 431 and the connection cl
     CHECK(c.Closed());
   }
   Client c(f.port());
-  c.Send("GET / HTTP/1.1\r\nX: " + std::string(70 * 1024, 'a') + "\r\n\r\n");
+  c.Send("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(70 * 1024, 'a') + "\r\n\r\n");
   CHECK(c.Read().status == 431);
   CHECK(f.handled() == 0);
 }
@@ -308,9 +309,34 @@ TEST_CASE("http1 server: a request smuggled through a chunk-size line is refused
   CHECK(f.handled() == 0);
 }
 
+// Regression: a request without Host, or with two, was served.
+TEST_CASE("http1 server: exactly one Host field, which HTTP/1.0 may leave out") {
+  Fixture f;
+  for (const char* request : {"GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nX-Host: x\r\n\r\n",
+                              "GET /a HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n",
+                              "GET /a HTTP/1.0\r\nHost: x\r\nhost: y\r\n\r\n"}) {
+    CAPTURE(request);
+    Client c(f.port());
+    c.Send(request);
+    Parsed r = c.Read();
+    CHECK(r.status == 400);
+    CHECK(r.body == "/a|a request needs exactly one Host field");
+    CHECK(c.Closed());
+  }
+  CHECK(f.handled() == 0);
+  for (const char* request : {"GET /a HTTP/1.1\r\nHOST: x\r\n\r\n", "GET /a HTTP/1.0\r\n\r\n",
+                              "GET /a HTTP/1.0\r\nHost: x\r\n\r\n"}) {
+    CAPTURE(request);
+    Client c(f.port());
+    c.Send(request);
+    CHECK(c.Read().status == 200);
+  }
+}
+
 TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   Fixture f;
-  for (const char* request : {"GET /a HTTP/1.0\r\n\r\n", "GET /a HTTP/1.1\r\nConnection: close\r\n\r\n"}) {
+  for (const char* request :
+       {"GET /a HTTP/1.0\r\n\r\n", "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"}) {
     Client c(f.port());
     c.Send(request);
     Parsed r = c.Read();
@@ -321,11 +347,11 @@ TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   Client c(f.port());
   c.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
   CHECK(c.Read().headers.count("connection") == 0);
-  c.Send("GET /b HTTP/1.1\r\n\r\n");
+  c.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/b");
   // Regression: only the first Connection field line counted.
   for (const char* request :
-       {"GET /a HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+       {"GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
         "GET /a HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"}) {
     CAPTURE(request);
     Client closing(f.port());
@@ -336,7 +362,7 @@ TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   Client kept(f.port());
   kept.Send("GET /a HTTP/1.0\r\nConnection: upgrade\r\nConnection: keep-alive\r\n\r\n");
   CHECK(kept.Read().headers.count("connection") == 0);
-  kept.Send("GET /b HTTP/1.1\r\n\r\n");
+  kept.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(kept.Read().headers["x-path"] == "/b");
 }
 
@@ -345,7 +371,7 @@ TEST_CASE("http1 server: a handler that throws gets the 500 error response") {
     throw std::runtime_error("boom");
   });
   Client c(f.port());
-  c.Send("GET /x HTTP/1.1\r\n\r\n");
+  c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
   Parsed r = c.Read();
   CHECK(r.status == 500);
   CHECK(r.body == "/x|boom");
@@ -381,14 +407,14 @@ TEST_CASE("http1 server: a streamed response is chunked, and sees the client lea
   });
   {
     Client c(f.port());
-    c.Send("GET /s HTTP/1.1\r\n\r\n");
+    c.Send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n");
     Parsed r = c.Read();
     CHECK(r.headers["transfer-encoding"] == "chunked");
     CHECK(r.body == "data: 1\n\ndata: 2\n\n");
   }
   {
     Client c(f.port());
-    c.Send("GET /endless HTTP/1.1\r\n\r\n");
+    c.Send("GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(c.Line() == "HTTP/1.1 200 OK");
   }  // the client closes mid-stream
   for (int i = 0; i < 400 && !saw_gone; ++i) std::this_thread::sleep_for(5ms);
@@ -437,12 +463,12 @@ TEST_CASE("http1 server: after_send runs once the response is out, even to a dep
   });
   {
     Client c(f.port());
-    c.Send("GET /fast HTTP/1.1\r\n\r\n");
+    c.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(c.Read().body == "done");
   }
   {
     Client c(f.port());
-    c.Send("GET /slow HTTP/1.1\r\n\r\n");
+    c.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   }  // gone before the answer
   release = true;
   for (int i = 0; i < 400 && after < 2; ++i) std::this_thread::sleep_for(5ms);
@@ -464,9 +490,9 @@ TEST_CASE("http1 server: the next request on a connection is served while after_
     return r;
   });
   Client c(f.port());
-  c.Send("GET /first HTTP/1.1\r\n\r\n");
+  c.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().body == "/first");
-  c.Send("GET /second HTTP/1.1\r\n\r\n");  // answered by another worker meanwhile
+  c.Send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");  // answered by another worker meanwhile
   CHECK(c.Read().body == "/second");
   CHECK(after == 0);
   release = true;
@@ -474,7 +500,7 @@ TEST_CASE("http1 server: the next request on a connection is served while after_
   CHECK(after == 1);
   SUBCASE("a pipelined request waits for it, on the same worker") {
     release = false;
-    c.Send("GET /first HTTP/1.1\r\n\r\nGET /third HTTP/1.1\r\n\r\n");
+    c.Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(c.Read().body == "/first");
     std::this_thread::sleep_for(50ms);
     CHECK(after == 1);
@@ -491,16 +517,16 @@ TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
   std::vector<std::unique_ptr<Client>> idle;
   for (int i = 0; i < 6; ++i) {  // three times as many idle connections as workers
     idle.push_back(std::make_unique<Client>(f.port()));
-    idle.back()->Send("GET /idle HTTP/1.1\r\n\r\n");
+    idle.back()->Send("GET /idle HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(idle.back()->Read().status == 200);
   }
   auto start = std::chrono::steady_clock::now();
   Client c(f.port());
-  c.Send("GET /c HTTP/1.1\r\n\r\n");
+  c.Send("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().headers["x-path"] == "/c");
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   for (auto& client : idle) {  // every one is still open and served
-    client->Send("GET /again HTTP/1.1\r\n\r\n");
+    client->Send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(client->Read().headers["x-path"] == "/again");
   }
 }
@@ -508,11 +534,11 @@ TEST_CASE("http1 server: idle keep-alive connections hold no worker") {
 TEST_CASE("http1 server: a slow request head holds no worker") {
   Fixture f(Fixture::OneWorker());
   Client slow(f.port());
-  slow.Send("GET /slow HTTP/1.1\r\nX-Custom: ");
+  slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\nX-Custom: ");
   std::this_thread::sleep_for(100ms);  // the one worker has seen the partial head
   auto start = std::chrono::steady_clock::now();
   Client fast(f.port());
-  fast.Send("GET /fast HTTP/1.1\r\n\r\n");
+  fast.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(fast.Read().headers["x-path"] == "/fast");
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   slow.Send("v\r\n\r\n");
@@ -534,10 +560,10 @@ TEST_CASE("http1 server: a slow request body holds no worker, and may take its t
     options.read_timeout_ms = 300;
     Fixture f(options);
     Client slow(f.port());
-    slow.Send(std::string("POST /upload HTTP/1.1\r\n") + framing.head);
+    slow.Send(std::string("POST /upload HTTP/1.1\r\nHost: x\r\n") + framing.head);
     std::this_thread::sleep_for(100ms);
     Client fast(f.port());
-    fast.Send("GET /fast HTTP/1.1\r\n\r\n");
+    fast.Send("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(fast.Read().headers["x-path"] == "/fast");
     // The rest a byte every 100 ms: a second in all, past the 300 ms read
     // timeout, but never 300 ms without a byte.
@@ -555,8 +581,8 @@ TEST_CASE("http1 server: a slow request body holds no worker, and may take its t
 TEST_CASE("http1 server: a chunked body ends where the next pipelined request begins") {
   Fixture f;
   Client c(f.port());
-  c.Send("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
-         "GET /next HTTP/1.1\r\n\r\n");
+  c.Send("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+         "GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
   Parsed first = c.Read();
   CHECK(first.headers["x-path"] == "/c");
   CHECK(first.body == "abc");
@@ -570,7 +596,8 @@ TEST_CASE("http1 server: a head trickling in past the read timeout is cut off") 
   Client c(f.port());
   // A byte every 50 ms: never 300 ms between two bytes, but 300 ms in all
   // is the most a head may take.
-  constexpr std::string_view kHead = "GET /trickle HTTP/1.1\r\nX-Custom: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  constexpr std::string_view kHead =
+      "GET /trickle HTTP/1.1\r\nHost: x\r\nX-Custom: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   auto start = std::chrono::steady_clock::now();
   size_t sent = 0;
   for (; sent < kHead.size(); ++sent) {
@@ -590,16 +617,16 @@ TEST_CASE("http1 server: at max_connections the longest-idle connection makes ro
   std::vector<std::unique_ptr<Client>> open;
   for (int i = 0; i < 3; ++i) {
     open.push_back(std::make_unique<Client>(f.port()));
-    open.back()->Send("GET /idle HTTP/1.1\r\n\r\n");
+    open.back()->Send("GET /idle HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(open.back()->Read().status == 200);
     std::this_thread::sleep_for(150ms);  // each older than the next, all evictable
   }
   Client fourth(f.port());
-  fourth.Send("GET /fourth HTTP/1.1\r\n\r\n");
+  fourth.Send("GET /fourth HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(fourth.Read().headers["x-path"] == "/fourth");
   CHECK(open[0]->Closed());  // the oldest went
   for (int i = 1; i < 3; ++i) {
-    open[i]->Send("GET /again HTTP/1.1\r\n\r\n");
+    open[i]->Send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(open[i]->Read().headers["x-path"] == "/again");
   }
   // Now every connection was just served: none may go, so the new one does.
@@ -612,7 +639,7 @@ TEST_CASE("http1 server: a keep-alive connection idle past the read timeout is c
   options.read_timeout_ms = 200;
   Fixture f(options);
   Client c(f.port());
-  c.Send("GET /a HTTP/1.1\r\n\r\n");
+  c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().status == 200);
   auto start = std::chrono::steady_clock::now();
   CHECK(c.Closed());
@@ -651,7 +678,7 @@ TEST_CASE("http1 server: more busy connections than workers all take turns") {
       bool sent = false;
       while (!stop) {
         if (!sent) {
-          constexpr std::string_view kRequest = "GET /turn HTTP/1.1\r\n\r\n";
+          constexpr std::string_view kRequest = "GET /turn HTTP/1.1\r\nHost: x\r\n\r\n";
           send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL);
           sent = true;
         }
@@ -727,16 +754,16 @@ TEST_CASE("http1 server: a parked response gives its worker back and resumes whe
   Parker parker;
   Fixture f(Fixture::OneWorker(), parker.Handler());
   Client parked(f.port());
-  parked.Send("GET /park HTTP/1.1\r\n\r\n");
+  parked.Send("GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
   std::this_thread::sleep_for(100ms);
   Client other(f.port());  // the one worker is free meanwhile
-  other.Send("GET /other HTTP/1.1\r\n\r\n");
+  other.Send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(other.Read().headers["x-path"] == "/other");
   parker.Wake();
   Parsed r = parked.Read();
   CHECK(r.status == 200);
   CHECK(r.headers["x-resumed"] == "readable");
-  parked.Send("GET /after HTTP/1.1\r\n\r\n");  // the connection goes on
+  parked.Send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");  // the connection goes on
   CHECK(parked.Read().headers["x-path"] == "/after");
 }
 
@@ -744,7 +771,7 @@ TEST_CASE("http1 server: a parked response gives its worker back and resumes whe
 // one; returns how long that took.
 std::chrono::steady_clock::duration TimeOut(Client& c) {
   auto start = std::chrono::steady_clock::now();
-  c.Send("GET /park HTTP/1.1\r\n\r\n");
+  c.Send("GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
   Parsed r = c.Read();
   CHECK(r.headers["x-resumed"] == "timed-out");
   return std::chrono::steady_clock::now() - start;
@@ -782,7 +809,7 @@ TEST_CASE("http1 server: a parked deadline wakes a leader that went to sleep bef
     return park(req);
   });
   Client blocker(f.port());
-  blocker.Send("GET /block HTTP/1.1\r\n\r\n");
+  blocker.Send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n");
   std::this_thread::sleep_for(50ms);
   Client c(f.port());
   auto waited = TimeOut(c);
@@ -811,7 +838,7 @@ TEST_CASE("http1 server: idle workers lead last in, first out, so few of them se
   });
   Client c(f.port());
   for (int i = 0; i < 100; ++i) {
-    c.Send("GET /a HTTP/1.1\r\n\r\n");
+    c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     REQUIRE(c.Read().status == 200);
     std::this_thread::sleep_for(1ms);  // the worker is back among the idle ones
   }
@@ -823,7 +850,7 @@ TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns
   Parker parker;
   auto f = std::make_unique<Fixture>(Fixture::Small(), parker.Handler());
   Client c(f->port());
-  c.Send("GET /park HTTP/1.1\r\n\r\n");
+  c.Send("GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
   std::this_thread::sleep_for(100ms);
   std::thread waker([&parker] {
     std::this_thread::sleep_for(200ms);
@@ -839,7 +866,7 @@ TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns
 TEST_CASE("http1 server: Stop closes idle connections and Serve returns") {
   auto f = std::make_unique<Fixture>();
   Client c(f->port());
-  c.Send("GET /a HTTP/1.1\r\n\r\n");
+  c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(c.Read().status == 200);
   auto start = std::chrono::steady_clock::now();
   f.reset();  // Stop, then join the Serve thread

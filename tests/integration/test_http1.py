@@ -92,6 +92,14 @@ class Http1Test(unittest.TestCase):
         self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
         self.assertTrue(closed, out)
 
+    def test_http11_needs_exactly_one_host(self):
+        for head in [b"GET /version HTTP/1.1\r\n",
+                     b"GET /version HTTP/1.1\r\nHost: x\r\nHost: y\r\n"]:
+            with self.subTest(head=head):
+                self.assertRefused(head + b"\r\n")
+        out, _ = self.exchange(b"GET /version HTTP/1.0\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
+
 
 if __name__ == "__main__":
     helmtest.main()

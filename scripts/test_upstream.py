@@ -24,7 +24,8 @@ How the behaviour of a request is chosen, first match wins:
 Behaviours: json, sse, tool, 429, 500, 503, 529, 400, hang, cut, slow,
 html200, stall, nodone, badjson, inband_error. Parameters (script step
 members or directive key=value): retry_after (429/503; seconds or an HTTP
-date), events (cut/stall/inband_error: events sent first), tokens (content
+date), events (cut/stall/inband_error: events sent first), bytes (cut: the
+first bytes of the next event, sent before the cut), tokens (content
 pieces), delay_ms (slow: pause per piece), text (the answer), status (with
 "json": the status to send with the JSON body), tool (any truthy value: a
 tool-call answer, as the "tool" behaviour), name, args, calls (tool calls),
@@ -832,6 +833,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             for i, frame in enumerate(frames):
                 if name == "cut" and i == events:
+                    partial = frame.encode()[:max(0, int_param(step, "bytes", 0))]
+                    if partial:  # the cut falls inside this event
+                        self.write_chunk(partial[:len(frame.encode()) - 1])
                     return self.cut_connection()
                 if name == "stall" and i == events:
                     return self.wait_silently()

@@ -15,11 +15,15 @@ bool SseParser::ended_mid_event() const { return !line_.empty() || has_fields_; 
 
 Status SseParser::Feed(std::string_view bytes, std::vector<SseEvent>* out) {
   if (failed_) return error_;
+  const uint64_t base = bytes_fed_;
   bytes_fed_ += bytes.size();
   size_t pos = 0;
   if (skip_lf_ && !bytes.empty()) {
     skip_lf_ = false;
-    if (bytes[0] == '\n') pos = 1;  // the LF of a CRLF split across chunks
+    if (bytes[0] == '\n') {  // the LF of a CRLF split across chunks
+      pos = 1;
+      if (bytes_complete_ == base) bytes_complete_ = base + 1;  // it ends a whole event
+    }
   }
   while (pos < bytes.size()) {
     size_t end = bytes.find_first_of("\r\n", pos);
@@ -41,6 +45,7 @@ Status SseParser::Feed(std::string_view bytes, std::vector<SseEvent>* out) {
     s = ProcessLine(line_, out);
     line_.clear();
     if (!s.ok()) return s;
+    if (!has_fields_) bytes_complete_ = base + pos;
   }
   return Status::Ok();
 }

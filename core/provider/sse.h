@@ -60,6 +60,12 @@ class SseParser {
   // Total bytes fed (including those of a failed Feed up to the error).
   uint64_t bytes_fed() const { return bytes_fed_; }
 
+  // Bytes fed up to the end of the last line after which no event was open
+  // (the blank line that ended an event, or a comment or blank line between
+  // events): the prefix of the stream made of whole events only. What follows
+  // it belongs to an event not yet complete. Stops moving on error.
+  uint64_t bytes_complete() const { return bytes_complete_; }
+
  private:
   Status AppendToLine(std::string_view part);
   Status ProcessLine(std::string_view line, std::vector<SseEvent>* out);
@@ -79,6 +85,7 @@ class SseParser {
   bool failed_ = false;
   Error error_{ErrorCode::kTooLarge, ""};
   uint64_t bytes_fed_ = 0;
+  uint64_t bytes_complete_ = 0;
 };
 
 }  // namespace helm

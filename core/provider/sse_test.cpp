@@ -113,6 +113,57 @@ TEST_CASE("SseParser reports a stream cut inside an event") {
   CHECK(out[1].data == "two");
 }
 
+TEST_CASE("SseParser: bytes_complete ends after the last whole event") {
+  SseParser parser;
+  std::vector<SseEvent> out;
+  REQUIRE(parser.Feed("data: one\n\ndata: tw", &out).ok());
+  CHECK(parser.bytes_complete() == 11);
+  REQUIRE(parser.Feed("o\n", &out).ok());
+  CHECK(parser.bytes_complete() == 11);  // the event is open until its blank line
+  REQUIRE(parser.Feed("\n: keep-alive\n", &out).ok());
+  CHECK(parser.bytes_complete() == 35);  // a comment between events is whole too
+  REQUIRE(parser.Feed(std::string(10, 'x'), &out).ok());
+  CHECK(parser.bytes_complete() == 35);
+}
+
+// Passthrough forwards only bytes_complete() bytes (core/proxy/stream_relay.h):
+// for every prefix of the stream, that prefix must hold exactly the events the
+// parser has completed, and nothing after it may be a whole event.
+TEST_CASE("SseParser: bytes_complete is the longest prefix of whole events at every offset") {
+  for (size_t k = 0; k <= kMixedStream.size(); ++k) {
+    CAPTURE(k);
+    SseParser parser;
+    std::vector<SseEvent> events;
+    REQUIRE(parser.Feed(std::string_view(kMixedStream).substr(0, k), &events).ok());
+    const size_t complete = parser.bytes_complete();
+    REQUIRE(complete <= k);
+    SseParser whole;
+    std::vector<SseEvent> whole_events;
+    REQUIRE(whole.Feed(std::string_view(kMixedStream).substr(0, complete), &whole_events).ok());
+    CHECK(whole_events == events);
+    CHECK_FALSE(whole.ended_mid_event());
+    for (size_t j = complete + 1; j <= k; ++j) {  // no longer prefix ends between events
+      CAPTURE(j);
+      SseParser longer;
+      std::vector<SseEvent> ignored;
+      REQUIRE(longer.Feed(std::string_view(kMixedStream).substr(0, j), &ignored).ok());
+      CHECK(longer.ended_mid_event());
+    }
+  }
+}
+
+TEST_CASE("SseParser: bytes_complete is the same however the bytes are split") {
+  SseParser whole;
+  std::vector<SseEvent> ignored;
+  for (size_t k = 0; k <= kMixedStream.size(); ++k) {
+    CAPTURE(k);
+    SseParser once;
+    REQUIRE(once.Feed(std::string_view(kMixedStream).substr(0, k), &ignored).ok());
+    if (k > 0) REQUIRE(whole.Feed(std::string_view(kMixedStream).substr(k - 1, 1), &ignored).ok());
+    CHECK(whole.bytes_complete() == once.bytes_complete());
+  }
+}
+
 TEST_CASE("SseParser: a line at the limit passes, one byte over fails") {
   SseLimits limits;
   limits.max_line_bytes = 64;

@@ -4,6 +4,14 @@
 #include "core/proxy/request_rules.h"
 
 namespace helm {
+namespace {
+
+// Passthrough holds an unfinished event's bytes until it completes: at most
+// the largest event the parser accepts.
+constexpr size_t kMaxHeldBytes = kDefaultMaxSseEventBytes + Limits{}.max_sse_line_bytes;
+
+}  // namespace
+
 TokenUsage UsageOf(const ir::Usage& u) {
   return {u.input_tokens, u.output_tokens, u.cached_read_tokens};
 }
@@ -56,6 +64,13 @@ Status StreamRelay::Decode(std::string_view bytes, std::string* out) {
   return parsed;
 }
 
+void StreamRelay::ForwardWholeEvents(std::string* out) {
+  const size_t whole = static_cast<size_t>(parser_.bytes_complete() - forwarded_);
+  out->append(held_, 0, whole);
+  held_.erase(0, whole);
+  forwarded_ += whole;
+}
+
 void StreamRelay::AppendErrorFrame(const std::string& message, std::string* out) {
   if (encoder_) {
     encoder_->OnError(message, out);
@@ -71,10 +86,19 @@ std::string StreamRelay::Feed(std::string_view upstream_bytes) {
   std::string out;
   if (broken_) return out;
   Status s = Decode(upstream_bytes, &out);
-  if (!translate_) out.assign(upstream_bytes);
+  if (!translate_) {
+    held_.append(upstream_bytes);
+    ForwardWholeEvents(&out);
+    // The parser bounds an event's data; its other lines only the held bytes.
+    if (s.ok() && held_.size() > kMaxHeldBytes) {
+      s = MakeError(ErrorCode::kTooLarge,
+                    "SSE event larger than " + std::to_string(kMaxHeldBytes) + " bytes");
+    }
+  }
   if (!s.ok()) {
     truncated_ = true;
     broken_ = true;
+    held_.clear();
     AppendErrorFrame("upstream stream broken: " + s.error().message, &out);
   }
   return out;
@@ -84,6 +108,7 @@ std::string StreamRelay::Finish(const std::string& fault) {
   std::string out;
   if (broken_) return out;
   broken_ = true;
+  held_.clear();  // an event the upstream never completed does not reach the client
   if (!fault.empty()) truncated_ = true;
   if (decodable_) {
     ir_events_.clear();

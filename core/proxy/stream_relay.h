@@ -1,15 +1,17 @@
 // StreamRelay: turns the upstream's SSE bytes into the client's SSE bytes for
-// one committed stream. Same-protocol streams pass through byte for byte
-// (decoded on the side only to learn usage and whether the stream ended
-// properly); other pairs go through the provider's stream decoder and the
-// client's stream encoder (core/protocol).
+// one committed stream. Same-protocol streams pass through byte for byte, one
+// whole SSE event at a time (decoded on the side only to learn usage and
+// whether the stream ended properly); other pairs go through the provider's
+// stream decoder and the client's stream encoder (core/protocol).
 //
 // A stream that does not end properly ends, for the client, with its
-// protocol's error frame, never with a finish helm made up, and the outcome
-// says truncated exactly when the client got it. Not thread-safe: one per
-// stream.
+// protocol's error frame, never with a finish helm made up: the frame starts
+// on an event boundary (passthrough drops the unfinished event of a cut), and
+// the outcome says truncated exactly when the client got it. Not thread-safe:
+// one per stream.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,7 +38,7 @@ class StreamRelay {
   std::string Feed(std::string_view upstream_bytes);
   // The upstream body ended; `fault` non-empty when it broke. Returns the last
   // bytes for the client: the protocol's end, or its error frame when the
-  // stream is truncated.
+  // stream is truncated. An event left unfinished is dropped.
   std::string Finish(const std::string& fault);
 
   // A stream that broke, carried malformed events or an error event, or ended
@@ -52,6 +54,9 @@ class StreamRelay {
   // Parses and decodes the next upstream bytes (translating: encodes the
   // events into *out). An error when the stream cannot go on.
   Status Decode(std::string_view bytes, std::string* out);
+  // Passthrough: moves the upstream bytes of the events now complete from
+  // held_ to *out.
+  void ForwardWholeEvents(std::string* out);
   // Appends the client protocol's error frame (translating: the encoder's).
   void AppendErrorFrame(const std::string& message, std::string* out);
 
@@ -65,6 +70,8 @@ class StreamRelay {
   std::vector<SseEvent> events_;
   std::vector<ir::StreamEvent> ir_events_;
   std::optional<TokenUsage> usage_;
+  std::string held_;             // passthrough: upstream bytes of the event not yet complete
+  uint64_t forwarded_ = 0;       // passthrough: upstream bytes written to the client
   bool decoding_ = true;         // false after an event the decoder refused
   bool upstream_error_ = false;  // the provider sent its error event (and the client its frame)
   bool broken_ = false;          // the stream has ended for the client: nothing more is written

@@ -1,6 +1,6 @@
 // StreamRelay on its own, with no sockets: the streams of each provider kind,
-// whole, without their terminal event, and broken, through every client
-// protocol (translated, or forwarded when the protocols match).
+// whole, without their terminal event, and cut inside an event, through every
+// client protocol (translated, or forwarded when the protocols match).
 #include "core/proxy/stream_relay.h"
 
 #include <doctest/doctest.h>
@@ -174,6 +174,70 @@ TEST_CASE("the provider's error event ends the stream with one error frame, trun
       CHECK(frames == 1);
     }
   }
+}
+
+// Regression: a passthrough stream cut inside an SSE event got the error frame
+// glued onto the partial line (`..."delta":{"contdata: {"error":...}`), which
+// the OpenAI SDK read as a JSON syntax error instead of an API error.
+TEST_CASE("passthrough cut inside an event: the partial event is dropped") {
+  for (const ProviderStream& s : Streams()) {
+    const char* client = s.kind == ProviderKind::kOpenAi      ? kOpenAiChat
+                         : s.kind == ProviderKind::kAnthropic ? kAnthropicMessages
+                                                              : kGeminiGenerate;
+    CAPTURE(client);
+    const std::string partial = s.tail.substr(0, s.tail.size() / 2);
+    StreamRelay relay = MakeRelay(client, s.kind);
+    std::string out = relay.Feed(s.whole + partial);
+    CHECK(out == s.whole);
+    out += relay.Finish("upstream stream ended: broken");
+    REQUIRE(out.starts_with(s.whole));
+    const std::string frame = out.substr(s.whole.size());
+    CHECK(frame.find(partial) == std::string::npos);
+    CHECK(Events(frame).size() == 1);  // one whole event
+    CHECK(frame.ends_with("\n\n"));
+    const std::string data = frame.substr(frame.find("data: ") + 6);
+    Json err = Json::parse(data, nullptr, false);
+    REQUIRE(err.is_object());
+    CHECK(err["error"].is_object());
+    CHECK(relay.truncated());
+  }
+}
+
+TEST_CASE("passthrough forwards each event once whole, byte for byte, however split") {
+  for (const ProviderStream& s : Streams()) {
+    const std::string stream = s.whole + s.tail;
+    const char* client = s.kind == ProviderKind::kOpenAi      ? kOpenAiChat
+                         : s.kind == ProviderKind::kAnthropic ? kAnthropicMessages
+                                                              : kGeminiGenerate;
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+      CAPTURE(client);
+      CAPTURE(cut);
+      StreamRelay relay = MakeRelay(client, s.kind);
+      std::string first = relay.Feed(std::string_view(stream).substr(0, cut));
+      // Exactly the whole events of the first piece: nothing held beyond them.
+      const size_t boundary = stream.rfind("\n\n", cut < 2 ? 0 : cut - 2);
+      const size_t whole =
+          cut >= 2 && boundary != std::string::npos && boundary + 2 <= cut ? boundary + 2 : 0;
+      CHECK(first == stream.substr(0, whole));
+      std::string out = first + relay.Feed(std::string_view(stream).substr(cut));
+      CHECK(out == stream);
+      CHECK(relay.Finish("").empty());
+      CHECK_FALSE(relay.truncated());
+    }
+  }
+}
+
+TEST_CASE("passthrough: a line over the SSE limit ends the stream at once") {
+  StreamRelay relay = MakeRelay(kOpenAiChat, ProviderKind::kOpenAi);
+  const std::string first = Streams()[0].whole;
+  std::string out = relay.Feed(first);
+  out += relay.Feed("data: " + std::string(Limits{}.max_sse_line_bytes, 'x'));
+  REQUIRE(out.starts_with(first));
+  CHECK(out.size() < first.size() + 1024);  // the long line is not forwarded
+  CHECK(LastEvent(out).find("data: {\"error\":") != std::string::npos);
+  CHECK(relay.Feed("\n\ndata: [DONE]\n\n").empty());
+  CHECK(relay.Finish("").empty());
+  CHECK(relay.truncated());
 }
 
 TEST_CASE("translating: an event the decoder refuses ends the stream at once") {

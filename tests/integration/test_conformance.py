@@ -1062,6 +1062,10 @@ for _c in CLIENTS:
         # response.completed with zero usage) while the outcome said truncated.
         setattr(ConformanceTest, "test_nodone_%s_%s" % (_c, _p),
                 _make("run_unfinished", _c, _p, "[upstream:nodone]"))
+        # Regression: a forwarded stream cut inside an event got the error
+        # frame glued onto the partial line (a JSON syntax error for the SDK).
+        setattr(ConformanceTest, "test_cut_inside_event_%s_%s" % (_c, _p),
+                _make("run_unfinished", _c, _p, "[upstream:cut events=4 tokens=5 bytes=25]"))
         for _m in MODES:
             for _s in SCENARIOS:
                 setattr(ConformanceTest, "test_m_%s_%s_%s_%s" % (_c, _p, _m, _s),

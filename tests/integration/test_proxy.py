@@ -451,6 +451,21 @@ class UpstreamFaultTest(ProxyCase):
         self.assertEqual(o["output_hash"], lines[-2].split(" ")[-1])
         self.assertIsNone(o.get("usage"), "a truncated stream's usage is unknown, never zero")
 
+    def test_stream_cut_inside_an_event_drops_it_before_the_error_event(self):
+        # Regression: the error frame was glued onto the partial line
+        # (`..."delta":{"contdata: {"error":...}`), a JSON syntax error.
+        status, headers, lines, _ = stream_lines(
+            self.px.url, chat_body("[upstream:cut events=2 bytes=40]", stream=True),
+            self.px.bootstrap_key)
+        self.assertEqual(status, 200)
+        data = [l[len("data: "):] for l in lines if l.startswith("data: ")]
+        self.assertEqual(len(data), 3, lines)
+        self.assertTrue(all(l == "" or l.startswith(("data: ", ": ")) for l in lines), lines)
+        chunks = [json.loads(d) for d in data]
+        self.assertEqual([c.get("object") for c in chunks[:2]], ["chat.completion.chunk"] * 2)
+        self.assertIsInstance(chunks[-1]["error"]["message"], str)
+        self.assertEqual(self.outcome(headers["x-helm-receipt-id"])["status"], "truncated")
+
     def test_stream_stall_after_content_is_truncated_by_the_idle_timeout(self):
         t0 = time.time()
         status, headers, lines, _ = stream_lines(

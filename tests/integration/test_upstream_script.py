@@ -168,6 +168,22 @@ class TestUpstreamScript(unittest.TestCase):
         self.assertEqual(answer["choices"][0]["finish_reason"], "stop")
         self.assertNotIn("tool_calls", answer["choices"][0]["message"])
 
+    def test_cut_inside_an_event(self):
+        body = {"model": "gpt-test", "stream": True,
+                "messages": [{"role": "user", "content": "hi [upstream:cut events=1 bytes=20]"}]}
+        conn = http.client.HTTPConnection("127.0.0.1", self.up.port, timeout=5)
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(body),
+                     headers={"Content-Type": "application/json"})
+        res = conn.getresponse()
+        with self.assertRaises(http.client.IncompleteRead) as cm:
+            res.read()
+        conn.close()
+        received = cm.exception.partial.decode()
+        first, _, rest = received.partition("\n\n")
+        self.assertTrue(first.startswith("data: {"), received)
+        self.assertEqual(len(rest), 20, received)
+        self.assertTrue(rest.startswith("data: {"), received)
+
     # ---- Anthropic ------------------------------------------------------
 
     def test_anthropic_message(self):

@@ -34,10 +34,21 @@ void AddKeys(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand("keys", "API keys for clients")->require_subcommand(1);
   static app::ClientOptions o;
   static std::string agent, id;
+  static app::KeyLimitOptions limits;
   auto* create = group->add_subcommand("create", "create a key (the secret is printed once)");
   AddClientOptions(create, &o);
   create->add_option("--agent", agent, "agent id the key authenticates as")->required();
-  create->callback([exit_code] { *exit_code = app::RunKeysCreate(o, agent); });
+  create->add_option("--lanes", limits.lanes, "the lanes this key may use (default: any)")
+      ->delimiter(',');
+  create->add_option("--rpm", limits.rpm, "requests per minute, per proxy")
+      ->check(CLI::PositiveNumber);
+  create->add_option("--tpm", limits.tpm, "tokens per minute (input estimate + output), per proxy")
+      ->check(CLI::PositiveNumber);
+  create->add_option("--budget-usd", limits.budget_usd, "total cost this key may spend, USD")
+      ->check(CLI::PositiveNumber);
+  create->add_option("--concurrency", limits.concurrency, "requests in flight, per proxy")
+      ->check(CLI::PositiveNumber);
+  create->callback([exit_code] { *exit_code = app::RunKeysCreate(o, agent, limits); });
   auto* list = group->add_subcommand("list", "list keys (never their secrets)");
   AddClientOptions(list, &o);
   list->callback([exit_code] { *exit_code = app::RunKeysList(o); });

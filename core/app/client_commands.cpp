@@ -1,4 +1,6 @@
 // Commands that read or change a running system through its admin API.
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -55,16 +57,43 @@ void PrintApproval(const Json& a) {
   std::cout << a.value("id", "") << " " << a.value("status", "") << "\n";
 }
 
+// "  lanes=a,b rpm=60 budget_usd=5.000000 spent_usd=0.120000", or "".
+std::string LimitsText(const Json& k) {
+  std::string out;
+  const Json limits = k.value("limits", Json::object());
+  auto usd = [](int64_t micros) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%lld.%06lld", static_cast<long long>(micros / 1000000),
+                  static_cast<long long>(micros % 1000000));
+    return std::string(buf);
+  };
+  if (limits.contains("lanes")) {
+    std::string lanes;
+    for (const Json& lane : limits["lanes"]) lanes += (lanes.empty() ? "" : ",") + lane.get<std::string>();
+    out += "  lanes=" + lanes;
+  }
+  for (const char* name : {"rpm", "tpm", "concurrency"}) {
+    if (limits.contains(name)) out += std::string("  ") + name + "=" + limits[name].dump();
+  }
+  if (limits.contains("budget_micros")) {
+    out += "  budget_usd=" + usd(limits["budget_micros"].get<int64_t>());
+  }
+  if (k.contains("spent_micros")) out += "  spent_usd=" + usd(k["spent_micros"].get<int64_t>());
+  return out;
+}
+
 void PrintKeys(const Json& j) {
   for (const Json& k : j.value("keys", Json::array())) {
     std::cout << k.value("id", "") << "  agent=" << k.value("agent", "")
-              << (k.value("revoked", false) ? "  revoked" : "") << "\n";
+              << (k.value("revoked", false) ? "  revoked" : "") << LimitsText(k) << "\n";
   }
 }
 
 void PrintCreatedKey(const Json& k) {
   std::cout << "key id: " << k.value("id", "") << "\nagent:  " << k.value("agent", "")
-            << "\nsecret: " << k.value("key", "") << "\n(shown once: store it now)\n";
+            << "\nsecret: " << k.value("key", "") << "\n";
+  if (std::string limits = LimitsText(k); !limits.empty()) std::cout << "limits:" << limits << "\n";
+  std::cout << "(shown once: store it now)\n";
 }
 
 }  // namespace
@@ -112,8 +141,22 @@ int RunApprovalsDecide(const ClientOptions& o, const std::string& id, bool appro
               Json::object(), PrintApproval);
 }
 
-int RunKeysCreate(const ClientOptions& o, const std::string& agent) {
-  return Call(o, "POST", "/api/v1/keys", {{"agent", agent}}, PrintCreatedKey);
+int RunKeysCreate(const ClientOptions& o, const std::string& agent, const KeyLimitOptions& l) {
+  Json limits = Json::object();
+  if (!l.lanes.empty()) limits["lanes"] = l.lanes;
+  if (l.rpm > 0) limits["rpm"] = l.rpm;
+  if (l.tpm > 0) limits["tpm"] = l.tpm;
+  if (l.budget_usd > 0) {
+    if (l.budget_usd > 1e9) {
+      std::cerr << "helm: --budget-usd is at most 1000000000\n";
+      return kExitConfig;
+    }
+    limits["budget_micros"] = static_cast<int64_t>(std::llround(l.budget_usd * 1e6));
+  }
+  if (l.concurrency > 0) limits["concurrency"] = l.concurrency;
+  Json body{{"agent", agent}};
+  if (!limits.empty()) body["limits"] = std::move(limits);
+  return Call(o, "POST", "/api/v1/keys", body, PrintCreatedKey);
 }
 
 int RunKeysList(const ClientOptions& o) { return Call(o, "GET", "/api/v1/keys", nullptr, PrintKeys); }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/boundary/local_boundary.h"
 #include "core/provider/upstream.h"
@@ -81,7 +82,16 @@ int RunReceiptsExport(const ExportOptions& options);
 int RunApprovalsList(const ClientOptions& options, const std::string& status);
 int RunApprovalsDecide(const ClientOptions& options, const std::string& id, bool approve);
 
-int RunKeysCreate(const ClientOptions& options, const std::string& agent);
+// helm keys create's limits; 0 (no lanes) = none.
+struct KeyLimitOptions {
+  std::vector<std::string> lanes;
+  int64_t rpm = 0;
+  int64_t tpm = 0;
+  double budget_usd = 0;  // sent as integer micro-dollars
+  int64_t concurrency = 0;
+};
+int RunKeysCreate(const ClientOptions& options, const std::string& agent,
+                  const KeyLimitOptions& limits);
 int RunKeysList(const ClientOptions& options);
 int RunKeysRevoke(const ClientOptions& options, const std::string& id);
 

@@ -1,5 +1,7 @@
 #include "core/boundary/api_keys.h"
 
+#include <charconv>
+
 #include "core/common/ids.h"
 #include "core/crypto/crypto.h"
 
@@ -7,8 +9,63 @@ namespace helm {
 namespace {
 
 constexpr char kPrefix[] = "apikey/";
+constexpr char kSpendPrefix[] = "spend/";
+constexpr int64_t kMaxLimit = int64_t{1} << 53;  // exact in every JSON reader
+
+Result<int64_t> LimitMember(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return int64_t{0};
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > kMaxLimit) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("limits.") + name + " must be a non-negative integer");
+  }
+  return it->get<int64_t>();
+}
 
 }  // namespace
+
+Json KeyLimits::ToJson() const {
+  Json j = Json::object();
+  if (!lanes.empty()) j["lanes"] = lanes;
+  if (rpm > 0) j["rpm"] = rpm;
+  if (tpm > 0) j["tpm"] = tpm;
+  if (budget_micros > 0) j["budget_micros"] = budget_micros;
+  if (concurrency > 0) j["concurrency"] = concurrency;
+  return j;
+}
+
+Result<KeyLimits> KeyLimits::FromJson(const Json& j) {
+  KeyLimits l;
+  if (j.is_null()) return l;
+  if (!j.is_object()) return MakeError(ErrorCode::kInvalidArgument, "limits must be an object");
+  for (const auto& [name, value] : j.items()) {
+    if (name != "lanes" && name != "rpm" && name != "tpm" && name != "budget_micros" &&
+        name != "concurrency") {
+      return MakeError(ErrorCode::kInvalidArgument, "limits: unknown member " + name);
+    }
+  }
+  if (auto it = j.find("lanes"); it != j.end()) {
+    if (!it->is_array()) return MakeError(ErrorCode::kInvalidArgument, "limits.lanes must be an array");
+    for (const Json& lane : *it) {
+      if (!lane.is_string() || lane.get<std::string>().empty() || lane.get<std::string>().size() > 128) {
+        return MakeError(ErrorCode::kInvalidArgument, "limits.lanes must hold lane names");
+      }
+      l.lanes.push_back(lane.get<std::string>());
+    }
+  }
+  auto rpm = LimitMember(j, "rpm");
+  auto tpm = LimitMember(j, "tpm");
+  auto budget = LimitMember(j, "budget_micros");
+  auto concurrency = LimitMember(j, "concurrency");
+  for (const auto* r : {&rpm, &tpm, &budget, &concurrency}) {
+    if (!r->ok()) return r->error();
+  }
+  l.rpm = *rpm;
+  l.tpm = *tpm;
+  l.budget_micros = *budget;
+  l.concurrency = *concurrency;
+  return l;
+}
 
 Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
   std::unique_ptr<ApiKeys> keys(new ApiKeys(store));
@@ -17,7 +74,29 @@ Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
     if (!record.ok() || !record->is_object()) {
       return MakeError(ErrorCode::kCorruption, "state: malformed API key record " + key);
     }
-    keys->by_hash_[key.substr(sizeof(kPrefix) - 1)] = std::move(record.value());
+    auto entry = std::make_shared<Entry>();
+    if (record->contains("limits")) {
+      auto limits = KeyLimits::FromJson((*record)["limits"]);
+      if (!limits.ok()) {
+        return MakeError(ErrorCode::kCorruption, "state: API key record " + key + ": " +
+                                                     limits.error().message);
+      }
+      if (limits->any()) entry->limits = std::make_shared<const KeyLimits>(std::move(*limits));
+    }
+    const std::string id = record->value("id", "");
+    if (entry->limits && entry->limits->budget_micros > 0) {
+      if (auto spent = store->Get(kSpendPrefix + id)) {
+        int64_t n = 0;
+        auto [end, ec] = std::from_chars(spent->data(), spent->data() + spent->size(), n);
+        if (ec != std::errc() || end != spent->data() + spent->size()) {
+          return MakeError(ErrorCode::kCorruption, "state: malformed spend of API key " + id);
+        }
+        entry->spent = n;
+      }
+    }
+    entry->record = std::move(record.value());
+    keys->by_id_[id] = entry;
+    keys->by_hash_[key.substr(sizeof(kPrefix) - 1)] = std::move(entry);
   }
   return keys;
 }
@@ -25,7 +104,18 @@ Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
 Status ApiKeys::Store(const std::string& hash, const Json& record) {
   if (Status s = store_->Put(kPrefix + hash, DumpJson(record)); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  by_hash_[hash] = record;
+  std::shared_ptr<Entry>& entry = by_hash_[hash];
+  if (!entry) {
+    entry = std::make_shared<Entry>();
+    if (record.contains("limits")) {
+      auto limits = KeyLimits::FromJson(record["limits"]);
+      if (limits.ok() && limits->any()) {
+        entry->limits = std::make_shared<const KeyLimits>(std::move(*limits));
+      }
+    }
+    by_id_[record.value("id", "")] = entry;
+  }
+  entry->record = record;
   return Status::Ok();
 }
 
@@ -39,12 +129,14 @@ Status ApiKeys::EnsureBootstrap(const std::string& secret) {
                           {"pin_models", true}});
 }
 
-Result<CreatedKey> ApiKeys::Create(const std::string& agent) {
+Result<CreatedKey> ApiKeys::Create(const std::string& agent, const KeyLimits& limits) {
   if (agent.empty() || agent.size() > 128) {
     return MakeError(ErrorCode::kInvalidArgument, "agent must be 1 to 128 characters");
   }
-  CreatedKey created{NewId("key_"), "hk_" + crypto::Base64UrlEncode(crypto::RandomBytes(32)), agent};
+  CreatedKey created{NewId("key_"), "hk_" + crypto::Base64UrlEncode(crypto::RandomBytes(32)), agent,
+                     limits};
   Json record{{"id", created.id}, {"agent", agent}, {"revoked", false}, {"pin_models", false}};
+  if (limits.any()) record["limits"] = limits.ToJson();
   if (Status s = Store(crypto::Sha256Hex(created.secret), record); !s.ok()) return s.error();
   return created;
 }
@@ -54,10 +146,10 @@ Status ApiKeys::Revoke(const std::string& key_id) {
   Json record;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [h, r] : by_hash_) {
-      if (r.value("id", "") == key_id) {
+    for (const auto& [h, e] : by_hash_) {
+      if (e->record.value("id", "") == key_id) {
         hash = h;
-        record = r;
+        record = e->record;
       }
     }
   }
@@ -69,9 +161,15 @@ Status ApiKeys::Revoke(const std::string& key_id) {
 std::vector<Json> ApiKeys::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;
-  for (const auto& [hash, r] : by_hash_) {
-    out.push_back({{"id", r.value("id", "")}, {"agent", r.value("agent", "")},
-                   {"revoked", r.value("revoked", false)}});
+  for (const auto& [hash, e] : by_hash_) {
+    const Json& r = e->record;
+    Json k{{"id", r.value("id", "")}, {"agent", r.value("agent", "")},
+           {"revoked", r.value("revoked", false)}};
+    if (e->limits) {
+      k["limits"] = e->limits->ToJson();
+      if (e->limits->budget_micros > 0) k["spent_micros"] = e->spent.load();
+    }
+    out.push_back(std::move(k));
   }
   return out;
 }
@@ -81,9 +179,28 @@ std::optional<Principal> ApiKeys::Authenticate(std::string_view secret) const {
   std::string hash = crypto::Sha256Hex(secret);  // equal hashes, not secrets, are compared
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_hash_.find(hash);
-  if (it == by_hash_.end() || it->second.value("revoked", false)) return std::nullopt;
-  return Principal{it->second.value("agent", ""), it->second.value("id", ""),
-                   it->second.value("pin_models", false)};
+  if (it == by_hash_.end() || it->second->record.value("revoked", false)) return std::nullopt;
+  const Entry& e = *it->second;
+  Principal p{e.record.value("agent", ""), e.record.value("id", ""),
+              e.record.value("pin_models", false), e.limits, 0};
+  if (e.limits) p.spent_micros = e.spent.load(std::memory_order_relaxed);
+  return p;
+}
+
+Status ApiKeys::AddSpend(const std::string& key_id, int64_t cost_micros) {
+  if (cost_micros <= 0) return Status::Ok();
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_id_.find(key_id);
+    if (it == by_id_.end()) return Status::Ok();
+    entry = it->second;
+  }
+  if (!entry->limits || entry->limits->budget_micros <= 0) return Status::Ok();
+  std::lock_guard<std::mutex> lock(spend_mu_);
+  int64_t total = entry->spent.load() + cost_micros;
+  entry->spent.store(total);
+  return store_->Put(kSpendPrefix + key_id, std::to_string(total));
 }
 
 }  // namespace helm

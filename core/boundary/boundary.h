@@ -36,6 +36,9 @@ struct EvaluateInput {
   std::string correlation_id;
   HeaderList headers;  // lower-case names, in the order received, for `when.headers`
   std::string invalid_reason;  // non-empty: the request is malformed → DENY REQUEST_INVALID
+  // Non-empty: the proxy's gate refused the request (a key limit,
+  // core/proxy/key_gate.h) → DENY with this reason code, the policy not asked.
+  std::string gate_reason;
   // The caller dispatches only through Decision::durable and answers only
   // once it is open: an in-process boundary may then return an ALLOW while
   // its receipt is being written, so that the caller prepares the dispatch
@@ -87,6 +90,10 @@ struct Outcome {
   Json ToJson() const;              // the /api/v1/seal request
   static Result<Outcome> FromJson(const Json& j);
 };
+
+// The reason codes of the proxy's gate (EvaluateInput::gate_reason):
+// RATE_LIMITED, TOKEN_LIMIT, BUDGET_EXCEEDED, CONCURRENCY_LIMIT, LANE_NOT_ALLOWED.
+bool IsGateReason(std::string_view code);
 
 class Boundary {
  public:

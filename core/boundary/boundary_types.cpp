@@ -3,6 +3,11 @@
 #include "core/receipt/canonical_object.h"
 
 namespace helm {
+
+bool IsGateReason(std::string_view code) {
+  return code == "RATE_LIMITED" || code == "TOKEN_LIMIT" || code == "BUDGET_EXCEEDED" ||
+         code == "CONCURRENCY_LIMIT" || code == "LANE_NOT_ALLOWED";
+}
 namespace {
 
 Json ObligationsOrEmpty(const Obligations& o) {

@@ -99,6 +99,16 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
     return d;
   };
   if (!input.invalid_reason.empty()) return invalid(input.invalid_reason);
+  if (!input.gate_reason.empty()) {  // the proxy's gate refused it: recorded, not evaluated
+    if (auto extracted = ExtractFacts(input.protocol, input.body); extracted.ok()) {
+      *facts = std::move(extracted.value());
+    }
+    if (input.path_model) facts->model = *input.path_model;
+    if (input.path_stream) facts->stream = *input.path_stream;
+    d.verdict = Verdict::kDeny;
+    d.reason_code = input.gate_reason;
+    return d;
+  }
   // The path arrives percent-decoded, so as any bytes: it is recorded, and its
   // model is routed and may go upstream, so both must be text.
   if (!IsValidUtf8(input.endpoint) || (input.path_model && !IsValidUtf8(*input.path_model))) {
@@ -367,8 +377,19 @@ ReceiptDraft LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   return r;
 }
 
+void LocalBoundary::CountSpend(const Outcome& o) {
+  if (o.cost_micros <= 0) return;
+  // In-process, the principal says whether the key has a budget: a key
+  // without one costs no lookup. A remote proxy's outcome is looked up.
+  if (o.parent_durable && (!o.principal.limits || o.principal.limits->budget_micros <= 0)) return;
+  if (Status s = api_keys_->AddSpend(o.principal.api_key_id, o.cost_micros); !s.ok()) {
+    GetCounter("helm_spend_failures_total").Add();
+  }
+}
+
 Result<std::string> LocalBoundary::Seal(const Outcome& o) {
   if (Status claimed = ClaimParent(o); !claimed.ok()) return claimed.error();
+  CountSpend(o);
   auto appended = ledger_->Append(OutcomeReceipt(o));
   if (!appended.ok()) {
     if (!o.parent_durable) (void)state_->Delete(SealedKey(o));  // the outcome may be sent again
@@ -388,6 +409,7 @@ void LocalBoundary::SealDetached(Outcome o) {
     GetCounter("helm_seal_failures_total").Add();
     return;
   }
+  CountSpend(o);
   // Empty (no allocation) for the in-process proxy, whose parent needs no marker.
   std::string marker = o.parent_durable ? std::string() : SealedKey(o);
   ledger_->AppendDetached(OutcomeReceipt(o), [this, sealed, marker = std::move(marker)](

@@ -61,6 +61,8 @@ class LocalBoundary : public Boundary {
   // then.hold_seconds: waits for an operator on the pending approval before
   // the decision is recorded; an approval granted meanwhile is consumed.
   void Hold(const EvaluateInput& input, Decision* decision);
+  // Adds a sealed outcome's cost to its key's spend (keys with a budget only).
+  void CountSpend(const Outcome& outcome);
   // The outcome receipt (its parent checked by ClaimParent).
   ReceiptDraft OutcomeReceipt(const Outcome& outcome) const;
   // An ALLOW for a caller that defers durability: its receipt is queued

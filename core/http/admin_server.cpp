@@ -113,6 +113,11 @@ void AdminServer::Impl::Evaluate(const httplib::Request& req, httplib::Response&
   if (body.contains("stream") && body["stream"].is_boolean()) in.path_stream = body["stream"];
   in.approval_id = body.value("approval_id", "");
   in.invalid_reason = body.value("invalid_reason", "");
+  in.gate_reason = body.value("gate_reason", "");
+  if (!in.gate_reason.empty() && !IsGateReason(in.gate_reason)) {
+    http::SendAdminError(res, 400, "INVALID_REQUEST", "gate_reason is not a gate reason code");
+    return;
+  }
   in.correlation_id = body.value("correlation_id", NewId("cor_"));
   if (body.contains("headers") && body["headers"].is_object()) {
     for (const auto& [k, v] : body["headers"].items()) {
@@ -242,10 +247,13 @@ void AdminServer::Impl::Keys(httplib::Server& s) {
   s.Post("/api/v1/keys", [this](const httplib::Request& req, httplib::Response& res) {
     Json body;
     if (!ParseBody(req, res, &body)) return;
-    auto created = boundary->api_keys().Create(body.value("agent", ""));
+    auto key_limits = KeyLimits::FromJson(body.value("limits", Json()));
+    if (!key_limits.ok()) return SendError(res, key_limits.error());
+    auto created = boundary->api_keys().Create(body.value("agent", ""), *key_limits);
     if (!created.ok()) return SendError(res, created.error());
-    http::SendJson(res, 200,
-                   {{"id", created->id}, {"key", created->secret}, {"agent", created->agent}});
+    Json out{{"id", created->id}, {"key", created->secret}, {"agent", created->agent}};
+    if (created->limits.any()) out["limits"] = created->limits.ToJson();
+    http::SendJson(res, 200, out);
   });
   s.Post(R"(/api/v1/keys/([A-Za-z0-9_]+)/revoke)",
          [this](const httplib::Request& req, httplib::Response& res) {
@@ -294,8 +302,13 @@ void AdminServer::Impl::Routes() {
     if (!ParseBody(req, res, &body)) return;
     auto p = boundary->Authenticate(body.value("key", ""));
     if (!p.ok()) return http::SendAdminError(res, 401, "UNAUTHENTICATED", "invalid API key");
-    http::SendJson(res, 200, {{"agent", p->agent}, {"api_key_id", p->api_key_id},
-                              {"may_pin_models", p->may_pin_models}});
+    Json out{{"agent", p->agent}, {"api_key_id", p->api_key_id},
+             {"may_pin_models", p->may_pin_models}};
+    if (p->limits) {
+      out["limits"] = p->limits->ToJson();
+      out["spent_micros"] = p->spent_micros;
+    }
+    http::SendJson(res, 200, out);
   });
   s.Get("/api/v1/receipts/tail",
         [this](const httplib::Request& q, httplib::Response& r) { Tail(q, r); });

@@ -45,8 +45,19 @@ Result<Principal> RemoteBoundary::Authenticate(std::string_view secret) {
     return MakeError(ErrorCode::kUnavailable,
                      "boundary: authenticate answered " + std::to_string(res->status));
   }
-  Principal p{res->body.value("agent", ""), res->body.value("api_key_id", ""),
-              res->body.value("may_pin_models", false)};
+  Principal p;
+  p.agent = res->body.value("agent", "");
+  p.api_key_id = res->body.value("api_key_id", "");
+  p.may_pin_models = res->body.value("may_pin_models", false);
+  if (res->body.contains("limits")) {  // enforced by this proxy's gate: fail-closed if unreadable
+    auto limits = KeyLimits::FromJson(res->body["limits"]);
+    auto spent = res->body.find("spent_micros");
+    if (!limits.ok() || (spent != res->body.end() && !spent->is_number_integer())) {
+      return MakeError(ErrorCode::kUnavailable, "boundary: authenticate answered unreadable limits");
+    }
+    if (limits->any()) p.limits = std::make_shared<const KeyLimits>(std::move(*limits));
+    if (spent != res->body.end()) p.spent_micros = spent->get<int64_t>();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auth_cache_[hash] = {p, now + kAuthCacheTtl};
   return p;
@@ -64,6 +75,7 @@ Result<Decision> RemoteBoundary::Evaluate(const EvaluateInput& in) {
   if (in.path_stream) req["stream"] = *in.path_stream;
   if (!in.approval_id.empty()) req["approval_id"] = in.approval_id;
   if (!in.invalid_reason.empty()) req["invalid_reason"] = in.invalid_reason;
+  if (!in.gate_reason.empty()) req["gate_reason"] = in.gate_reason;
   auto res = Post("/api/v1/evaluate", req);
   if (!res.ok()) return MakeError(ErrorCode::kUnavailable, "boundary: " + res.error().message);
   if (res->status != 200) {

@@ -45,6 +45,8 @@ struct ProxyService::Flight {
   int64_t cost_micros = 0;
   std::optional<Outcome> outcome;  // recorded by Seal, not yet handed to the boundary
   bool outcome_sealed = false;     // handed to the boundary (SealOutcome)
+  // The gate's hold on the key's limits (a concurrency slot): released with the flight.
+  KeyGate::Pass gate_pass;
 };
 
 // One attempt at one candidate: the request to send and how to read the answer.

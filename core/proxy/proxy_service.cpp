@@ -1,5 +1,6 @@
 #include "core/proxy/proxy_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <new>
@@ -41,6 +42,34 @@ bool WantsJson(const Json& body) {
     }
   }
   return false;
+}
+
+// What the router needs to know of a request, from its facts and body.
+route::RouteFacts RouteFactsOf(const RequestFacts& facts, const Json& body,
+                               const std::string& model, bool stream) {
+  route::RouteFacts rf;
+  rf.model = model;
+  rf.has_tools = !facts.tools.empty();
+  rf.has_images = facts.has_images;
+  rf.json_output = WantsJson(body);
+  for (const std::string& t : facts.texts) rf.texts.push_back(t);
+  rf.input_tokens = facts.input_tokens;
+  rf.stream = stream;
+  return rf;
+}
+
+// The model and streaming a client asked for: Gemini's from the path.
+std::string ClientModel(const ProxyRequest& req, const Json& body) {
+  if (req.path_model) return *req.path_model;
+  if (auto model = body.find("model"); model != body.end() && model->is_string()) {
+    return model->get<std::string>();
+  }
+  return "";
+}
+bool ClientStream(const ProxyRequest& req, const Json& body) {
+  if (req.path_stream) return *req.path_stream;
+  auto stream = body.find("stream");
+  return stream != body.end() && *stream == true;
 }
 
 // A Flight and its shared_ptr control block are ~2 KB: above glibc's
@@ -192,6 +221,9 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
     f->body = std::move(parsed.value());
   }
 
+  std::optional<GateRefusal> refused;
+  if (f->principal.limits && invalid.empty()) refused = Gate(*f);  // a pointer check when none
+
   EvaluateInput in;
   in.principal = f->principal;
   in.protocol = request.protocol;
@@ -207,6 +239,7 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   in.correlation_id = f->correlation_id;
   in.headers = std::move(f->req.headers);  // not needed past the decision
   in.invalid_reason = invalid;
+  if (refused) in.gate_reason = refused->reason;
   in.defer_durability = true;  // Handle and the upstream write wait for Decision::durable
   auto decision = boundary_->Evaluate(in);
   if (invalid.empty()) f->body = std::move(in.body);
@@ -223,6 +256,13 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   AppendHeaderLine(&f->helm_headers, "X-Helm-Status", VerdictName(d.verdict));
 
   if (!invalid.empty()) return ErrorResponse(*f, invalid_status, "REQUEST_INVALID", invalid, true);
+  if (refused && d.verdict != Verdict::kAllow) {
+    ProxyResponse res = ErrorResponse(*f, refused->status, d.reason_code, refused->message, true);
+    if (refused->retry_after_s > 0) {
+      res.headers.emplace_back("Retry-After", std::to_string(refused->retry_after_s));
+    }
+    return res;
+  }
   if (d.verdict == Verdict::kDeny && d.reason_code == "REQUEST_INVALID") {  // JSON of a wrong shape
     return ErrorResponse(*f, 400, "REQUEST_INVALID",
                          d.detail.empty() ? "not a valid request for this endpoint" : d.detail,
@@ -241,20 +281,38 @@ ProxyResponse ProxyService::HandleFlight(const std::shared_ptr<Flight>& f) {
   return Route(f);
 }
 
+std::optional<GateRefusal> ProxyService::Gate(Flight& f) {
+  const KeyLimits& limits = *f.principal.limits;
+  RequestFacts facts;
+  if (limits.tpm > 0 || !limits.lanes.empty()) {
+    auto extracted = ExtractFacts(f.req.protocol, f.body);
+    if (!extracted.ok()) return std::nullopt;  // the boundary refuses it: REQUEST_INVALID
+    facts = std::move(extracted.value());
+  }
+  if (!limits.lanes.empty()) {
+    // The lane the request asks for (a lane name, an alias, a pinned model)
+    // or is classified into, before the policy's lane obligations.
+    route::RouteFacts rf = RouteFactsOf(facts, f.body, ClientModel(f.req, f.body),
+                                        ClientStream(f.req, f.body));
+    auto state = router_->state();
+    auto plan = route::SelectRoute(*state->config, rf, {}, f.principal.may_pin_models);
+    if (plan.ok() && std::find(limits.lanes.begin(), limits.lanes.end(), plan->selected_lane) ==
+                         limits.lanes.end()) {
+      return GateRefusal{"LANE_NOT_ALLOWED", 403, 0,
+                         "this API key may not use lane '" + plan->selected_lane + "'"};
+    }
+  }
+  std::optional<GateRefusal> refused = gate_.Admit(f.principal, facts.input_tokens, &f.gate_pass);
+  if (refused) GetLabeledCounter("helm_gate_refusals_total", "reason", refused->reason).Add();
+  return refused;
+}
+
 ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
   const Decision& d = f->decision;
   // The decoders have checked both members' types where the protocol has
   // them; Gemini's come from the path, and its body's are ignored.
-  if (f->req.path_model) {
-    f->client_model = *f->req.path_model;
-  } else if (auto model = f->body.find("model"); model != f->body.end() && model->is_string()) {
-    f->client_model = model->get<std::string>();
-  }
-  if (f->req.path_stream) {
-    f->stream = *f->req.path_stream;
-  } else if (auto stream = f->body.find("stream"); stream != f->body.end()) {
-    f->stream = *stream == true;
-  }
+  f->client_model = ClientModel(f->req, f->body);
+  f->stream = ClientStream(f->req, f->body);
   // Only an obligation re-serialises the body; otherwise it goes out as received.
   // Neither the parsed body nor the received bytes are needed past this
   // point: move them, do not copy them.
@@ -275,15 +333,8 @@ ProxyResponse ProxyService::Route(std::shared_ptr<Flight> f) {
     }
   }
   const RequestFacts& facts = facts_seen ? *facts_seen : extracted;
-  route::RouteFacts rf;
-  rf.model = f->client_model;
-  rf.has_tools = !facts.tools.empty();
-  rf.has_images = facts.has_images;
-  rf.json_output = WantsJson(f->dispatch_json);
-  for (const std::string& t : facts.texts) rf.texts.push_back(t);
-  rf.input_tokens = facts.input_tokens;
+  route::RouteFacts rf = RouteFactsOf(facts, f->dispatch_json, f->client_model, f->stream);
   rf.max_output_tokens = d.obligations.max_output_tokens.value_or(0);
-  rf.stream = f->stream;
   auto plan = route::SelectRoute(*f->router->config, rf,
                                  {d.obligations.lane_pin, d.obligations.lane_cap},
                                  f->principal.may_pin_models);
@@ -476,6 +527,7 @@ void ProxyService::Seal(Flight& f, const std::string& status, int http_status) {
   // parsed strictly): the route is always canonical; "{}" only guards that.
   Result<std::string> route_text = route_object.Text();
   o.route = route_text.ok() ? std::move(route_text).value() : "{}";
+  if (f.usage) f.gate_pass.AddOutputTokens(f.usage->output_tokens);  // only with a tpm
   o.usage = std::move(f.usage);
   o.cost_micros = f.cost_micros;
   o.output_hash = f.output_hash;

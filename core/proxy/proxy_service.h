@@ -13,6 +13,7 @@
 
 #include "core/boundary/boundary.h"
 #include "core/common/limits.h"
+#include "core/proxy/key_gate.h"
 #include "core/proxy/proxy_types.h"
 #include "core/proxy/router.h"
 #include "core/route/selection.h"
@@ -40,6 +41,9 @@ class ProxyService {
   struct Flight;
 
  private:
+  // The gate (key_gate.h): only for a principal with limits. A refusal is
+  // recorded by the boundary as a DENY with its reason code.
+  std::optional<GateRefusal> Gate(Flight& flight);
   ProxyResponse Route(std::shared_ptr<Flight> flight);
   // Tries flight.candidates from `first` on; parks the response while an
   // upstream's answer is awaited when the transport allows.
@@ -74,6 +78,7 @@ class ProxyService {
   Router* router_;
   ProxyOptions options_;
   std::atomic<size_t> open_streams_{0};
+  KeyGate gate_;
 };
 
 }  // namespace helm

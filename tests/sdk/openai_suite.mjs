@@ -225,6 +225,29 @@ export function defineOpenAiSuite(mode) {
       assert.equal(outcome.output_hash, streamHash);
     });
 
+    // Regression: a stream cut inside an SSE event got helm's error frame glued
+    // onto the partial line, which the SDK threw as a SyntaxError.
+    it('a stream cut inside an event is an APIError after the whole events, outcome truncated', async () => {
+      const { data: stream, response } = await client.chat.completions
+        .create({ model: MODEL, messages: user('cut me [upstream:cut events=2 bytes=40]'), stream: true })
+        .withResponse();
+      assert.equal(response.status, 200);
+      let text = '';
+      const err = await (async () => {
+        try {
+          for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      assert.ok(err instanceof OpenAI.APIError, `an APIError, not ${err?.constructor?.name}: ${err}`);
+      assert.match(err.message, /UPSTREAM_STREAM_BROKEN/);
+      assert.equal(text, UPSTREAM_TEXT.split(' ')[0], 'the events before the cut, whole');
+      const outcome = await findOutcome(px, response.headers.get('x-helm-receipt-id'));
+      assert.equal(outcome.status, 'truncated');
+    });
+
     it('tools: the SDK request reaches the upstream unchanged', async () => {
       await upstream.reset();
       const params = { model: MODEL, messages: user('weather in Paris?'), tools: [WEATHER_TOOL], tool_choice: 'auto' };

@@ -1,10 +1,12 @@
 // The streaming half of ProxyService. Each candidate's upstream is read on its
 // own thread into a StreamChannel. The HTTP status is settled before the
-// client's stream opens: a candidate that fails before its first output (a
-// fault, a 5xx or 429, an empty body) falls over to the next one; the first
-// output commits the stream. After that each chunk reaches the client as it
-// arrives (translated when the protocols differ), and the stream ends with the
-// `: helm-output-hash` comment that the outcome receipt repeats.
+// client's stream opens: a candidate that fails before its first real output
+// event (a fault, a 5xx or 429, an in-band error event, a body that ends
+// first) falls over to the next one, and what it sent is dropped; the first
+// output event commits the stream (DESIGN §8). After that each chunk reaches
+// the client as it arrives (translated when the protocols differ), and the
+// stream ends with the `: helm-output-hash` comment that the outcome receipt
+// repeats.
 #include <thread>
 
 #include "core/common/ids.h"
@@ -55,6 +57,21 @@ struct UpstreamReader {
       if (n != StreamChannel::Next::kTimeout || gone()) return n;
     }
   }
+  // Reads the body through `relay` until its first output event, until it is
+  // truncated (an error event, a malformed stream), or until the client's
+  // bytes held in *held pass max_held; kData then. kDone when the body ended
+  // first, kTimeout when the client left.
+  StreamChannel::Next ReadToOutput(StreamRelay& relay, std::string* held, size_t max_held,
+                                   const std::function<bool()>& gone) {
+    std::string chunk;
+    for (;;) {
+      chunk.clear();
+      StreamChannel::Next n = Wait(nullptr, &chunk, gone);
+      if (n != StreamChannel::Next::kData) return n;
+      held->append(relay.Feed(chunk));
+      if (relay.output_started() || relay.truncated() || held->size() > max_held) return n;
+    }
+  }
 };
 
 // Seals the outcome once: explicitly when the stream ends, or as
@@ -101,7 +118,9 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                                                    f->decision.durable.get(),
                                                    options_.stream_buffer_bytes);
     UpstreamHead head;
-    auto first = std::make_shared<std::string>();
+    auto relay = std::make_shared<StreamRelay>(f->req.protocol, leg->kind, leg->translate,
+                                               EncodeOptionsFor(*f));
+    auto first = std::make_shared<std::string>();  // the client's bytes up to the first output
     StreamChannel::Next waited = reader->Wait(&head, nullptr, gone);
     bool has_head = waited == StreamChannel::Next::kData;
     bool ok_head = has_head && head.status >= 200 && head.status <= 299;
@@ -113,10 +132,18 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
       Seal(*f, "client_disconnected", 499);
       return res;
     };
-    if (ok_head) waited = reader->Wait(nullptr, first.get(), gone);
+    if (ok_head) {
+      waited = reader->ReadToOutput(*relay, first.get(), options_.limits.max_response_bytes, gone);
+    }
     if (waited == StreamChannel::Next::kTimeout) return abandoned();
+    if (ok_head && relay->truncated() && !relay->output_started()) {
+      reader->Join();  // an error event, or a malformed stream, before any output: a fault
+      permit.Release(route::ReportFault(route::AttemptOutcome::kServerError));
+      RecordAttempt(*f, c, "stream_error", "", NowUs() - t0);
+      continue;
+    }
     if (!ok_head || waited == StreamChannel::Next::kDone) {
-      if (ok_head || !has_head) {  // no head, or no output: a fault before the first byte
+      if (ok_head || !has_head) {  // no head, or a body that ended first: a fault before output
         reader->Join();
         UpstreamResult r = reader->channel->result();
         if (r.fault == UpstreamFault::kNotSent) return {};  // not recorded: Handle answers
@@ -155,8 +182,6 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
     // Committed: faults from here on are not the provider's breaker faults.
     permit.Release({route::AttemptOutcome::kSuccess, 0});
     CommitTo(*f, c);
-    auto relay = std::make_shared<StreamRelay>(f->req.protocol, leg->kind, leg->translate,
-                                               EncodeOptionsFor(*f));
     auto seal = std::make_shared<SealOnce>();
     const route::Candidate candidate = c;
     seal->seal = [this, f, candidate, t0](const char* status) {
@@ -178,7 +203,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
         hash.Update(bytes);
         return w.Write(bytes);
       };
-      if (!deliver(relay->Feed(*first))) client_gone = true;
+      if (!deliver(*first)) client_gone = true;
       std::string buf;
       while (!client_gone) {
         buf.clear();

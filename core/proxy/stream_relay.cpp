@@ -29,10 +29,25 @@ StreamRelay::StreamRelay(std::string client_protocol, protocol::ProviderKind pro
 StreamRelay::~StreamRelay() = default;
 
 void StreamRelay::Observe(const ir::StreamEvent& ev) {
-  if (ev.type == ir::StreamEvent::Type::kUsage && ev.usage.known) usage_ = UsageOf(ev.usage);
-  if (ev.type == ir::StreamEvent::Type::kError) {  // the provider's own error event
-    truncated_ = true;
-    upstream_error_ = true;
+  using T = ir::StreamEvent::Type;
+  switch (ev.type) {
+    case T::kUsage:
+      if (ev.usage.known) usage_ = UsageOf(ev.usage);
+      break;
+    case T::kError:  // the provider's own error event
+      truncated_ = true;
+      upstream_error_ = true;
+      break;
+    case T::kTextDelta:
+    case T::kThinkingDelta:
+    case T::kToolCallStart:
+    case T::kToolCallDelta:
+    case T::kFinish:
+      output_started_ = true;
+      break;
+    case T::kStart:
+    case T::kEnd:
+      break;
   }
 }
 
@@ -86,6 +101,7 @@ std::string StreamRelay::Feed(std::string_view upstream_bytes) {
   std::string out;
   if (broken_) return out;
   Status s = Decode(upstream_bytes, &out);
+  if (!decodable_ && !upstream_bytes.empty()) output_started_ = true;
   if (!translate_) {
     held_.append(upstream_bytes);
     ForwardWholeEvents(&out);

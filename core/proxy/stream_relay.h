@@ -1,5 +1,6 @@
 // StreamRelay: turns the upstream's SSE bytes into the client's SSE bytes for
-// one committed stream. Same-protocol streams pass through byte for byte, one
+// one stream; before the stream commits, it also tells where it may
+// (output_started). Same-protocol streams pass through byte for byte, one
 // whole SSE event at a time (decoded on the side only to learn usage and
 // whether the stream ended properly); other pairs go through the provider's
 // stream decoder and the client's stream encoder (core/protocol).
@@ -45,11 +46,16 @@ class StreamRelay {
   // without its protocol's terminal marker is truncated: its usage is unknown
   // (I6), and the client's stream ends with an error frame.
   bool truncated() const { return truncated_; }
+  // True once the upstream sent a real output event: text, thinking, a tool
+  // call or a finish (for streams helm does not decode, any byte). A stream
+  // commits there (DESIGN §8); a stream truncated before it failed over.
+  bool output_started() const { return output_started_; }
   // When the provider reported usage and the stream was not truncated.
   std::optional<TokenUsage> usage() const;
 
  private:
-  // Records what an IR event tells about the stream: usage, an error event.
+  // Records what an IR event tells about the stream: usage, output, an error
+  // event.
   void Observe(const ir::StreamEvent& ev);
   // Parses and decodes the next upstream bytes (translating: encodes the
   // events into *out). An error when the stream cannot go on.
@@ -75,6 +81,7 @@ class StreamRelay {
   bool decoding_ = true;         // false after an event the decoder refused
   bool upstream_error_ = false;  // the provider sent its error event (and the client its frame)
   bool broken_ = false;          // the stream has ended for the client: nothing more is written
+  bool output_started_ = false;
   bool truncated_ = false;
 };
 

@@ -240,6 +240,43 @@ TEST_CASE("passthrough: a line over the SSE limit ends the stream at once") {
   CHECK(relay.truncated());
 }
 
+// DESIGN §8: a stream commits on its first real output event, not on its
+// first bytes (Anthropic's message_start, a role chunk).
+TEST_CASE("output_started: on the first text, tool call or finish, not on a start") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      const std::string first_event = s.whole.substr(0, s.whole.find("\n\n") + 2);
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      relay.Feed(first_event);
+      // The first event carries text, except Anthropic's message_start.
+      CHECK(relay.output_started() == (s.kind != ProviderKind::kAnthropic));
+      relay.Feed(s.whole.substr(first_event.size()));
+      CHECK(relay.output_started());
+
+      StreamRelay empty = MakeRelay(c.protocol, s.kind);  // a finish alone is output
+      empty.Feed(s.tail);
+      CHECK(empty.output_started());
+    }
+  }
+}
+
+TEST_CASE("output_started: an error event before any output is not output") {
+  for (const ProviderStream& s : Streams()) {
+    for (const ClientEnd& c : kClients) {
+      CAPTURE(c.protocol);
+      CAPTURE(static_cast<int>(s.kind));
+      StreamRelay relay = MakeRelay(c.protocol, s.kind);
+      if (s.kind == ProviderKind::kAnthropic)
+        relay.Feed(s.whole.substr(0, s.whole.find("\n\n") + 2));
+      relay.Feed(s.error);
+      CHECK(relay.truncated());
+      CHECK_FALSE(relay.output_started());
+    }
+  }
+}
+
 TEST_CASE("translating: an event the decoder refuses ends the stream at once") {
   StreamRelay relay = MakeRelay(kAnthropicMessages, ProviderKind::kOpenAi);
   std::string out = relay.Feed(Streams()[0].whole.substr(0, Streams()[0].whole.find("\n\n") + 2));

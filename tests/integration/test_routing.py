@@ -35,11 +35,11 @@ UNSET_ENV = "HELM_RT_KEY_NEVER_SET"
 STANDARD_LANES = ["economy", "balanced", "premium", "coding", "json", "vision", "tool_use"]
 
 
-def provider_toml(pid, url, model, key_env, upstream_id=None):
+def provider_toml(pid, url, model, key_env, upstream_id=None, kind="openai"):
     return """
 [[providers]]
 id = "{pid}"
-kind = "openai"
+kind = "{kind}"
 base_url = "{url}"
 api_key_env = "{key_env}"
 connect_timeout_ms = 1000
@@ -54,13 +54,13 @@ tools = true
 vision = true
 json = true
 """.format(pid=pid, url=url, model=model, key_env=key_env, fb=FIRST_BYTE_MS, idle=IDLE_MS,
-           upstream_id=upstream_id or model)
+           upstream_id=upstream_id or model, kind=kind)
 
 
-def routing_toml(url_a, url_b, lanes=None, extra_providers="", extra_lanes=""):
+def routing_toml(url_a, url_b, lanes=None, extra_providers="", extra_lanes="", kind_a="openai"):
     """Every standard lane: pa/m1 first, then pb/m2 (unless `lanes` overrides
-    a lane's `primary`/`fallback` text)."""
-    out = provider_toml("pa", url_a, "m1", "HELM_RT_KEY_A", "upstream-m1")
+    a lane's `primary`/`fallback` text). pa is of kind `kind_a`."""
+    out = provider_toml("pa", url_a, "m1", "HELM_RT_KEY_A", "upstream-m1", kind_a)
     out += provider_toml("pb", url_b, "m2", "HELM_RT_KEY_B", "upstream-m2")
     out += extra_providers
     lanes = lanes or {}
@@ -570,6 +570,29 @@ class ExecutionTest(RoutingCase):
         self.assertEqual(o["route"]["provider"], "pa")
         self.assertEqual(self.calls(self.e.b), 0, "a committed stream was failed over")
 
+    def test_stream_error_before_output_falls_back(self):
+        # DESIGN §8: a stream commits on its first real output event, not on
+        # its first bytes; before it (here after a role chunk), an in-band
+        # error event or a cut is a fault that fails over.
+        for step, outcome in (({"behaviour": "inband_error", "events": 1}, "stream_error"),
+                              ({"behaviour": "cut", "events": 1}, "no_output")):
+            with self.subTest(step=step):
+                self.e.a.reset()
+                self.e.b.reset()
+                self.e.a.script([step])
+                status, headers, lines, _ = read_stream(self.e.px.url, self.e.px.bootstrap_key,
+                                                        chat("hello", stream=True))
+                self.assertEqual(status, 200, lines)
+                events = data_events(lines)
+                self.assertEqual(events[-1], "[DONE]")
+                for ev in events[:-1]:
+                    self.assertNotIn("error", json.loads(ev))
+                self.assertEqual(headers.get("x-helm-model"), "pb/m2")
+                o = self.outcome(headers["x-helm-receipt-id"])
+                self.assertEqual(o["status"], "completed")
+                self.assertEqual(self.attempts(o["route"]), [("pa", "m1", outcome, None),
+                                                             ("pb", "m2", "ok", None)])
+
     def test_stream_truncation_is_not_a_breaker_fault(self):
         self.e.a.script(["500"] * (THRESHOLD - 1) + [{"behaviour": "cut", "events": 2}])
         for i in range(THRESHOLD - 1):
@@ -699,6 +722,53 @@ context_window = 100000
 
 
 # ---- config loading and reload ---------------------------------------------------------
+
+class TranslatedFailoverTest(RoutingCase):
+    """pa is an Anthropic provider (the chat client's stream is translated),
+    pb the OpenAI fallback."""
+
+    def setUp(self):
+        self.e = Env(toml=lambda a, b: routing_toml(a, b, kind_a="anthropic")).start()
+
+    def tearDown(self):
+        self.e.close()
+
+    def test_overloaded_error_after_message_start_falls_back(self):
+        # Regression: message_start then an in-band overloaded_error reached
+        # the client as a 200 stream with an error; the fallback never ran.
+        self.e.a.script([{"behaviour": "inband_error", "events": 1}])
+        status, headers, lines, _ = read_stream(self.e.px.url, self.e.px.bootstrap_key,
+                                                chat("hi", stream=True))
+        self.assertEqual(status, 200, lines)
+        events = data_events(lines)
+        self.assertEqual(events[-1], "[DONE]")
+        chunks = [json.loads(ev) for ev in events[:-1]]
+        for c in chunks:
+            self.assertNotIn("error", c)
+        self.assertEqual("".join(c["choices"][0]["delta"].get("content") or ""
+                                 for c in chunks if c["choices"]),
+                         "Hello from the test upstream.")
+        self.assertEqual(headers.get("x-helm-model"), "pb/m2")
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "completed")
+        self.assertEqual(self.attempts(o["route"]), [("pa", "m1", "stream_error", None),
+                                                     ("pb", "m2", "ok", None)])
+        self.assertEqual(self.e.a.requests()[0]["format"], "anthropic")
+
+    def test_overloaded_error_after_output_is_truncated_not_failed_over(self):
+        self.e.a.script([{"behaviour": "inband_error", "events": 4}])
+        status, headers, lines, _ = read_stream(self.e.px.url, self.e.px.bootstrap_key,
+                                                chat("hi", stream=True))
+        self.assertEqual(status, 200, lines)
+        events = data_events(lines)
+        self.assertNotIn("[DONE]", events)
+        self.assertIn("Overloaded", json.loads(events[-1])["error"]["message"])
+        self.assertEqual(headers.get("x-helm-model"), "pa/m1")
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["status"], "truncated")
+        self.assertIsNone(o.get("usage"))
+        self.assertEqual(self.calls(self.e.b), 0, "a committed stream was failed over")
+
 
 class ConfigTest(RoutingCase):
     def setUp(self):

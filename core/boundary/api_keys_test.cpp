@@ -1,0 +1,101 @@
+// ApiKeys: limits on the key record, and a budgeted key's spend kept across
+// a reopen of the state database.
+#include "core/boundary/api_keys.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/common/ids.h"
+
+namespace helm {
+namespace {
+
+std::string TempDir() {
+  auto dir = std::filesystem::temp_directory_path() / NewId("helm-keys-test-");
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+TEST_CASE("KeyLimits: the JSON form, set members only; invalid members refused") {
+  KeyLimits l;
+  l.lanes = {"balanced"};
+  l.rpm = 60;
+  l.budget_micros = 2500000;
+  CHECK(l.ToJson() == Json{{"lanes", {"balanced"}}, {"rpm", 60}, {"budget_micros", 2500000}});
+  auto back = KeyLimits::FromJson(l.ToJson());
+  REQUIRE(back.ok());
+  CHECK(back->lanes == l.lanes);
+  CHECK(back->rpm == 60);
+  CHECK(back->tpm == 0);
+  CHECK(back->budget_micros == 2500000);
+  CHECK(KeyLimits::FromJson(Json()).ok());  // absent: no limits
+  CHECK_FALSE(KeyLimits().any());
+  for (const char* bad : {R"({"rpm": -1})", R"({"rpm": 1.5})", R"({"rpm": "60"})",
+                          R"({"rps": 1})", R"({"lanes": "balanced"})", R"({"lanes": [""]})",
+                          R"([])", R"({"tpm": 9007199254740993})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(KeyLimits::FromJson(Json::parse(bad)).ok());
+  }
+  CHECK(KeyLimits::FromJson(Json::parse(R"({"tpm": 9007199254740992})")).ok());  // 2^53: at the limit
+}
+
+TEST_CASE("ApiKeys: a key's limits come with its principal; spend persists, budgeted keys only") {
+  const std::string dir = TempDir();
+  std::string limited_secret, plain_secret, limited_id, plain_id;
+  {
+    auto store = StateStore::Open(dir);
+    REQUIRE(store.ok());
+    auto keys = ApiKeys::Load(store->get());
+    REQUIRE(keys.ok());
+    KeyLimits l;
+    l.budget_micros = 1000;
+    l.concurrency = 2;
+    auto limited = (*keys)->Create("agent-a", l);
+    auto plain = (*keys)->Create("agent-b");
+    REQUIRE(limited.ok());
+    REQUIRE(plain.ok());
+    limited_secret = limited->secret;
+    limited_id = limited->id;
+    plain_secret = plain->secret;
+    plain_id = plain->id;
+    auto p = (*keys)->Authenticate(plain_secret);
+    REQUIRE(p);
+    CHECK(p->limits == nullptr);  // no limits: nothing to check on the request path
+    CHECK((*keys)->AddSpend(limited_id, 400).ok());
+    CHECK((*keys)->AddSpend(limited_id, 700).ok());
+    CHECK((*keys)->AddSpend(plain_id, 5000).ok());  // no budget: not tracked
+    p = (*keys)->Authenticate(limited_secret);
+    REQUIRE(p);
+    REQUIRE(p->limits != nullptr);
+    CHECK(p->limits->concurrency == 2);
+    CHECK(p->spent_micros == 1100);
+  }
+  auto store = StateStore::Open(dir);
+  REQUIRE(store.ok());
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE(keys.ok());
+  auto p = (*keys)->Authenticate(limited_secret);
+  REQUIRE(p);
+  CHECK(p->spent_micros == 1100);  // survives the reopen
+  CHECK(p->limits->budget_micros == 1000);
+  CHECK((*store)->Get("spend/" + plain_id) == std::nullopt);
+  REQUIRE((*keys)->Revoke(limited_id).ok());
+  CHECK_FALSE((*keys)->Authenticate(limited_secret));
+  bool listed = false;
+  for (const Json& k : (*keys)->List()) {
+    if (k["id"] == limited_id) {
+      listed = true;
+      CHECK(k["limits"] == Json{{"budget_micros", 1000}, {"concurrency", 2}});
+      CHECK(k["spent_micros"] == 1100);
+      CHECK(k["revoked"] == true);
+    }
+  }
+  CHECK(listed);
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace helm

@@ -141,7 +141,8 @@ default_verdict = "ALLOW"
   Outcome o;
   o.decision_id = allowed.decision_id;
   o.decision_receipt_id = allowed.receipt_id;
-  o.principal = {"boundary-test", "key_test"};
+  o.principal.agent = "boundary-test";
+  o.principal.api_key_id = "key_test";
   o.status = "completed";
   o.http_status = 200;
   o.usage = TokenUsage{12, 5, 3};

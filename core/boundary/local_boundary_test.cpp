@@ -15,6 +15,13 @@
 namespace helm {
 namespace {
 
+// A ledger write hook that fails every write while `fail` is set.
+std::function<Status()> FailWhile(const bool& fail) {
+  return [&fail]() -> Status {
+    return fail ? MakeError(ErrorCode::kUnavailable, "injected write failure") : Status::Ok();
+  };
+}
+
 struct Fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("helm-boundary-" + crypto::HexEncode(crypto::RandomBytes(6)));
@@ -176,10 +183,7 @@ id = "deploys-need-approval"
 verdict = "ESCALATE"
 when.content_regex = ['deploy']
 )",
-            [&]() -> Status {
-              return fail_writes ? MakeError(ErrorCode::kUnavailable, "injected write failure")
-                                 : Status::Ok();
-            });
+            FailWhile(fail_writes));
   Decision escalated = f.Evaluate("deploy it");
   REQUIRE(escalated.verdict == Verdict::kEscalate);
   REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
@@ -209,10 +213,7 @@ verdict = "DENY"
 reason = "SECRET"
 when.content_regex = ['secret']
 )",
-            [&]() -> Status {
-              return fail_writes ? MakeError(ErrorCode::kUnavailable, "injected write failure")
-                                 : Status::Ok();
-            });
+            FailWhile(fail_writes));
   auto outcome_of = [](const Decision& d) {
     Outcome o;  // parent_durable stays false: as from the admin API
     o.decision_id = d.decision_id;

@@ -97,25 +97,40 @@ std::string LastEvent(const std::string& out) {
   return events.empty() ? "" : events.back();
 }
 
-TEST_CASE("a stream with its terminal event ends properly, whatever the pair") {
+// Runs `check` for every provider stream through every client protocol.
+template <typename Check>
+void ForEveryPair(Check check) {
   for (const ProviderStream& s : Streams()) {
     for (const ClientEnd& c : kClients) {
       CAPTURE(c.protocol);
       CAPTURE(static_cast<int>(s.kind));
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      std::string out = relay.Feed(s.whole + s.tail);
-      out += relay.Finish("");
-      CHECK_FALSE(relay.truncated());
-      REQUIRE(relay.usage().has_value());
-      CHECK(relay.usage()->input_tokens == 5);
-      CHECK(out.find(c.error) == std::string::npos);
-      if (protocol::SameProtocol(c.protocol, s.kind)) {
-        CHECK(out == s.whole + s.tail);  // forwarded byte for byte
-      } else {
-        CHECK(out.find(c.done) != std::string::npos);
-      }
+      check(s, c);
     }
   }
+}
+
+// The client protocol a provider kind's stream is forwarded to as it is.
+const char* SameProtocolClient(ProviderKind kind) {
+  return kind == ProviderKind::kOpenAi      ? kOpenAiChat
+         : kind == ProviderKind::kAnthropic ? kAnthropicMessages
+                                            : kGeminiGenerate;
+}
+
+TEST_CASE("a stream with its terminal event ends properly, whatever the pair") {
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    std::string out = relay.Feed(s.whole + s.tail);
+    out += relay.Finish("");
+    CHECK_FALSE(relay.truncated());
+    REQUIRE(relay.usage().has_value());
+    CHECK(relay.usage()->input_tokens == 5);
+    CHECK(out.find(c.error) == std::string::npos);
+    if (protocol::SameProtocol(c.protocol, s.kind)) {
+      CHECK(out == s.whole + s.tail);  // forwarded byte for byte
+    } else {
+      CHECK(out.find(c.done) != std::string::npos);
+    }
+  });
 }
 
 // Regression: the relay made up a finish for an upstream that ended cleanly
@@ -123,57 +138,45 @@ TEST_CASE("a stream with its terminal event ends properly, whatever the pair") {
 // the client saw a normal end (stop / end_turn / response.completed with zero
 // usage) while the outcome said truncated.
 TEST_CASE("a stream that ends without its terminal event ends with the error frame") {
-  for (const ProviderStream& s : Streams()) {
-    for (const ClientEnd& c : kClients) {
-      CAPTURE(c.protocol);
-      CAPTURE(static_cast<int>(s.kind));
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      std::string out = relay.Feed(s.whole);
-      out += relay.Finish("");
-      CHECK(relay.truncated());
-      CHECK_FALSE(relay.usage().has_value());  // unknown, never zero (I6)
-      CHECK(out.find(c.done) == std::string::npos);
-      CHECK(LastEvent(out).find(c.error) != std::string::npos);
-      if (protocol::SameProtocol(c.protocol, s.kind)) {
-        CHECK(out.starts_with(s.whole));  // what the provider sent, then the frame
-      }
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    std::string out = relay.Feed(s.whole);
+    out += relay.Finish("");
+    CHECK(relay.truncated());
+    CHECK_FALSE(relay.usage().has_value());  // unknown, never zero (I6)
+    CHECK(out.find(c.done) == std::string::npos);
+    CHECK(LastEvent(out).find(c.error) != std::string::npos);
+    if (protocol::SameProtocol(c.protocol, s.kind)) {
+      CHECK(out.starts_with(s.whole));  // what the provider sent, then the frame
     }
-  }
+  });
 }
 
 TEST_CASE("a fault ends the stream with the error frame naming it") {
-  for (const ProviderStream& s : Streams()) {
-    for (const ClientEnd& c : kClients) {
-      CAPTURE(c.protocol);
-      CAPTURE(static_cast<int>(s.kind));
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      std::string out = relay.Feed(s.whole);
-      out += relay.Finish("upstream stream ended: broken");
-      CHECK(relay.truncated());
-      CHECK(LastEvent(out).find(c.error) != std::string::npos);
-      CHECK(LastEvent(out).find("upstream stream ended: broken") != std::string::npos);
-    }
-  }
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    std::string out = relay.Feed(s.whole);
+    out += relay.Finish("upstream stream ended: broken");
+    CHECK(relay.truncated());
+    CHECK(LastEvent(out).find(c.error) != std::string::npos);
+    CHECK(LastEvent(out).find("upstream stream ended: broken") != std::string::npos);
+  });
 }
 
 // Regression: an in-band error event after output was sealed as completed.
 TEST_CASE("the provider's error event ends the stream with one error frame, truncated") {
-  for (const ProviderStream& s : Streams()) {
-    for (const ClientEnd& c : kClients) {
-      CAPTURE(c.protocol);
-      CAPTURE(static_cast<int>(s.kind));
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      std::string out = relay.Feed(s.whole + s.error);
-      out += relay.Finish("");
-      CHECK(relay.truncated());
-      CHECK_FALSE(relay.usage().has_value());
-      CHECK(LastEvent(out).find(c.error) != std::string::npos);
-      CHECK(LastEvent(out).find("boom") != std::string::npos);
-      size_t frames = 0;
-      for (const std::string& e : Events(out)) frames += e.find(c.error) != std::string::npos;
-      CHECK(frames == 1);
-    }
-  }
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    std::string out = relay.Feed(s.whole + s.error);
+    out += relay.Finish("");
+    CHECK(relay.truncated());
+    CHECK_FALSE(relay.usage().has_value());
+    CHECK(LastEvent(out).find(c.error) != std::string::npos);
+    CHECK(LastEvent(out).find("boom") != std::string::npos);
+    size_t frames = 0;
+    for (const std::string& e : Events(out)) frames += e.find(c.error) != std::string::npos;
+    CHECK(frames == 1);
+  });
 }
 
 // Regression: a passthrough stream cut inside an SSE event got the error frame
@@ -181,9 +184,7 @@ TEST_CASE("the provider's error event ends the stream with one error frame, trun
 // the OpenAI SDK read as a JSON syntax error instead of an API error.
 TEST_CASE("passthrough cut inside an event: the partial event is dropped") {
   for (const ProviderStream& s : Streams()) {
-    const char* client = s.kind == ProviderKind::kOpenAi      ? kOpenAiChat
-                         : s.kind == ProviderKind::kAnthropic ? kAnthropicMessages
-                                                              : kGeminiGenerate;
+    const char* client = SameProtocolClient(s.kind);
     CAPTURE(client);
     const std::string partial = s.tail.substr(0, s.tail.size() / 2);
     StreamRelay relay = MakeRelay(client, s.kind);
@@ -206,9 +207,7 @@ TEST_CASE("passthrough cut inside an event: the partial event is dropped") {
 TEST_CASE("passthrough forwards each event once whole, byte for byte, however split") {
   for (const ProviderStream& s : Streams()) {
     const std::string stream = s.whole + s.tail;
-    const char* client = s.kind == ProviderKind::kOpenAi      ? kOpenAiChat
-                         : s.kind == ProviderKind::kAnthropic ? kAnthropicMessages
-                                                              : kGeminiGenerate;
+    const char* client = SameProtocolClient(s.kind);
     for (size_t cut = 0; cut <= stream.size(); ++cut) {
       CAPTURE(client);
       CAPTURE(cut);
@@ -243,38 +242,29 @@ TEST_CASE("passthrough: a line over the SSE limit ends the stream at once") {
 // DESIGN §8: a stream commits on its first real output event, not on its
 // first bytes (Anthropic's message_start, a role chunk).
 TEST_CASE("output_started: on the first text, tool call or finish, not on a start") {
-  for (const ProviderStream& s : Streams()) {
-    for (const ClientEnd& c : kClients) {
-      CAPTURE(c.protocol);
-      CAPTURE(static_cast<int>(s.kind));
-      const std::string first_event = s.whole.substr(0, s.whole.find("\n\n") + 2);
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      relay.Feed(first_event);
-      // The first event carries text, except Anthropic's message_start.
-      CHECK(relay.output_started() == (s.kind != ProviderKind::kAnthropic));
-      relay.Feed(s.whole.substr(first_event.size()));
-      CHECK(relay.output_started());
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    const std::string first_event = s.whole.substr(0, s.whole.find("\n\n") + 2);
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    relay.Feed(first_event);
+    // The first event carries text, except Anthropic's message_start.
+    CHECK(relay.output_started() == (s.kind != ProviderKind::kAnthropic));
+    relay.Feed(s.whole.substr(first_event.size()));
+    CHECK(relay.output_started());
 
-      StreamRelay empty = MakeRelay(c.protocol, s.kind);  // a finish alone is output
-      empty.Feed(s.tail);
-      CHECK(empty.output_started());
-    }
-  }
+    StreamRelay empty = MakeRelay(c.protocol, s.kind);  // a finish alone is output
+    empty.Feed(s.tail);
+    CHECK(empty.output_started());
+  });
 }
 
 TEST_CASE("output_started: an error event before any output is not output") {
-  for (const ProviderStream& s : Streams()) {
-    for (const ClientEnd& c : kClients) {
-      CAPTURE(c.protocol);
-      CAPTURE(static_cast<int>(s.kind));
-      StreamRelay relay = MakeRelay(c.protocol, s.kind);
-      if (s.kind == ProviderKind::kAnthropic)
-        relay.Feed(s.whole.substr(0, s.whole.find("\n\n") + 2));
-      relay.Feed(s.error);
-      CHECK(relay.truncated());
-      CHECK_FALSE(relay.output_started());
-    }
-  }
+  ForEveryPair([&](const ProviderStream& s, const ClientEnd& c) {
+    StreamRelay relay = MakeRelay(c.protocol, s.kind);
+    if (s.kind == ProviderKind::kAnthropic) relay.Feed(s.whole.substr(0, s.whole.find("\n\n") + 2));
+    relay.Feed(s.error);
+    CHECK(relay.truncated());
+    CHECK_FALSE(relay.output_started());
+  });
 }
 
 TEST_CASE("translating: an event the decoder refuses ends the stream at once") {

@@ -205,6 +205,22 @@ def admin_url(server):
     raise RuntimeError("no admin API line in the proxy log")
 
 
+def outcome_receipt(px, decision_receipt_id, timeout=5.0):
+    """The outcome receipt whose parent is decision_receipt_id, read from the
+    admin API at px.admin_base; outcomes are written after the response, so
+    this waits up to `timeout` seconds for it. None when there is none."""
+    deadline = time.time() + timeout
+    while True:
+        status, page = px.admin("GET", "/api/v1/receipts?limit=1000", url=px.admin_base)
+        assert status == 200, page
+        for r in page["receipts"]:
+            if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
+                return r
+        if time.time() > deadline:
+            return None
+        time.sleep(0.05)
+
+
 def raw_http(url, method, path, body=b"", headers=None, timeout=10):
     """One request over http.client with exactly the given headers (no
     defaults added but Host and Content-Length). Returns (status, headers

@@ -27,7 +27,7 @@ import unittest
 import urllib.parse
 
 import helmtest
-from helmtest import Server, Upstream, admin_url, raw_http, run_helm
+from helmtest import Server, Upstream, admin_url, outcome_receipt, raw_http, run_helm
 
 CLIENTS = ["chat", "anthropic", "responses", "gemini"]
 PROVIDERS = ["openai", "anthropic", "gemini"]
@@ -900,17 +900,9 @@ class ConformanceTest(unittest.TestCase):
     # ---- a stream that does not end properly ends with the error frame ------------------------
 
     def outcome(self, decision_receipt_id, timeout=5.0):
-        deadline = time.time() + timeout
-        while True:
-            status, page = self.px.admin("GET", "/api/v1/receipts?limit=1000",
-                                         url=self.px.admin_base)
-            self.assertEqual(status, 200, page)
-            for r in page["receipts"]:
-                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
-                    return r
-            if time.time() > deadline:
-                self.fail("no outcome receipt for " + decision_receipt_id)
-            time.sleep(0.05)
+        o = outcome_receipt(self.px, decision_receipt_id, timeout)
+        self.assertIsNotNone(o, "no outcome receipt for " + decision_receipt_id)
+        return o
 
     def check_stream_error(self, client, events):
         """A stream that ends with the client protocol's error frame: every

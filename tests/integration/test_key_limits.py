@@ -15,7 +15,7 @@ import time
 import unittest
 
 import helmtest
-from helmtest import Server, Upstream, admin_url, chat_body, raw_http, run_helm
+from helmtest import Server, Upstream, admin_url, chat_body, outcome_receipt, raw_http, run_helm
 
 KEY_ENV = {"HELM_KL_KEY": "sk-key-limits-test"}
 # 1,000 micro-dollars per input or output token: a request costs a few thousand.
@@ -85,16 +85,9 @@ class GateCase(unittest.TestCase):
         return r
 
     def outcome(self, decision_receipt_id, timeout=5.0):
-        deadline = time.time() + timeout
-        while True:
-            status, page = self.px.admin("GET", "/api/v1/receipts?limit=1000",
-                                         url=self.px.admin_base)
-            self.assertEqual(status, 200, page)
-            for r in page["receipts"]:
-                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
-                    return r
-            self.assertLess(time.time(), deadline, "no outcome for " + decision_receipt_id)
-            time.sleep(0.05)
+        o = outcome_receipt(self.px, decision_receipt_id, timeout)
+        self.assertIsNotNone(o, "no outcome receipt for " + decision_receipt_id)
+        return o
 
     def assert_refused(self, status, headers, raw, expect_status, reason, retry_after):
         """The client's error (OpenAI shape), its headers and its DENY receipt."""

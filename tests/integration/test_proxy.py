@@ -18,7 +18,7 @@ import time
 import unittest
 
 import helmtest
-from helmtest import Server, Upstream, admin_url, chat_body, raw_http
+from helmtest import Server, Upstream, admin_url, chat_body, outcome_receipt, raw_http
 
 MAX_BODY = 2000
 FIRST_BYTE_TIMEOUT_MS = 500
@@ -62,16 +62,7 @@ class ProxyCase(unittest.TestCase):
         return r
 
     def outcome(self, decision_receipt_id, timeout=5.0):
-        deadline = time.time() + timeout
-        while True:
-            status, page = self.admin("GET", "/api/v1/receipts?limit=1000")
-            self.assertEqual(status, 200, page)
-            for r in page["receipts"]:
-                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
-                    return r
-            if time.time() > deadline:
-                return None
-            time.sleep(0.05)
+        return outcome_receipt(self.px, decision_receipt_id, timeout)
 
     def assert_openai_error(self, status, headers, raw, expect_status, code=None):
         self.assertEqual(status, expect_status, raw)

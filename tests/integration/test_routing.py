@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 import helmtest
-from helmtest import Server, Upstream, admin_url, raw_http
+from helmtest import Server, Upstream, admin_url, outcome_receipt, raw_http
 
 THRESHOLD = 3           # [breaker] failure_threshold
 COOL_DOWN_MS = 800      # [breaker] cool_down_ms
@@ -172,17 +172,9 @@ class RoutingCase(unittest.TestCase):
         return raw_http(self.e.px.url, "GET", path, None, hdrs)
 
     def outcome(self, decision_receipt_id, timeout=5.0):
-        deadline = time.time() + timeout
-        while True:
-            status, page = self.e.px.admin("GET", "/api/v1/receipts?limit=1000",
-                                           url=self.e.px.admin_base)
-            self.assertEqual(status, 200, page)
-            for r in page["receipts"]:
-                if r.get("kind") == "outcome" and r.get("parent") == decision_receipt_id:
-                    return r
-            if time.time() > deadline:
-                self.fail("no outcome receipt for " + decision_receipt_id)
-            time.sleep(0.05)
+        o = outcome_receipt(self.e.px, decision_receipt_id, timeout)
+        self.assertIsNotNone(o, "no outcome receipt for " + decision_receipt_id)
+        return o
 
     def route(self, headers):
         return self.outcome(headers["x-helm-receipt-id"])["route"]

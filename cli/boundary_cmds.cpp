@@ -56,6 +56,11 @@ void AddKeys(CLI::App& app, int* exit_code) {
   AddClientOptions(revoke, &o);
   revoke->add_option("ID", id, "key id")->required();
   revoke->callback([exit_code] { *exit_code = app::RunKeysRevoke(o, id); });
+  auto* rotate = group->add_subcommand(
+      "rotate", "a new secret for a key, printed once; the old secret is refused from now on");
+  AddClientOptions(rotate, &o);
+  rotate->add_option("ID", id, "key id")->required();
+  rotate->callback([exit_code] { *exit_code = app::RunKeysRotate(o, id); });
 }
 
 void AddPolicy(CLI::App& app, int* exit_code) {

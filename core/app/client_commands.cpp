@@ -165,6 +165,10 @@ int RunKeysRevoke(const ClientOptions& o, const std::string& id) {
   return Call(o, "POST", "/api/v1/keys/" + id + "/revoke", Json::object(), nullptr);
 }
 
+int RunKeysRotate(const ClientOptions& o, const std::string& id) {
+  return Call(o, "POST", "/api/v1/keys/" + id + "/rotate", Json::object(), PrintCreatedKey);
+}
+
 int RunPolicyReload(const ClientOptions& o) {
   return Call(o, "POST", "/api/v1/policy/reload", Json::object(), nullptr);
 }

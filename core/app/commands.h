@@ -94,6 +94,7 @@ int RunKeysCreate(const ClientOptions& options, const std::string& agent,
                   const KeyLimitOptions& limits);
 int RunKeysList(const ClientOptions& options);
 int RunKeysRevoke(const ClientOptions& options, const std::string& id);
+int RunKeysRotate(const ClientOptions& options, const std::string& id);
 
 int RunPolicyCheck(const std::string& file, Format format);
 int RunPolicyTest(const std::string& file, const std::string& vectors_dir, Format format);

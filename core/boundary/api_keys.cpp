@@ -12,6 +12,8 @@ constexpr char kPrefix[] = "apikey/";
 constexpr char kSpendPrefix[] = "spend/";
 constexpr int64_t kMaxLimit = int64_t{1} << 53;  // exact in every JSON reader
 
+std::string NewSecret() { return "hk_" + crypto::Base64UrlEncode(crypto::RandomBytes(32)); }
+
 Result<int64_t> LimitMember(const Json& j, const char* name) {
   auto it = j.find(name);
   if (it == j.end()) return int64_t{0};
@@ -95,7 +97,7 @@ Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
       }
     }
     entry->record = std::move(record.value());
-    keys->by_id_[id] = entry;
+    if (!entry->record.value("replaced", false)) keys->by_id_[id] = entry;
     keys->by_hash_[key.substr(sizeof(kPrefix) - 1)] = std::move(entry);
   }
   return keys;
@@ -133,29 +135,64 @@ Result<CreatedKey> ApiKeys::Create(const std::string& agent, const KeyLimits& li
   if (agent.empty() || agent.size() > 128) {
     return MakeError(ErrorCode::kInvalidArgument, "agent must be 1 to 128 characters");
   }
-  CreatedKey created{NewId("key_"), "hk_" + crypto::Base64UrlEncode(crypto::RandomBytes(32)), agent,
-                     limits};
+  CreatedKey created{NewId("key_"), NewSecret(), agent, limits};
   Json record{{"id", created.id}, {"agent", agent}, {"revoked", false}, {"pin_models", false}};
   if (limits.any()) record["limits"] = limits.ToJson();
   if (Status s = Store(crypto::Sha256Hex(created.secret), record); !s.ok()) return s.error();
   return created;
 }
 
+std::optional<std::string> ApiKeys::CurrentHashLocked(const std::string& key_id) const {
+  for (const auto& [hash, e] : by_hash_) {
+    if (e->record.value("id", "") == key_id && !e->record.value("replaced", false)) return hash;
+  }
+  return std::nullopt;
+}
+
 Status ApiKeys::Revoke(const std::string& key_id) {
-  std::string hash;
+  std::optional<std::string> hash;
   Json record;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [h, e] : by_hash_) {
-      if (e->record.value("id", "") == key_id) {
-        hash = h;
-        record = e->record;
-      }
+    hash = CurrentHashLocked(key_id);
+    if (hash) record = by_hash_.at(*hash)->record;
+  }
+  if (!hash) return MakeError(ErrorCode::kNotFound, "no API key " + key_id);
+  record["revoked"] = true;
+  return Store(*hash, record);
+}
+
+Result<CreatedKey> ApiKeys::Rotate(const std::string& key_id) {
+  std::optional<std::string> old_hash;
+  Json record;
+  int64_t spent = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old_hash = CurrentHashLocked(key_id);
+    if (old_hash) {
+      const Entry& e = *by_hash_.at(*old_hash);
+      record = e.record;
+      spent = e.spent.load();
     }
   }
-  if (hash.empty()) return MakeError(ErrorCode::kNotFound, "no API key " + key_id);
+  if (!old_hash || record.value("revoked", false)) {
+    return MakeError(ErrorCode::kNotFound, "no active API key " + key_id);
+  }
+  CreatedKey created{key_id, NewSecret(), record.value("agent", ""), {}};
+  if (record.contains("limits")) created.limits = KeyLimits::FromJson(record["limits"]).value();
+  // The new secret first: a failure in between leaves both valid, never none.
+  const std::string new_hash = crypto::Sha256Hex(created.secret);
+  if (Status s = Store(new_hash, record); !s.ok()) return s.error();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    by_hash_.at(new_hash)->spent = spent;
+  }
+  // The old record stays, revoked, so that the bootstrap secret on disk
+  // (EnsureBootstrap) is not registered again at the next start.
   record["revoked"] = true;
-  return Store(hash, record);
+  record["replaced"] = true;
+  if (Status s = Store(*old_hash, record); !s.ok()) return s.error();
+  return created;
 }
 
 std::vector<Json> ApiKeys::List() const {
@@ -163,6 +200,7 @@ std::vector<Json> ApiKeys::List() const {
   std::vector<Json> out;
   for (const auto& [hash, e] : by_hash_) {
     const Json& r = e->record;
+    if (r.value("replaced", false)) continue;  // a rotated key's old secret
     Json k{{"id", r.value("id", "")}, {"agent", r.value("agent", "")},
            {"revoked", r.value("revoked", false)}};
     if (e->limits) {

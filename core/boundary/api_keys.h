@@ -66,6 +66,9 @@ class ApiKeys {
   Status EnsureBootstrap(const std::string& secret);
   Result<CreatedKey> Create(const std::string& agent, const KeyLimits& limits = {});
   Status Revoke(const std::string& key_id);
+  // A new secret for the key: same id, agent, limits and spend; the old
+  // secret is refused from now on. kNotFound for an unknown or revoked key.
+  Result<CreatedKey> Rotate(const std::string& key_id);
   // {id, agent, revoked, limits?, spent_micros?}, never the secret or its hash
   std::vector<Json> List() const;
 
@@ -82,6 +85,8 @@ class ApiKeys {
   };
   explicit ApiKeys(StateStore* store) : store_(store) {}
   Status Store(const std::string& hash, const Json& record);
+  // The hash of the key's current secret: not revoked, not replaced by Rotate.
+  std::optional<std::string> CurrentHashLocked(const std::string& key_id) const;
 
   StateStore* store_;
   mutable std::mutex mu_;

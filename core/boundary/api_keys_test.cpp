@@ -97,5 +97,54 @@ TEST_CASE("ApiKeys: a key's limits come with its principal; spend persists, budg
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend; its old secret is refused") {
+  const std::string dir = TempDir();
+  std::string old_secret, new_secret, id;
+  {
+    auto store = StateStore::Open(dir);
+    REQUIRE(store.ok());
+    auto keys = ApiKeys::Load(store->get());
+    REQUIRE(keys.ok());
+    KeyLimits limits;
+    limits.rpm = 10;
+    limits.budget_micros = 1000;
+    auto created = (*keys)->Create("agent-a", limits);
+    REQUIRE(created.ok());
+    id = created->id;
+    old_secret = created->secret;
+    REQUIRE((*keys)->AddSpend(id, 300).ok());
+
+    auto rotated = (*keys)->Rotate(id);
+    REQUIRE(rotated.ok());
+    new_secret = rotated->secret;
+    CHECK(rotated->id == id);
+    CHECK(rotated->agent == "agent-a");
+    CHECK(rotated->limits.rpm == 10);
+    CHECK(new_secret != old_secret);
+    CHECK_FALSE((*keys)->Authenticate(old_secret));
+    auto p = (*keys)->Authenticate(new_secret);
+    REQUIRE(p);
+    CHECK(p->api_key_id == id);
+    CHECK(p->spent_micros == 300);
+    REQUIRE((*keys)->AddSpend(id, 200).ok());  // charged to the key, whichever secret
+    CHECK((*keys)->List().size() == 1);
+    CHECK((*keys)->Rotate("key_unknown").error().code == ErrorCode::kNotFound);
+  }
+  auto store = StateStore::Open(dir);  // the same after a reopen
+  REQUIRE(store.ok());
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE(keys.ok());
+  CHECK_FALSE((*keys)->Authenticate(old_secret));
+  auto p = (*keys)->Authenticate(new_secret);
+  REQUIRE(p);
+  CHECK(p->spent_micros == 500);
+  REQUIRE((*keys)->List().size() == 1);
+  CHECK((*keys)->List()[0]["id"] == id);
+  REQUIRE((*keys)->Revoke(id).ok());  // the current secret, not the replaced one
+  CHECK_FALSE((*keys)->Authenticate(new_secret));
+  CHECK((*keys)->Rotate(id).error().code == ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace helm

@@ -65,6 +65,14 @@ std::string SseEvent(const Appended& r) {
   return "id: " + std::to_string(r.seq) + "\nevent: receipt\ndata: " + r.stored + "\n\n";
 }
 
+// A new key's secret, shown this once: {id, key, agent, limits?}.
+void SendCreatedKey(httplib::Response& res, const Result<CreatedKey>& created) {
+  if (!created.ok()) return SendError(res, created.error());
+  Json out{{"id", created->id}, {"key", created->secret}, {"agent", created->agent}};
+  if (created->limits.any()) out["limits"] = created->limits.ToJson();
+  http::SendJson(res, 200, out);
+}
+
 }  // namespace
 
 struct AdminServer::Impl {
@@ -249,12 +257,12 @@ void AdminServer::Impl::Keys(httplib::Server& s) {
     if (!ParseBody(req, res, &body)) return;
     auto key_limits = KeyLimits::FromJson(body.value("limits", Json()));
     if (!key_limits.ok()) return SendError(res, key_limits.error());
-    auto created = boundary->api_keys().Create(body.value("agent", ""), *key_limits);
-    if (!created.ok()) return SendError(res, created.error());
-    Json out{{"id", created->id}, {"key", created->secret}, {"agent", created->agent}};
-    if (created->limits.any()) out["limits"] = created->limits.ToJson();
-    http::SendJson(res, 200, out);
+    SendCreatedKey(res, boundary->api_keys().Create(body.value("agent", ""), *key_limits));
   });
+  s.Post(R"(/api/v1/keys/([A-Za-z0-9_]+)/rotate)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           SendCreatedKey(res, boundary->api_keys().Rotate(req.matches[1]));
+         });
   s.Post(R"(/api/v1/keys/([A-Za-z0-9_]+)/revoke)",
          [this](const httplib::Request& req, httplib::Response& res) {
            Status st = boundary->api_keys().Revoke(req.matches[1]);

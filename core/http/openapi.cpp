@@ -24,6 +24,7 @@ const char* OpenApiDocument() {
 "/api/v1/approvals/{id}/deny":{"post":{"summary":"deny a pending request","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"approval"},"409":{"description":"not pending"}}}},
 "/api/v1/keys":{"get":{"summary":"API keys (never secrets)","responses":{"200":{"description":"keys: id, agent, revoked, limits?, spent_micros?"}}},"post":{"summary":"create a key for an agent, with optional limits {lanes, rpm, tpm, budget_micros, concurrency}; the secret is returned once","responses":{"200":{"description":"id, key, agent, limits?"},"400":{"description":"invalid limits"}}}},
 "/api/v1/keys/{id}/revoke":{"post":{"summary":"revoke a key","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"revoked"}}}},
+"/api/v1/keys/{id}/rotate":{"post":{"summary":"a new secret for a key (same id, agent, limits and spend), returned once; the old secret is refused from now on","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"string"}}],"responses":{"200":{"description":"id, key, agent, limits?"},"404":{"description":"no such key, or revoked"}}}},
 "/api/v1/policy/reload":{"post":{"summary":"reload the policy file; an invalid file keeps the last good policy","responses":{"200":{"description":"policy"},"422":{"description":"invalid, not applied"}}}}
 }})json";
 }

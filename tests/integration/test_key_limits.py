@@ -148,6 +148,27 @@ class EmbeddedGateTest(GateCase):
                                      url=self.px.admin_base)
         self.assertEqual(status, 400, body)
 
+    def test_keys_rotate_replaces_the_secret_and_keeps_the_key(self):
+        k = self.key("--rpm", "60")
+        r = run_helm("keys", "rotate", k["id"], "--server", self.px.admin_base,
+                     "--data-dir", self.px.data_dir, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rotated = json.loads(r.stdout)
+        self.assertEqual((rotated["id"], rotated["agent"], rotated["limits"]),
+                         (k["id"], k["agent"], {"rpm": 60}))
+        self.assertNotEqual(rotated["key"], k["key"])
+        status, _, _ = self.post(chat_body("hi"), key=k["key"])
+        self.assertEqual(status, 401)
+        status, headers, raw = self.post(chat_body("hi"), key=rotated["key"])
+        self.assertEqual(status, 200, raw)
+        self.assertEqual(self.receipt(headers["x-helm-receipt-id"])["principal"]["api_key_id"],
+                         k["id"])
+        status, page = self.px.admin("GET", "/api/v1/keys", url=self.px.admin_base)
+        self.assertEqual([x["id"] for x in page["keys"]].count(k["id"]), 1)
+        r = run_helm("keys", "rotate", "key_unknown", "--server", self.px.admin_base,
+                     "--data-dir", self.px.data_dir)
+        self.assertNotEqual(r.returncode, 0)
+
     def test_rpm_exceeded_is_429_with_retry_after_and_a_deny_receipt(self):
         k = self.key("--rpm", "2")
         key = k["key"]

@@ -1,7 +1,10 @@
 // Chain verification; the rules are listed in docs/receipts.md ("Verification").
 #include "core/receipt/verify.h"
 
+#include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "core/crypto/crypto.h"
@@ -9,6 +12,11 @@
 
 namespace helm::receipt {
 namespace {
+
+// Receipts checked together: enough to keep every core busy for a while
+// per thread start, few enough to hold (about 5 MB parsed).
+constexpr size_t kBatch = 1024;
+constexpr size_t kMaxThreads = 16;
 
 bool IsString(const Json& r, const char* name) {
   auto it = r.find(name);
@@ -77,7 +85,7 @@ Status ChainVerifier::AddTrustedCheckpoint(std::string_view stored) {
   auto bad = [](std::string why) {
     return MakeError(ErrorCode::kInvalidArgument, "trusted checkpoint: " + std::move(why));
   };
-  if (line_ > 0) return bad("must be added before the first receipt");
+  if (line_ > 0 || !batch_.empty()) return bad("must be added before the first receipt");
   auto parsed = ParseStored(stored);
   if (!parsed.ok()) return bad(parsed.error().message);
   const Json& r = *parsed;
@@ -102,38 +110,65 @@ void ChainVerifier::ExpectWholeLedger(uint64_t head_seq, std::string head_hash) 
 }
 
 void ChainVerifier::Add(std::string_view stored) {
+  batch_.emplace_back().stored = stored;
+  if (batch_.size() == kBatch) Drain();
+}
+
+void ChainVerifier::Precheck(Prechecked& p) {
+  p.hash = crypto::Sha256Tagged(p.stored);
+  p.parsed = ParseStored(p.stored);
+  if (!p.parsed.ok()) return;
+  p.missing = MissingMember(*p.parsed);
+  if (p.missing.empty()) p.signature = CheckSignature(*p.parsed);
+}
+
+void ChainVerifier::Drain() {
+  // Each thread takes the next unchecked receipt, so one that loses its core
+  // for a while holds up nobody.
+  std::atomic<size_t> next{0};
+  auto work = [this, &next] {
+    for (size_t i; (i = next.fetch_add(1)) < batch_.size();) Precheck(batch_[i]);
+  };
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxThreads);
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < std::min(threads, batch_.size()); ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  for (Prechecked& p : batch_) Take(p);
+  batch_.clear();
+}
+
+void ChainVerifier::Take(Prechecked& p) {
   ++line_;
   ++report_.receipts;
-  const std::string hash = crypto::Sha256Tagged(stored);
-  auto parsed = ParseStored(stored);
-  if (!parsed.ok()) {
-    Fail(line_, "format", "line " + std::to_string(line_) + ": " + parsed.error().message);
-    expected_prev_hash_ = hash;  // keep the next link checkable
+  if (!p.parsed.ok()) {
+    Fail(line_, "format", "line " + std::to_string(line_) + ": " + p.parsed.error().message);
+    expected_prev_hash_ = p.hash;  // keep the next link checkable
     return;
   }
-  const Json& r = *parsed;
-  if (std::string missing = MissingMember(r); !missing.empty()) {
-    Fail(line_, "format", "line " + std::to_string(line_) + ": missing or invalid " + missing);
-    expected_prev_hash_ = hash;
+  const Json& r = *p.parsed;
+  if (!p.missing.empty()) {
+    Fail(line_, "format", "line " + std::to_string(line_) + ": missing or invalid " + p.missing);
+    expected_prev_hash_ = p.hash;
     return;
   }
   const uint64_t seq = PositiveInt(r, "seq");
-  const Status signature = CheckSignature(r);
-  const bool signature_ok = signature.ok();
-  if (!signature_ok) Fail(seq, "signature", signature.error().message);
+  const bool signature_ok = p.signature.ok();
+  if (!signature_ok) Fail(seq, "signature", p.signature.error().message);
   CheckChain(r, seq);
   if (Str(r, "kind") == "checkpoint") CheckCheckpointBody(r, seq);
-  CheckPins(seq, hash);
+  CheckPins(seq, p.hash);
   if (signature_ok) CheckTrust(r, seq);
   TrackDecisions(r);
   seen_any_ = true;
   last_seq_ = seq;
-  expected_prev_hash_ = hash;
+  expected_prev_hash_ = p.hash;
   report_.head_seq = seq;
-  report_.head_hash = hash;
+  report_.head_hash = p.hash;
 }
 
 void ChainVerifier::ReadFailed(std::string_view error) {
+  Drain();
   const uint64_t next = seen_any_ ? last_seq_ + 1 : line_ + 1;
   Fail(next, "format",
        "cannot read the receipt after seq " + std::to_string(next - 1) + ": " + std::string(error));
@@ -245,6 +280,7 @@ void ChainVerifier::CheckLedgerHead() {
 }
 
 VerifyReport ChainVerifier::Finish() {
+  Drain();
   CheckPinsReached();
   CheckLedgerHead();
   report_.decisions_without_outcome.clear();

@@ -57,6 +57,38 @@ TEST_CASE("a clean chain passes and reports head, checkpoints and open decisions
   CHECK(j["head_seq"] == 10);
 }
 
+TEST_CASE("receipts checked in parallel batches are reported in input order") {
+  ChainBuilder b;
+  std::vector<std::string> lines;
+  for (int pair = 0; pair < 1300; ++pair) {  // 2,600 receipts: more than two batches
+    lines.push_back(b.Decision());
+    lines.push_back(b.Outcome(b.next_seq() - 1));
+  }
+  lines.push_back(b.Decision());  // seq 2601, left open
+  const VerifyReport whole = Run(lines, b.key().public_key);
+  CHECK(whole.integrity_ok);
+  CHECK(whole.trust_ok);
+  CHECK(whole.receipts == 2601);
+  CHECK(whole.head_seq == 2601);
+  CHECK(whole.decisions_without_outcome == std::vector<std::string>{"rcpt_2601"});
+
+  auto edit = [](std::string line) {  // a signed value changed: the signature fails
+    line[line.find("completed")] = 'k';
+    return line;
+  };
+  auto damaged = lines;
+  damaged[2199] = edit(damaged[2199]);  // seq 2200, in the third batch
+  VerifyReport late = Run(damaged, b.key().public_key);
+  CHECK(late.first_broken_seq == 2200);
+  CHECK(late.first_broken_check == "signature");
+  damaged[1099] = edit(damaged[1099]);  // seq 1100, in the second: the first failure
+  damaged[1500].resize(10);             // and a later format failure
+  VerifyReport early = Run(damaged, b.key().public_key);
+  CHECK(early.first_broken_seq == 1100);
+  CHECK(early.first_broken_check == "signature");
+  CHECK(early.receipts == 2601);
+}
+
 TEST_CASE("an empty input is intact") {
   ChainVerifier v({});
   auto r = v.Finish();

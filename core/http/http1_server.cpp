@@ -333,11 +333,18 @@ struct Head {
   HeaderList headers;
 };
 
-// Exactly one Host field, which only HTTP/1.0 may leave out (RFC 9112 §3.2).
-bool HostFieldOk(const Head& head) {
-  size_t hosts = 0;
-  for (const auto& field : head.headers) hosts += field.first == "host";
-  return hosts == 1 || (hosts == 0 && head.http10);
+// Why the request's Host field is refused, or null when it is fine: RFC 9112
+// §3.2 asks for exactly one, which only HTTP/1.0 may leave out, holding a
+// valid value.
+const char* HostFieldProblem(const Head& head) {
+  const std::string* host = nullptr;
+  for (const auto& [name, value] : head.headers) {
+    if (name != "host") continue;
+    if (host != nullptr) return "a request needs exactly one Host field";
+    host = &value;
+  }
+  if (host == nullptr) return head.http10 ? nullptr : "a request needs exactly one Host field";
+  return http1::IsHostValue(*host) ? nullptr : "the Host field is not host[:port]";
 }
 
 bool ParseHead(std::string_view head, Head& out) {
@@ -431,9 +438,7 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   size_t query = head.target.find('?');
   req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
   if (query != std::string::npos) req.query = head.target.substr(query + 1);
-  if (!HostFieldOk(head)) {
-    return Refuse(fd, req.path, 400, "a request needs exactly one Host field");
-  }
+  if (const char* problem = HostFieldProblem(head)) return Refuse(fd, req.path, 400, problem);
   // HTTP/1.0 knows no transfer codings: a sender that uses one anyway may
   // frame the body differently from a proxy in front (RFC 9112 §6.1).
   if (!http1::ParseFraming(head.headers, framing) || (framing.chunked && head.http10)) {

@@ -333,6 +333,30 @@ TEST_CASE("http1 server: exactly one Host field, which HTTP/1.0 may leave out") 
   }
 }
 
+// Regression: only the number of Host fields was checked, so any value was
+// served (RFC 9112 §3.2 asks for 400 on an invalid one).
+TEST_CASE("http1 server: a Host value that is not uri-host [ \":\" port ] is 400") {
+  Fixture f;
+  // The grammar case by case: core/provider/http1_wire_test.cpp.
+  for (std::string host : {"a b", "x/y", "user@x", "x:8o", "[::1", "\xc3\xa9.example"}) {
+    CAPTURE(host);
+    Client c(f.port());
+    c.Send("GET /a HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    Parsed r = c.Read();
+    CHECK(r.status == 400);
+    CHECK(r.body == "/a|the Host field is not host[:port]");
+    CHECK(c.Closed());
+  }
+  CHECK(f.handled() == 0);
+  // The empty value is what a request to a URI without an authority carries.
+  for (std::string host : {"", "EXAMPLE.com:8080", "127.0.0.1:9090", "[::1]:80", "ex%41mple"}) {
+    CAPTURE(host);
+    Client c(f.port());
+    c.Send("GET /a HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    CHECK(c.Read().status == 200);
+  }
+}
+
 TEST_CASE("http1 server: HTTP/1.0 and Connection: close end the connection") {
   Fixture f;
   for (const char* request :

@@ -1,5 +1,7 @@
 #include "core/provider/http1_wire.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -20,6 +22,10 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+bool IsHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 }  // namespace
@@ -127,11 +133,56 @@ constexpr std::array<bool, 256> kTokenChar = [] {
   return table;
 }();
 
+// RFC 3986 unreserved and sub-delims: what a reg-name holds besides
+// pct-encoded octets.
+constexpr std::array<bool, 256> kRegNameChar = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("-._~!$&'()*+,;=")) table[static_cast<uint8_t>(c)] = true;
+  return table;
+}();
+
 // The length of the token s begins with (0: none).
 size_t TokenLength(std::string_view s) {
   return std::find_if_not(s.begin(), s.end(),
                           [](char c) { return kTokenChar[static_cast<uint8_t>(c)]; }) -
          s.begin();
+}
+
+// *( unreserved / pct-encoded / sub-delims ): a reg-name, which every
+// IPv4address also is.
+bool IsRegName(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      if (!kRegNameChar[static_cast<uint8_t>(s[i])]) return false;
+    } else if (s.size() - i < 3 || !IsHexDigit(s[i + 1]) || !IsHexDigit(s[i + 2])) {
+      return false;
+    } else {
+      i += 2;
+    }
+  }
+  return true;
+}
+
+// An IP-literal without its brackets: IPv6address, or IPvFuture
+// ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )).
+bool IsIpLiteral(std::string_view s) {
+  if (!s.empty() && (s[0] == 'v' || s[0] == 'V')) {
+    const size_t dot = s.find('.');
+    if (dot == std::string_view::npos || dot < 2 || dot + 1 == s.size()) return false;
+    return std::all_of(s.begin() + 1, s.begin() + dot, IsHexDigit) &&
+           std::all_of(s.begin() + dot + 1, s.end(), [](char c) {
+             return c == ':' || kRegNameChar[static_cast<uint8_t>(c)];
+           });
+  }
+  char text[INET6_ADDRSTRLEN];
+  if (s.size() >= sizeof text) return false;
+  std::memcpy(text, s.data(), s.size());
+  text[s.size()] = '\0';
+  in6_addr address;
+  return inet_pton(AF_INET6, text, &address) == 1;
 }
 
 }  // namespace
@@ -140,6 +191,24 @@ bool IsToken(std::string_view s) { return !s.empty() && TokenLength(s) == s.size
 
 bool HasHeaderBreak(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+bool IsHostValue(std::string_view value) {
+  std::string_view port;
+  if (!value.empty() && value[0] == '[') {
+    const size_t close = value.find(']');
+    if (close == std::string_view::npos || !IsIpLiteral(value.substr(1, close - 1))) return false;
+    std::string_view rest = value.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    const size_t colon = value.find(':');  // a reg-name has none
+    if (!IsRegName(value.substr(0, colon))) return false;
+    if (colon != std::string_view::npos) port = value.substr(colon + 1);
+  }
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool ListsToken(std::string_view value, std::string_view token) {
@@ -222,10 +291,6 @@ bool IsBws(char c) { return c == ' ' || c == '\t'; }
 std::string_view SkipBws(std::string_view s) {
   while (!s.empty() && IsBws(s.front())) s.remove_prefix(1);
   return s;
-}
-
-bool IsHexDigit(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // HTAB, SP, VCHAR or obs-text: what a quoted-string may hold (RFC 9110 §5.6.4).

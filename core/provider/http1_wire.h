@@ -67,6 +67,11 @@ bool EqualsNoCase(std::string_view a, std::string_view b);
 bool IsToken(std::string_view s);  // RFC 9110 token
 // CR, LF or NUL: a value that could split or end a message head.
 bool HasHeaderBreak(std::string_view s);
+// A Host field value: uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986
+// §3.2.2-3), that is a reg-name (an IPv4 address is one) or a bracketed IPv6
+// or IPvFuture literal, then optionally ":" and digits. Empty is valid: it is
+// what a request for a URI without an authority carries.
+bool IsHostValue(std::string_view value);
 // Whether a comma-separated field value lists token (case-insensitive).
 bool ListsToken(std::string_view value, std::string_view token);
 // Whether the connection stays open after a message with these fields

@@ -39,6 +39,32 @@ TEST_CASE("a header value with CR, LF or NUL anywhere could break the head") {
   CHECK_FALSE(ParseFields(std::string_view("Name: a\0b", 9), fields));
 }
 
+TEST_CASE("a Host value is uri-host [ \":\" port ] (RFC 3986), or empty") {
+  for (std::string host :
+       {"", "example.com", "EXAMPLE.com:8080", "127.0.0.1:9090", "x:", ":80", "[::1]", "[::1]:80",
+        "[2001:db8::ffff:1.2.3.4]", "[V7.fe80::a+en1]:1", "ex%41mple", "a_b-c~d.!$&'()*+,;="}) {
+    CAPTURE(host);
+    CHECK(IsHostValue(host));
+  }
+  for (std::string host :
+       {"a b", "x/y", "user@x", "x?", "x#", "x:8o", "x:1:2", "x:-1", "x: 1", "[::1", "[::1]x",
+        "[::1]:8o", "::1", "[zz]", "[]", "[1.2.3.4]", "[::1%eth0]", "[::1%25eth0]", "[::1]]",
+        "[v1.]", "[v.x]", "[vz.x]", "[v1.x/y]", "x%4", "x%zz", "%", "\xc3\xa9.example"}) {
+    CAPTURE(host);
+    CHECK_FALSE(IsHostValue(host));
+  }
+  // A reg-name byte by byte: unreserved and sub-delims, nothing else ('%'
+  // only as an escape, ':' only before a port).
+  const std::string_view symbols = "-._~!$&'()*+,;=";
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    const bool allowed = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                         (c >= 'A' && c <= 'Z') || symbols.find(c) != std::string_view::npos;
+    CAPTURE(byte);
+    CHECK(IsHostValue(std::string("a") + c + "b") == allowed);
+  }
+}
+
 // Regression: the server read only the first Connection field, the upstream
 // client only the last, so "keep-alive" then "close" kept a connection open.
 TEST_CASE("every Connection field line counts for keep-alive") {

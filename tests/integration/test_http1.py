@@ -100,6 +100,16 @@ class Http1Test(unittest.TestCase):
         out, _ = self.exchange(b"GET /version HTTP/1.0\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
 
+    def test_a_host_value_that_is_not_host_port_is_refused(self):
+        for host in [b"a b", b"x/y", b"user@x", b"x:8o", b"[::1", b"\xc3\xa9.example"]:
+            with self.subTest(host=host):
+                self.assertRefused(b"GET /version HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        for host in [b"", b"[::1]:7714", b"ex%41mple.com"]:
+            with self.subTest(host=host):
+                out, _ = self.exchange(b"GET /version HTTP/1.1\r\nHost: " + host +
+                                       b"\r\nConnection: close\r\n\r\n")
+                self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
+
 
 if __name__ == "__main__":
     helmtest.main()

@@ -439,9 +439,7 @@ bool Http1Server::Impl::StartRequest(Conn& conn, Pending& p) {
   req.path = PercentDecode(std::string_view(head.target).substr(0, query), false);
   if (query != std::string::npos) req.query = head.target.substr(query + 1);
   if (const char* problem = HostFieldProblem(head)) return Refuse(fd, req.path, 400, problem);
-  // HTTP/1.0 knows no transfer codings: a sender that uses one anyway may
-  // frame the body differently from a proxy in front (RFC 9112 §6.1).
-  if (!http1::ParseFraming(head.headers, framing) || (framing.chunked && head.http10)) {
+  if (!http1::ParseFraming(head.headers, head.http10, framing)) {
     return Refuse(fd, req.path, 400, "malformed request framing");
   }
   if (framing.length > options.max_body_bytes) {

@@ -255,10 +255,10 @@ bool KeepAlive(const HeaderList& fields, bool http10) {
   return keep_alive;
 }
 
-bool ParseFraming(const HeaderList& headers, Framing& out) {
+bool ParseFraming(const HeaderList& headers, bool http10, Framing& out) {
   for (const auto& [name, value] : headers) {
     if (name == "transfer-encoding") {
-      if (!EqualsNoCase(value, "chunked") || out.chunked) return false;
+      if (http10 || !EqualsNoCase(value, "chunked") || out.chunked) return false;
       out.chunked = true;
     } else if (name == "content-length") {
       size_t n = 0;

@@ -93,8 +93,11 @@ struct Framing {
   size_t length = 0;
 };
 // Content-Length or chunked; false for anything ambiguous (both, differing
-// lengths, a coding other than chunked).
-bool ParseFraming(const HeaderList& headers, Framing& out);
+// lengths, a coding other than chunked) and, in an HTTP/1.0 message, for any
+// Transfer-Encoding at all: that version knows no transfer codings, so a peer
+// in between may frame the body otherwise (RFC 9112 §6.1). A message whose
+// framing is refused must not be answered or reused on its connection.
+bool ParseFraming(const HeaderList& headers, bool http10, Framing& out);
 
 enum class BodyStatus {
   kOk,

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,38 @@ TEST_CASE("every Connection field line counts for keep-alive") {
     CHECK(KeepAlive(c.fields, false) == c.http11);
     CHECK(KeepAlive(c.fields, true) == c.http10);
   }
+}
+
+TEST_CASE("framing: Content-Length or chunked, and no transfer coding in HTTP/1.0") {
+  struct Case {
+    HeaderList fields;
+    bool http11, http10;  // whether the framing is accepted in each version
+  };
+  const Case cases[] = {
+      {{}, true, true},
+      {{{"content-length", "5"}}, true, true},
+      {{{"content-length", "5"}, {"content-length", "5"}}, true, true},
+      {{{"content-length", "5"}, {"content-length", "6"}}, false, false},
+      {{{"transfer-encoding", "chunked"}}, true, false},
+      {{{"transfer-encoding", "Chunked"}}, true, false},
+      {{{"transfer-encoding", "gzip"}}, false, false},
+      {{{"transfer-encoding", "chunked"}, {"content-length", "5"}}, false, false},
+      {{{"transfer-encoding", "chunked"}, {"transfer-encoding", "chunked"}}, false, false},
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    CAPTURE(i);
+    Framing http11, http10;
+    CHECK(ParseFraming(c.fields, false, http11) == c.http11);
+    CHECK(ParseFraming(c.fields, true, http10) == c.http10);
+  }
+  Framing chunked;
+  REQUIRE(ParseFraming({{"transfer-encoding", "chunked"}}, false, chunked));
+  CHECK(chunked.chunked);
+  CHECK_FALSE(chunked.has_length);
+  Framing length;
+  REQUIRE(ParseFraming({{"content-length", "42"}}, true, length));
+  CHECK((length.has_length && length.length == 42 && !length.chunked));
 }
 
 struct Decoded {

@@ -597,7 +597,8 @@ UpstreamResult HttpUpstream::ReadAnswer(Exchange& x, bool deadline_passed,
   result.first_byte_us = (NowNs() - x.start_ns) / 1000;
 
   http1::Framing framing;
-  if (!http1::ParseFraming(out.headers, framing)) {
+  // A fault: the connection closes with x, unread bytes and all, and is never pooled.
+  if (!http1::ParseFraming(out.headers, http10, framing)) {
     return fail(UpstreamFault::kBroken, "malformed response framing");
   }
   bool keep_alive = http1::KeepAlive(out.headers, http10);

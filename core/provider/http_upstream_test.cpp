@@ -441,6 +441,25 @@ TEST_CASE("http upstream: a connection any Connection field closes is not reused
   CHECK(Call(*up).result.fault == UpstreamFault::kConnect);
 }
 
+// Regression: an HTTP/1.0 answer with Transfer-Encoding was decoded as
+// chunked, and its connection pooled, though a peer in between may frame it
+// otherwise (RFC 9112 §6.1: faulty framing, close after it).
+TEST_CASE("http upstream: an HTTP/1.0 answer with Transfer-Encoding is kBroken, not reused") {
+  RawServer server(
+      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+      "2\r\n{}\r\n0\r\n\r\n");
+  UpstreamOptions options;
+  options.first_byte_timeout_ms = 2000;
+  auto up = Make(server.url(), options);
+  Captured first = Call(*up);
+  CHECK(first.result.fault == UpstreamFault::kBroken);
+  CHECK(first.result.detail == "malformed response framing");
+  CHECK(first.chunks.empty());
+  // Pooled, the connection would never answer again.
+  server.StopListening();
+  CHECK(Call(*up).result.fault == UpstreamFault::kConnect);
+}
+
 TEST_CASE("http upstream: concurrent requests use at most one connection each") {
   TestServer ts;
   std::mutex mu;

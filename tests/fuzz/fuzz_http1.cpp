@@ -81,7 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
     helm::http1::Framing framing;
-    if (!helm::http1::ParseFraming(headers, framing)) return 0;
+    if (!helm::http1::ParseFraming(headers, head.substr(0, eol).ends_with("HTTP/1.0"), framing)) {
+      return 0;
+    }
     std::string body;
     auto sink = [&body](std::string_view piece) {
       body.append(piece);

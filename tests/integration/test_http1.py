@@ -2,15 +2,18 @@
 sent in one write to the real binary in front of `mock://`: the framing
 defects a review reproduced this way, so that they stay fixed end to end
 (the unit tests in core/http/http1_server_test.cpp and
-core/provider/http1_wire_test.cpp pin the details).
+core/provider/http1_wire_test.cpp pin the details). UpstreamFramingTest
+does the same for helm's upstream client, with raw answers from a
+loopback upstream (core/provider/http_upstream_test.cpp pins the details).
 """
 import json
 import os
 import socket
+import threading
 import unittest
 
 import helmtest
-from helmtest import Server, chat_body
+from helmtest import Server, admin_url, chat_body, outcome_receipt, raw_http
 
 POLICY = os.path.join(helmtest.SOURCE_DIR, "policies", "development.toml")
 
@@ -109,6 +112,86 @@ class Http1Test(unittest.TestCase):
                 out, _ = self.exchange(b"GET /version HTTP/1.1\r\nHost: " + host +
                                        b"\r\nConnection: close\r\n\r\n")
                 self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
+
+
+class RawUpstream:
+    """A loopback upstream that reads each request (head and Content-Length
+    body) and answers it with the same bytes, keeping the connection open;
+    it counts the connections it accepted."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            self.connections += 1
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(data) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                data = data[length:]
+                conn.sendall(self.answer)
+
+    def close(self):
+        self.sock.close()
+
+
+class UpstreamFramingTest(unittest.TestCase):
+    """helm's upstream client against answers whose framing is faulty."""
+
+    def test_an_http10_answer_with_transfer_encoding_is_502_and_not_kept(self):
+        completion = json.dumps({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+        up = RawUpstream(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n" +
+                         b"%x\r\n" % len(completion) + completion + b"\r\n0\r\n\r\n")
+        px = Server(["proxy", "--upstream", up.url, "--policy", helmtest.TEST_POLICY,
+                     "--port", "0", "--admin-port", "0", "--checkpoint-seconds", "0"]).start()
+        try:
+            px.admin_base = admin_url(px)
+            for _ in range(2):
+                status, headers, body = raw_http(
+                    px.url, "POST", "/v1/chat/completions", json.dumps(chat_body("hello")).encode(),
+                    {"Authorization": "Bearer " + px.bootstrap_key,
+                     "Content-Type": "application/json"})
+                self.assertEqual(status, 502, body)
+                self.assertEqual(json.loads(body)["error"]["code"], "UPSTREAM_ERROR", body)
+                o = outcome_receipt(px, headers["x-helm-receipt-id"])
+                self.assertIsNotNone(o)
+                self.assertEqual((o["status"], o["http_status"]), ("upstream_error", 502))
+            self.assertEqual(up.connections, 2)  # the first one was closed, not reused
+        finally:
+            px.cleanup()
+            up.close()
 
 
 if __name__ == "__main__":

@@ -107,6 +107,10 @@ ProxyResponse Dispatch(ProxyService& service, http::Http1Request& req) {
       ProxyRequest r = Convert(req, kGeminiGenerate);
       r.path_model = std::move(model);
       r.path_stream = stream;
+      // Google's default (alt=json) streams one JSON array; alt=sse asks for SSE.
+      if (stream && req.QueryParam("alt") != "sse") {
+        r.stream_framing = StreamFraming::kJsonArray;
+      }
       return service.Handle(std::move(r));
     }
   } else if (req.method == "GET") {

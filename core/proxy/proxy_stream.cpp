@@ -4,9 +4,10 @@
 // event (a fault, a 5xx or 429, an in-band error event, a body that ends
 // first) falls over to the next one, and what it sent is dropped; the first
 // output event commits the stream (DESIGN §8). After that each chunk reaches
-// the client as it arrives (translated when the protocols differ), and the
+// the client as it arrives (translated when the protocols differ). An SSE
 // stream ends with the `: helm-output-hash` comment that the outcome receipt
-// repeats.
+// repeats; a JSON array (stream_framing.h) has no room for one, and its hash,
+// of the whole body, is in the outcome receipt only.
 #include <thread>
 
 #include "core/common/ids.h"
@@ -119,7 +120,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                                                    options_.stream_buffer_bytes);
     UpstreamHead head;
     auto relay = std::make_shared<StreamRelay>(f->req.protocol, leg->kind, leg->translate,
-                                               EncodeOptionsFor(*f));
+                                               EncodeOptionsFor(*f), f->req.stream_framing);
     auto first = std::make_shared<std::string>();  // the client's bytes up to the first output
     StreamChannel::Next waited = reader->Wait(&head, nullptr, gone);
     bool has_head = waited == StreamChannel::Next::kData;
@@ -191,11 +192,12 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
       Seal(*f, status, 200);
       SealOutcome(*f);  // the stream has ended: nothing left to wait for
     };
+    const bool sse = f->req.stream_framing == StreamFraming::kSse;
     ProxyResponse res;
-    res.content_type = "text/event-stream";
+    res.content_type = sse ? "text/event-stream" : "application/json";
     res.head_lines = f->helm_headers;
     res.headers.emplace_back("Cache-Control", "no-cache");
-    res.stream = [f, reader, relay, seal, first, slot](ResponseWriter& w) {
+    res.stream = [f, reader, relay, seal, first, slot, sse](ResponseWriter& w) {
       crypto::Sha256Stream hash;
       bool client_gone = false;
       auto deliver = [&](const std::string& bytes) {
@@ -227,7 +229,7 @@ ProxyResponse ProxyService::ExecuteStream(std::shared_ptr<Flight> f,
                                                 : "completed";
       f->usage = relay->usage();  // unknown, never zero, when truncated (I6)
       f->output_hash = hash.FinishTagged();
-      if (!client_gone) w.Write(": helm-output-hash " + f->output_hash + "\n\n");
+      if (!client_gone && sse) w.Write(": helm-output-hash " + f->output_hash + "\n\n");
       (*seal)(status);
     };
     return res;

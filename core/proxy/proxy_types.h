@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/provider/upstream.h"
+#include "core/proxy/stream_framing.h"
 
 namespace helm {
 
@@ -23,6 +24,7 @@ struct ProxyRequest {
   HeaderList headers;    // lower-case names, in the order received
   std::optional<std::string> path_model;  // Gemini
   std::optional<bool> path_stream;        // Gemini
+  StreamFraming stream_framing = StreamFraming::kSse;  // Gemini: a JSON array unless alt=sse
   // False once the client is known to have gone (before any response byte);
   // empty when the transport cannot tell.
   std::function<bool()> client_alive;

@@ -17,13 +17,15 @@ TokenUsage UsageOf(const ir::Usage& u) {
 }
 
 StreamRelay::StreamRelay(std::string client_protocol, protocol::ProviderKind provider,
-                         bool translate, const protocol::EncodeOptions& options)
+                         bool translate, const protocol::EncodeOptions& options,
+                         StreamFraming framing)
     : client_protocol_(std::move(client_protocol)),
       provider_(provider),
       translate_(translate),
       decodable_(protocol::IsTranslatableProtocol(client_protocol_)) {
   if (decodable_) decoder_ = protocol::MakeStreamDecoder(provider);
   if (translate_) encoder_ = protocol::MakeStreamEncoder(client_protocol_, options);
+  if (framing == StreamFraming::kJsonArray) array_.emplace();
 }
 
 StreamRelay::~StreamRelay() = default;
@@ -97,6 +99,13 @@ void StreamRelay::AppendErrorFrame(const std::string& message, std::string* out)
   out->append("\n\n");
 }
 
+std::string StreamRelay::Framed(std::string sse) {
+  if (!array_) return sse;
+  std::string out = array_->Frame(sse);
+  if (broken_) out += array_->Close();  // Feed and Finish write nothing more after this
+  return out;
+}
+
 std::string StreamRelay::Feed(std::string_view upstream_bytes) {
   std::string out;
   if (broken_) return out;
@@ -117,7 +126,7 @@ std::string StreamRelay::Feed(std::string_view upstream_bytes) {
     held_.clear();
     AppendErrorFrame("upstream stream broken: " + s.error().message, &out);
   }
-  return out;
+  return Framed(std::move(out));
 }
 
 std::string StreamRelay::Finish(const std::string& fault) {
@@ -144,7 +153,7 @@ std::string StreamRelay::Finish(const std::string& fault) {
     AppendErrorFrame(fault.empty() ? "upstream stream ended without its terminal event" : fault,
                      &out);
   }
-  return out;
+  return Framed(std::move(out));
 }
 
 std::optional<TokenUsage> StreamRelay::usage() const {

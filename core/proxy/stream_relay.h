@@ -1,9 +1,10 @@
-// StreamRelay: turns the upstream's SSE bytes into the client's SSE bytes for
-// one stream; before the stream commits, it also tells where it may
+// StreamRelay: turns the upstream's SSE bytes into the client's bytes for one
+// stream; before the stream commits, it also tells where it may
 // (output_started). Same-protocol streams pass through byte for byte, one
 // whole SSE event at a time (decoded on the side only to learn usage and
 // whether the stream ended properly); other pairs go through the provider's
-// stream decoder and the client's stream encoder (core/protocol).
+// stream decoder and the client's stream encoder (core/protocol). The client's
+// bytes are SSE, or that SSE re-framed as a JSON array (stream_framing.h).
 //
 // A stream that does not end properly ends, for the client, with its
 // protocol's error frame, never with a finish helm made up: the frame starts
@@ -22,6 +23,7 @@
 #include "core/common/token_usage.h"
 #include "core/protocol/translate.h"
 #include "core/provider/sse.h"
+#include "core/proxy/stream_framing.h"
 
 namespace helm {
 
@@ -29,17 +31,19 @@ class StreamRelay {
  public:
   // translate: the client protocol differs from the provider's.
   StreamRelay(std::string client_protocol, protocol::ProviderKind provider, bool translate,
-              const protocol::EncodeOptions& options);
+              const protocol::EncodeOptions& options, StreamFraming framing);
   ~StreamRelay();
 
   // Bytes for the client from the next upstream bytes (may be empty): the
   // events they complete. An upstream event over the SSE limits (or, when
   // translating, one that cannot be decoded) ends the client's stream with
-  // the error frame at once; later upstream bytes are then ignored.
+  // the error frame at once (and a JSON array's end); later upstream bytes
+  // are then ignored.
   std::string Feed(std::string_view upstream_bytes);
   // The upstream body ended; `fault` non-empty when it broke. Returns the last
   // bytes for the client: the protocol's end, or its error frame when the
-  // stream is truncated. An event left unfinished is dropped.
+  // stream is truncated, then a JSON array's end. An event left unfinished is
+  // dropped.
   std::string Finish(const std::string& fault);
 
   // A stream that broke, carried malformed events or an error event, or ended
@@ -65,6 +69,9 @@ class StreamRelay {
   void ForwardWholeEvents(std::string* out);
   // Appends the client protocol's error frame (translating: the encoder's).
   void AppendErrorFrame(const std::string& message, std::string* out);
+  // The client's bytes for the SSE bytes `sse`: as they are, or as JSON array
+  // elements, with the array's end once the client's stream has ended.
+  std::string Framed(std::string sse);
 
   std::string client_protocol_;
   protocol::ProviderKind provider_;
@@ -75,6 +82,7 @@ class StreamRelay {
   std::unique_ptr<protocol::ClientStreamEncoder> encoder_;
   std::vector<SseEvent> events_;
   std::vector<ir::StreamEvent> ir_events_;
+  std::optional<JsonArrayFramer> array_;  // set for StreamFraming::kJsonArray
   std::optional<TokenUsage> usage_;
   std::string held_;             // passthrough: upstream bytes of the event not yet complete
   uint64_t forwarded_ = 0;       // passthrough: upstream bytes written to the client

@@ -10,6 +10,7 @@
 
 #include "core/common/json.h"
 #include "core/common/protocols.h"
+#include "core/provider/sse.h"
 
 namespace helm {
 namespace {
@@ -71,12 +72,13 @@ const ClientEnd kClients[] = {
     {kGeminiGenerate, "\"finishReason\"", "data: {\"error\":"},
 };
 
-StreamRelay MakeRelay(const char* client, ProviderKind kind) {
+StreamRelay MakeRelay(const char* client, ProviderKind kind,
+                      StreamFraming framing = StreamFraming::kSse) {
   protocol::EncodeOptions options;
   options.model = "m";
   options.response_id = "resp_1";
   options.include_usage = true;
-  return StreamRelay(client, kind, !protocol::SameProtocol(client, kind), options);
+  return StreamRelay(client, kind, !protocol::SameProtocol(client, kind), options, framing);
 }
 
 // The SSE events of a client stream (the test streams end lines with LF).
@@ -276,6 +278,112 @@ TEST_CASE("translating: an event the decoder refuses ends the stream at once") {
   CHECK(relay.Finish("").empty());
   CHECK(relay.truncated());
   CHECK(out.find("message_stop") == std::string::npos);
+}
+
+// ---- Gemini's JSON-array framing (:streamGenerateContent without alt=sse)
+
+// The data of every event of an SSE stream, parsed.
+Json SseData(const std::string& sse) {
+  SseParser parser;
+  std::vector<SseEvent> events;
+  REQUIRE(parser.Feed(sse, &events).ok());
+  Json data = Json::array();
+  for (const SseEvent& e : events) data.push_back(Json::parse(e.data));
+  return data;
+}
+
+// A relay's whole output, fed `upstream` in one piece then finished.
+std::string Relayed(StreamRelay relay, const std::string& upstream, const std::string& fault) {
+  std::string out = relay.Feed(upstream);
+  return out + relay.Finish(fault);
+}
+
+TEST_CASE("JSON array: the SSE stream's events, as array elements, for every provider") {
+  for (const ProviderStream& s : Streams()) {
+    CAPTURE(static_cast<int>(s.kind));
+    for (const std::string& upstream : {s.whole + s.tail, s.whole, s.whole + s.error}) {
+      CAPTURE(upstream);
+      const std::string sse = Relayed(MakeRelay(kGeminiGenerate, s.kind), upstream, "");
+      const std::string array =
+          Relayed(MakeRelay(kGeminiGenerate, s.kind, StreamFraming::kJsonArray), upstream, "");
+      CHECK(array.starts_with("["));
+      CHECK(array.ends_with("\n]"));
+      const Json elements = Json::parse(array, nullptr, false);
+      REQUIRE(elements.is_array());
+      CHECK(elements == SseData(sse));
+    }
+  }
+}
+
+TEST_CASE("JSON array: a truncated stream's last element is the error, then the end") {
+  for (const ProviderStream& s : Streams()) {
+    CAPTURE(static_cast<int>(s.kind));
+    const std::string out = Relayed(MakeRelay(kGeminiGenerate, s.kind, StreamFraming::kJsonArray),
+                                    s.whole, "upstream stream ended: broken");
+    const Json elements = Json::parse(out, nullptr, false);
+    REQUIRE(elements.is_array());
+    REQUIRE(elements.size() >= 2);
+    const Json& last = elements.back();
+    CHECK(last["error"]["message"].get<std::string>().find("upstream stream ended: broken") !=
+          std::string::npos);
+    CHECK(last["error"]["code"].is_number_integer());
+    CHECK(last["error"]["status"].is_string());
+    for (size_t i = 0; i + 1 < elements.size(); ++i) CHECK_FALSE(elements[i].contains("error"));
+  }
+}
+
+// Regression guard for the passthrough: helm asks a Gemini upstream for SSE,
+// and a client that did not ask for it must not get those bytes as they are.
+TEST_CASE("JSON array: Gemini passthrough is re-framed, element by element as it arrives") {
+  const ProviderStream s = Streams()[2];
+  REQUIRE(s.kind == ProviderKind::kGemini);
+  StreamRelay relay = MakeRelay(kGeminiGenerate, s.kind, StreamFraming::kJsonArray);
+  const std::string first = relay.Feed(s.whole);
+  CHECK(first.find("data:") == std::string::npos);
+  // The provider's own bytes, not re-encoded: s.whole is one event, "data: ...\n\n".
+  CHECK(first == "[" + s.whole.substr(6, s.whole.size() - 8));
+  std::string out = first + relay.Feed(s.tail);
+  out += relay.Finish("");
+  CHECK_FALSE(relay.truncated());
+  CHECK(Json::parse(out) == SseData(s.whole + s.tail));
+}
+
+// The Gemini encoder writes a function call whole, at the end: a stream cut
+// after a tool call's first fragment committed with no element written yet.
+TEST_CASE("JSON array: committed with no element yet, a cut still ends a valid array") {
+  StreamRelay relay = MakeRelay(kGeminiGenerate, ProviderKind::kOpenAi, StreamFraming::kJsonArray);
+  const std::string out = relay.Feed(
+      "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":"
+      "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":"
+      "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n");
+  CHECK(relay.output_started());
+  CHECK(out.empty());
+  const Json elements = Json::parse(relay.Finish("upstream stream ended: broken"), nullptr, false);
+  REQUIRE(elements.is_array());
+  REQUIRE(elements.size() == 1);
+  CHECK(elements[0]["error"]["message"] == "upstream stream ended: broken");
+}
+
+TEST_CASE("JSON array: a stream broken mid-Feed is closed there, once") {
+  StreamRelay relay = MakeRelay(kGeminiGenerate, ProviderKind::kGemini, StreamFraming::kJsonArray);
+  std::string out = relay.Feed(Streams()[2].whole);
+  out += relay.Feed("data: " + std::string(Limits{}.max_sse_line_bytes, 'x'));
+  CHECK(out.ends_with("\n]"));
+  CHECK(relay.Finish("").empty());
+  const Json elements = Json::parse(out, nullptr, false);
+  REQUIRE(elements.is_array());
+  CHECK(elements.back().contains("error"));
+}
+
+TEST_CASE("JSON array: a forwarded event that is not JSON is not an element") {
+  StreamRelay relay = MakeRelay(kGeminiGenerate, ProviderKind::kGemini, StreamFraming::kJsonArray);
+  std::string out = relay.Feed(Streams()[2].whole + "data: {\"candidates\": [oops\n\n");
+  out += relay.Finish("");
+  CHECK(relay.truncated());
+  const Json elements = Json::parse(out, nullptr, false);
+  REQUIRE(elements.is_array());
+  CHECK(elements.size() == 2);
+  CHECK(elements.back().contains("error"));
 }
 
 }  // namespace

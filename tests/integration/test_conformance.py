@@ -18,6 +18,7 @@ model. Then: a translated stream is a real stream (slow upstream), and the
 ledger verifies.
 """
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -132,9 +133,10 @@ def parse_sse_lines(lines):
     return events
 
 
-def post_stream(base_url, path, body, headers, timeout=20):
-    """POSTs and reads the response line by line with arrival times.
-    Returns (status, headers, events or None, raw body, t_done)."""
+def post_timed(base_url, path, body, headers, stream_type, timeout=20):
+    """POSTs and, for a 200 of `stream_type`, reads the response line by line
+    with arrival times. Returns (status, headers, [(line, time)] or None, raw
+    body, t_done)."""
     u = urllib.parse.urlsplit(base_url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     hdrs = {"Content-Type": "application/json"}
@@ -144,7 +146,7 @@ def post_stream(base_url, path, body, headers, timeout=20):
         conn.request("POST", path, json.dumps(body).encode(), hdrs)
         res = conn.getresponse()
         rh = {k.lower(): v for k, v in res.getheaders()}
-        if res.status != 200 or not rh.get("content-type", "").startswith("text/event-stream"):
+        if res.status != 200 or not rh.get("content-type", "").startswith(stream_type):
             raw = res.read()
             return res.status, rh, None, raw, time.time() - t0
         lines, raw = [], b""
@@ -154,9 +156,22 @@ def post_stream(base_url, path, body, headers, timeout=20):
                 break
             raw += line
             lines.append((line.decode().rstrip("\r\n"), time.time() - t0))
-        return res.status, rh, parse_sse_lines(lines), raw, time.time() - t0
+        return res.status, rh, lines, raw, time.time() - t0
     finally:
         conn.close()
+
+
+def post_stream(base_url, path, body, headers, timeout=20):
+    """POSTs and reads an SSE response event by event with arrival times.
+    Returns (status, headers, events or None, raw body, t_done)."""
+    status, rh, lines, raw, t_done = post_timed(base_url, path, body, headers,
+                                                "text/event-stream", timeout)
+    return status, rh, None if lines is None else parse_sse_lines(lines), raw, t_done
+
+
+def as_events(elements):
+    """A JSON array's elements as the unnamed events the SSE checks read."""
+    return [(None, json.dumps(e), 0) for e in elements]
 
 
 # ---- client requests ---------------------------------------------------------
@@ -946,6 +961,86 @@ class ConformanceTest(unittest.TestCase):
         self.assertEqual(o["status"], "truncated", o)
         self.assertIsNone(o.get("usage"), "a truncated stream's usage is unknown, never zero")
 
+    # ---- Gemini's JSON-array framing (:streamGenerateContent without alt=sse) -----------------
+
+    def post_array(self, provider, text):
+        """A Gemini stream without alt=sse, pinned to `provider`. Returns
+        (status, headers, elements or None, raw body, [(line, time)], t_done)."""
+        path = "/v1beta/models/%s:streamGenerateContent" % LANE[provider]
+        body = build_body("gemini", LANE[provider], True, [user_turn("gemini", text)])
+        status, headers, lines, raw, t_done = post_timed(
+            self.px.url, path, body, {"x-goog-api-key": self.key}, "application/json")
+        elements = json.loads(raw) if status == 200 else None
+        return status, headers, elements, raw, lines, t_done
+
+    def sealed_hash(self, headers, body):
+        """The outcome receipt, whose output_hash is the SHA-256 of the body
+        bytes as sent (an SSE stream's own hash comment aside: docs/api.md)."""
+        o = self.outcome(headers["x-helm-receipt-id"])
+        self.assertEqual(o["output_hash"], "sha256:" + hashlib.sha256(body).hexdigest())
+        return o
+
+    def run_array(self, provider):
+        """Without alt=sse the same answer comes as one JSON array whose
+        elements are the SSE variant's events."""
+        status, headers, elements, raw, _, _ = self.post_array(provider, "Say hello.")
+        self.assertEqual(status, 200, raw)
+        self.assertTrue(headers["content-type"].startswith("application/json"), headers)
+        self.assertEqual(headers.get("x-helm-status"), "ALLOW", headers)
+        self.assertIsInstance(elements, list, raw)
+        self.assertNotIn(b"helm-output-hash", raw)
+        got = self.check_stream_gemini(as_events(elements))
+        o = self.sealed_hash(headers, raw)
+        self.assertEqual(o["status"], "completed", o)
+
+        body = build_body("gemini", LANE[provider], True, [user_turn("gemini", "Say hello.")])
+        status, headers, events, sse, _ = post_stream(
+            self.px.url, client_path("gemini", LANE[provider], True), body,
+            client_headers("gemini", self.key, True))
+        self.assertEqual(status, 200, sse)
+        self.assertEqual(got, self.check_stream_gemini(events))
+        self.assertEqual(got["text"], HELLO)
+        self.assertEqual(len(elements), len(events))
+        comment = sse.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        self.assertTrue(comment.startswith(b": helm-output-hash sha256:"), sse[-200:])
+        o = self.sealed_hash(headers, sse[:-len(comment) - 2])
+        self.assertEqual(comment.split(b" ")[-1].decode(), o["output_hash"])
+
+    def run_array_slow(self, provider):
+        """Each element reaches the client as it comes, not at the end."""
+        delay_ms, pieces = 250, 6
+        status, _, elements, raw, lines, t_done = self.post_array(
+            provider, "Slowly. [upstream:slow delay_ms=%d tokens=%d]" % (delay_ms, pieces))
+        self.assertEqual(status, 200, raw)
+        self.assertGreaterEqual(len(elements), 2, elements)
+        upstream_total = (pieces - 1) * delay_ms / 1000.0
+        self.assertGreaterEqual(t_done, upstream_total * 0.9)
+        self.assertTrue(lines[0][0].startswith("[{"), lines[:2])
+        self.assertLess(lines[0][1], t_done - upstream_total / 2,
+                        "first element at %.3fs, array done at %.3fs" % (lines[0][1], t_done))
+
+    def run_array_cut(self, provider):
+        """Cut after output: the last element is Gemini's error object, then
+        the array ends; the outcome is truncated, its hash that of the body."""
+        status, headers, elements, raw, _, _ = self.post_array(
+            provider, "Say hello. [upstream:cut events=4 tokens=5 bytes=25]")
+        self.assertEqual(status, 200, raw)
+        self.assertIsInstance(elements, list, raw)
+        self.check_stream_error("gemini", as_events(elements))
+        err = elements[-1]["error"]
+        self.assertEqual(set(err), {"code", "message", "status"}, err)
+        self.assertIsInstance(err["code"], int, err)
+        o = self.sealed_hash(headers, raw)
+        self.assertEqual(o["status"], "truncated", o)
+        self.assertIsNone(o.get("usage"), "a truncated stream's usage is unknown, never zero")
+
+        # Cut before any output: the lane's only candidate failed, and the
+        # client gets a plain JSON error, not an array.
+        status, headers, _, raw, _, _ = self.post_array(provider, "Hi. [upstream:cut events=0]")
+        self.assertEqual(status, 502, raw)
+        err = self.check_error("gemini", status, headers, raw)
+        self.assertIn("UPSTREAM_ERROR", err["message"])
+
     # ---- errors helm makes itself, in each client's shape ------------------------------------
 
     def helm_error(self, client, body, key=None, content_type="application/json"):
@@ -1041,6 +1136,13 @@ def _make(method, *args):
         getattr(self, method)(*args)
     return test
 
+
+for _p in PROVIDERS:
+    # Gemini clients that do not ask for alt=sse (REST clients, curl) get
+    # Google's JSON-array framing; a Gemini provider's SSE is re-framed too.
+    setattr(ConformanceTest, "test_gemini_array_%s" % _p, _make("run_array", _p))
+    setattr(ConformanceTest, "test_gemini_array_slow_%s" % _p, _make("run_array_slow", _p))
+    setattr(ConformanceTest, "test_gemini_array_cut_%s" % _p, _make("run_array_cut", _p))
 
 for _c in CLIENTS:
     setattr(ConformanceTest, "test_helm_errors_%s" % _c, _make("run_helm_errors", _c))

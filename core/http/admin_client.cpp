@@ -38,6 +38,20 @@ Result<AdminClient::Response> Convert(const httplib::Result& r, const std::strin
   return out;
 }
 
+// The error event that ends a tail: data is {"error": {"code", "message"}}.
+Error TailError(std::string_view data) {
+  std::string what(data);  // as sent, unless it has that shape
+  Result<Json> parsed = ParseStrictJson(data);
+  if (parsed.ok() && parsed->contains("error")) {
+    const Json& error = parsed->at("error");
+    if (error.contains("code") && error["code"].is_string() && error.contains("message") &&
+        error["message"].is_string()) {
+      what = error["code"].get<std::string>() + ": " + error["message"].get<std::string>();
+    }
+  }
+  return MakeError(ErrorCode::kUnavailable, "tail: the server ended the stream: " + what);
+}
+
 }  // namespace
 
 Result<AdminClient::Response> AdminClient::Get(const std::string& path) {
@@ -59,6 +73,7 @@ Status AdminClient::Tail(uint64_t since, bool has_since, const std::string& agen
   impl_->client.set_read_timeout(std::chrono::hours(24 * 365));
   SseParser parser;
   bool stop = false;
+  Status failed;  // an error event: the server could not go on
   int status = 0;
   auto result = impl_->client.Get(
       path, impl_->Headers(),
@@ -70,11 +85,17 @@ Status AdminClient::Tail(uint64_t since, bool has_since, const std::string& agen
         std::vector<SseEvent> events;
         Status fed = parser.Feed(std::string_view(data, len), &events);
         for (const SseEvent& e : events) {
-          if (stop || e.event != "receipt") continue;
-          stop = !on_receipt(std::strtoull(e.id.c_str(), nullptr, 10), e.data);
+          if (stop) break;
+          if (e.event == "error") {
+            failed = TailError(e.data);
+            stop = true;
+          } else if (e.event == "receipt") {
+            stop = !on_receipt(std::strtoull(e.id.c_str(), nullptr, 10), e.data);
+          }
         }
         return fed.ok() && !stop;
       });
+  if (!failed.ok()) return failed;
   if (stop) return Status::Ok();
   if (status != 0 && status != 200) {
     return MakeError(status == 401 ? ErrorCode::kUnauthenticated : ErrorCode::kUnavailable,

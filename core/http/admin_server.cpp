@@ -65,6 +65,19 @@ std::string SseEvent(const Appended& r) {
   return "id: " + std::to_string(r.seq) + "\nevent: receipt\ndata: " + r.stored + "\n\n";
 }
 
+// A ledger that cannot be read (a damaged file, kCorruption, or an I/O error,
+// kUnavailable) is unavailable to a reader: never a page that just ends early.
+void SendReadError(httplib::Response& res, const Error& e) {
+  http::SendAdminError(res, 503, "LEDGER_UNAVAILABLE", e.message);
+}
+
+// The same for a tail, whose 200 has gone out: its last event, in the
+// shape of an error answer, which a client tells from the end of the stream.
+std::string SseReadError(const Error& e) {
+  Json error{{"error", {{"code", "LEDGER_UNAVAILABLE"}, {"message", e.message}}}};
+  return "event: error\ndata: " + DumpJson(error) + "\n\n";
+}
+
 // A new key's secret, shown this once: {id, key, agent, limits?}.
 void SendCreatedKey(httplib::Response& res, const Result<CreatedKey>& created) {
   if (!created.ok()) return SendError(res, created.error());
@@ -160,9 +173,10 @@ void AdminServer::Impl::ListReceipts(const httplib::Request& req, httplib::Respo
   uint64_t from = ParseU64(req.get_param_value("from"), head > limit ? head - limit + 1 : 1);
   Json list = Json::array();
   while (list.size() < limit && from <= head) {
-    auto page = ledger.List(from, limit, agent);
-    if (page.empty()) break;
-    for (const Appended& r : page) {
+    Result<std::vector<Appended>> page = ledger.List(from, limit, agent);
+    if (!page.ok()) return SendReadError(res, page.error());
+    if (page->empty()) break;
+    for (const Appended& r : *page) {
       from = r.seq + 1;
       Json j = Json::parse(r.stored, nullptr, false);
       if (!verdict.empty() && j.value("verdict", "") != verdict) continue;
@@ -210,8 +224,14 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
           }
           return sink.is_writable();
         }
-        const std::vector<Appended> page = ledger.List(*cursor + 1, kTailBatch, agent);
-        for (const Appended& r : page) {
+        const Result<std::vector<Appended>> page = ledger.List(*cursor + 1, kTailBatch, agent);
+        if (!page.ok()) {
+          std::string event = SseReadError(page.error());
+          if (!sink.write(event.data(), event.size())) return false;
+          sink.done();  // the tail ends here: the next read would likely fail the same way
+          return true;
+        }
+        for (const Appended& r : *page) {
           std::string event = SseEvent(r);
           if (!sink.write(event.data(), event.size())) return false;
           *cursor = r.seq;
@@ -219,7 +239,7 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
         }
         // A short page holds every receipt of the agent up to the head: the
         // other agents' receipts in between are skipped. A full page may not.
-        if (!agent.empty() && page.size() < kTailBatch && *cursor < head) *cursor = head;
+        if (!agent.empty() && page->size() < kTailBatch && *cursor < head) *cursor = head;
         return true;
       });
 }

@@ -104,9 +104,11 @@ class Ledger {
   virtual std::optional<std::string> Get(uint64_t seq) const = 0;
   virtual std::optional<std::string> GetById(std::string_view receipt_id) const = 0;
   // Receipts with seq >= from_seq in ascending order, at most `limit`; agent
-  // non-empty filters on principal.agent.
-  virtual std::vector<Appended> List(uint64_t from_seq, size_t limit,
-                                     std::string_view agent) const = 0;
+  // non-empty filters on principal.agent. A read error (a damaged file:
+  // kCorruption; an I/O error: kUnavailable) is returned instead of a page,
+  // so that it never reads as the end of the ledger.
+  virtual Result<std::vector<Appended>> List(uint64_t from_seq, size_t limit,
+                                             std::string_view agent) const = 0;
   // Calls fn for each receipt with from_seq <= seq <= to_seq in order until fn returns false.
   // A read error (a damaged file: kCorruption; an I/O error: kUnavailable) ends the walk
   // and is returned: fn has then seen only the receipts before the one that could not be

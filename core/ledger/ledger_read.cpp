@@ -29,8 +29,8 @@ std::optional<std::string> RocksLedger::GetById(std::string_view receipt_id) con
   return Get(*seq);
 }
 
-std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
-                                        std::string_view agent) const {
+Result<std::vector<Appended>> RocksLedger::List(uint64_t from_seq, size_t limit,
+                                                std::string_view agent) const {
   std::vector<Appended> out;
   if (limit == 0) return out;
   auto add = [&](uint64_t seq, std::string stored) {
@@ -44,11 +44,11 @@ std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
     out.push_back(std::move(a));
   };
   if (agent.empty()) {
-    // A read error ends the page early: List has no error to report.
-    static_cast<void>(ForEach(from_seq, UINT64_MAX, [&](uint64_t seq, std::string_view stored) {
+    Status read = ForEach(from_seq, UINT64_MAX, [&](uint64_t seq, std::string_view stored) {
       add(seq, std::string(stored));
       return out.size() < limit;
-    }));
+    });
+    if (!read.ok()) return read.error();
     return out;
   }
   if (!layout::IndexableAgent(agent)) return out;
@@ -57,10 +57,21 @@ std::vector<Appended> RocksLedger::List(uint64_t from_seq, size_t limit,
   for (it->Seek(layout::AgentKey(agent, from_seq)); it->Valid() && out.size() < limit; it->Next()) {
     if (!it->key().starts_with(prefix)) break;
     std::optional<uint64_t> seq = layout::AgentKeySeq(it->key().ToStringView());
-    if (!seq) continue;
-    std::optional<std::string> stored = Get(*seq);
-    if (stored) add(*seq, std::move(*stored));
+    if (!seq) return MakeError(ErrorCode::kCorruption, "by_agent key is not agent 0x00 seq");
+    // A receipt and its index entry are written in one batch: an entry
+    // without its receipt is damage too.
+    std::string stored;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf_[kReceipts], layout::EncodeSeq(*seq), &stored);
+    if (s.IsNotFound()) {
+      return MakeError(ErrorCode::kCorruption,
+                       "by_agent names seq " + std::to_string(*seq) + ", which has no receipt");
+    }
+    if (!s.ok()) return FromRocks(s, "read receipt " + std::to_string(*seq));
+    add(*seq, std::move(stored));
   }
+  // An iterator stops on a read error as on the end of the data: only its status tells.
+  if (!it->status().ok()) return FromRocks(it->status(), "read by_agent");
   return out;
 }
 

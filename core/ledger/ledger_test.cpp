@@ -157,23 +157,28 @@ TEST_CASE("GetById and List with an agent filter") {
   CHECK_FALSE((*ledger)->GetById("rcpt_none").has_value());
   CHECK_FALSE((*ledger)->Get(999).has_value());
 
-  auto alice = (*ledger)->List(1, 100, "alice");  // seq 1, 4, 7, 10
+  auto list = [&](uint64_t from, size_t limit, std::string_view agent) {
+    Result<std::vector<Appended>> page = (*ledger)->List(from, limit, agent);
+    REQUIRE(page.ok());
+    return std::move(page).value();
+  };
+  auto alice = list(1, 100, "alice");  // seq 1, 4, 7, 10
   REQUIRE(alice.size() == 4);
   CHECK(alice[0].seq == 1);
   CHECK(alice[3].seq == 10);
   CHECK(alice[1].receipt_id == all[3].receipt_id);
   CHECK(alice[1].stored == all[3].stored);
-  auto alice_from_5 = (*ledger)->List(5, 1, "alice");
+  auto alice_from_5 = list(5, 1, "alice");
   REQUIRE(alice_from_5.size() == 1);
   CHECK(alice_from_5[0].seq == 7);
-  CHECK((*ledger)->List(1, 100, "carol").empty());
-  CHECK((*ledger)->List(1, 100, "ali").empty());  // a prefix of a name is another agent
+  CHECK(list(1, 100, "carol").empty());
+  CHECK(list(1, 100, "ali").empty());  // a prefix of a name is another agent
 
-  auto page = (*ledger)->List(9, 100, "");
+  auto page = list(9, 100, "");
   REQUIRE(page.size() == 3);
   CHECK(page[0].seq == 9);
   CHECK(page[2].seq == 11);
-  CHECK((*ledger)->List(1, 4, "").size() == 4);
+  CHECK(list(1, 4, "").size() == 4);
   std::vector<uint64_t> seen;
   Status read = (*ledger)->ForEach(3, 6, [&](uint64_t seq, std::string_view) {
     seen.push_back(seq);
@@ -215,7 +220,9 @@ TEST_CASE("16 concurrent appenders: contiguous seq, every result readable, chain
   const uint64_t total = kThreads * kEach + kThreads * kEach / 100;  // + checkpoints
   CHECK(seqs.size() == kThreads * kEach);
   CHECK((*ledger)->HeadSeq() == total);
-  CHECK((*ledger)->List(1, 1000, "agent3").size() == kEach);
+  auto agent3 = (*ledger)->List(1, 1000, "agent3");
+  REQUIRE(agent3.ok());
+  CHECK(agent3->size() == kEach);
   auto report = VerifyAll(**ledger, key);
   CHECK(report.integrity_ok);
   CHECK(report.first_broken_detail == "");
@@ -500,7 +507,9 @@ TEST_CASE("detached appends among concurrent appenders: all written, chain verif
     CHECK((*ledger)->Get(r->seq) == r->stored);
   }
   CHECK((*ledger)->HeadSeq() == 2 * kThreads * kEach);
-  CHECK((*ledger)->List(1, 1000, "outcome3").size() == kEach);
+  auto outcome3 = (*ledger)->List(1, 1000, "outcome3");
+  REQUIRE(outcome3.ok());
+  CHECK(outcome3->size() == kEach);
   auto report = VerifyAll(**ledger, key);
   CHECK(report.integrity_ok);
   CHECK(report.receipts == 2 * kThreads * kEach);
@@ -730,10 +739,10 @@ TEST_CASE("a flipped byte in a stored receipt: Open refuses with kCorruption nam
   }
 }
 
-// Regression: ForEach ended at a read error as at the end of the ledger, so
-// verify and export reported a damaged ledger as a short, intact one.
-TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short success") {
-  TempDir dir;
+// A stopped ledger of 300 decisions by alice whose receipts are in an .sst
+// file, with one byte flipped inside that file's first data block; returns
+// its path.
+std::string DamagedLedger(const TempDir& dir) {
   LedgerOptions options = Options(dir);
   options.sync = false;
   {
@@ -750,15 +759,20 @@ TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short succ
     }
   }
   REQUIRE_FALSE(largest.empty());
-  {
-    std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekg(200);
-    char byte = 0;
-    file.read(&byte, 1);
-    file.seekp(200);
-    file.put(static_cast<char>(byte ^ 0x01));  // inside the first data block
-  }
-  auto read_only = Ledger::OpenReadOnly(options.path);
+  std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekg(200);
+  char byte = 0;
+  file.read(&byte, 1);
+  file.seekp(200);
+  file.put(static_cast<char>(byte ^ 0x01));  // inside the first data block
+  return options.path;
+}
+
+// Regression: ForEach ended at a read error as at the end of the ledger, so
+// verify and export reported a damaged ledger as a short, intact one.
+TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short success") {
+  TempDir dir;
+  auto read_only = Ledger::OpenReadOnly(DamagedLedger(dir));
   REQUIRE(read_only.ok());
   CHECK((*read_only)->HeadSeq() == 300);
   uint64_t seen = 0;
@@ -769,6 +783,26 @@ TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short succ
   REQUIRE_FALSE(read.ok());
   CHECK(read.error().code == ErrorCode::kCorruption);
   CHECK(seen < 300);
+}
+
+// Regression: List ended at a read error as at the end of the ledger, so the
+// admin API's receipt list and the receipt tail showed a damaged ledger as a
+// short one, or as having nothing new.
+TEST_CASE("a damaged .sst file: List returns the read error, with an agent or without") {
+  TempDir dir;
+  auto read_only = Ledger::OpenReadOnly(DamagedLedger(dir));
+  REQUIRE(read_only.ok());
+  for (std::string agent : {"", "alice"}) {
+    CAPTURE(agent);
+    Result<std::vector<Appended>> page = (*read_only)->List(1, 1000, agent);
+    REQUIRE_FALSE(page.ok());
+    CHECK(page.error().code == ErrorCode::kCorruption);
+    // The undamaged end of the ledger still reads.
+    Result<std::vector<Appended>> last = (*read_only)->List(300, 10, agent);
+    REQUIRE(last.ok());
+    REQUIRE(last->size() == 1);
+    CHECK((*last)[0].seq == 300);
+  }
 }
 
 TEST_CASE("WaitForAppend wakes within 100 ms of an append, and times out otherwise") {

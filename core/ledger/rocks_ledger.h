@@ -130,8 +130,8 @@ class RocksLedger final : public Ledger {
   Result<Appended> Checkpoint() override;
   std::optional<std::string> Get(uint64_t seq) const override;
   std::optional<std::string> GetById(std::string_view receipt_id) const override;
-  std::vector<Appended> List(uint64_t from_seq, size_t limit,
-                             std::string_view agent) const override;
+  Result<std::vector<Appended>> List(uint64_t from_seq, size_t limit,
+                                     std::string_view agent) const override;
   Status ForEach(uint64_t from_seq, uint64_t to_seq,
                  const std::function<bool(uint64_t, std::string_view)>& fn) const override;
   uint64_t HeadSeq() const override;

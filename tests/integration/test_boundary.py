@@ -409,20 +409,26 @@ class ExportedLedgerTest(unittest.TestCase):
             code, report, py = self.verify_both(self.lines[first - 1:], pin)
             self.assertEqual(code, 0, report)
 
+    def damaged_copy(self, d):
+        """A copy of the data dir in d whose receipts .sst file has one byte
+        flipped in its first data block (the oldest receipts); its path."""
+        data = os.path.join(d, "data")
+        shutil.copytree(self.srv.data_dir, data)
+        ledger = os.path.join(data, "ledger")
+        ssts = sorted((os.path.getsize(os.path.join(ledger, f)), f)
+                      for f in os.listdir(ledger) if f.endswith(".sst"))
+        self.assertTrue(ssts, os.listdir(ledger))
+        with open(os.path.join(ledger, ssts[-1][1]), "r+b") as f:  # the receipts
+            f.seek(200)
+            byte = f.read(1)
+            f.seek(200)
+            f.write(bytes([byte[0] ^ 0x01]))
+        return data
+
     def test_read_error_in_the_ledger_fails_verify_and_export(self):
         d = tempfile.mkdtemp(prefix="helm-sst-")
         try:
-            data = os.path.join(d, "data")
-            shutil.copytree(self.srv.data_dir, data)
-            ledger = os.path.join(data, "ledger")
-            ssts = sorted((os.path.getsize(os.path.join(ledger, f)), f)
-                          for f in os.listdir(ledger) if f.endswith(".sst"))
-            self.assertTrue(ssts, os.listdir(ledger))
-            with open(os.path.join(ledger, ssts[-1][1]), "r+b") as f:  # the receipts
-                f.seek(200)
-                byte = f.read(1)
-                f.seek(200)
-                f.write(bytes([byte[0] ^ 0x01]))
+            data = self.damaged_copy(d)
             r = run_helm("receipts", "verify", "--data-dir", data, "--trusted-key",
                          self.srv.public_key, "--format", "json")
             self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
@@ -435,6 +441,38 @@ class ExportedLedgerTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, r.stderr)
             self.assertIn("incomplete", r.stderr)
         finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+    def test_read_error_in_a_running_ledger_is_503_for_a_list_and_ends_a_tail(self):
+        d = tempfile.mkdtemp(prefix="helm-sst-")
+        srv = None
+        try:
+            data = self.damaged_copy(d)
+            srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"],
+                         data_dir=data).start()  # its tail verifies: the damage is older
+            for agent in ("", "&agent=root"):
+                status, body = srv.admin("GET", "/api/v1/receipts?from=1&limit=1000" + agent)
+                self.assertEqual(status, 503, body)
+                self.assertEqual(body["error"]["code"], "LEDGER_UNAVAILABLE", body)
+            status, body = srv.admin("GET", "/api/v1/receipts?limit=10")  # the newest still read
+            self.assertEqual(status, 200, body)
+            self.assertEqual(len(body["receipts"]), 10)
+            r = run_helm("receipts", "list", "--limit", "1000", "--server", srv.url,
+                         "--data-dir", data)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("LEDGER_UNAVAILABLE", r.stderr)
+            for agent in ([], ["--agent", "root"]):
+                with self.subTest(agent=agent):
+                    r = subprocess.run([helmtest.HELM, "receipts", "tail", "--since", "0",
+                                        "--server", srv.url, "--data-dir", data, "--format",
+                                        "json"] + agent,
+                                       capture_output=True, text=True, timeout=30)
+                    self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                    self.assertIn("LEDGER_UNAVAILABLE", r.stderr)
+        finally:
+            if srv:
+                srv.cleanup()
             shutil.rmtree(d, ignore_errors=True)
 
 

@@ -237,8 +237,7 @@ void ChainVerifier::CheckTrust(const Json& r, uint64_t seq) {
 void ChainVerifier::TrackDecisions(const Json& r) {
   const std::string kind = Str(r, "kind");
   if (kind == "decision" && Str(r, "verdict") == "ALLOW") {
-    const std::string id = Str(r, "receipt_id");
-    if (open_decisions_.insert(id).second) decision_order_.push_back(id);
+    open_decisions_.emplace(Str(r, "receipt_id"), line_);
   } else if (kind == "outcome") {
     open_decisions_.erase(Str(r, "parent"));
   }
@@ -284,9 +283,11 @@ VerifyReport ChainVerifier::Finish() {
   CheckPinsReached();
   CheckLedgerHead();
   report_.decisions_without_outcome.clear();
-  for (const std::string& id : decision_order_) {
-    if (open_decisions_.count(id) > 0) report_.decisions_without_outcome.push_back(id);
-  }
+  std::vector<std::pair<uint64_t, std::string>> open;
+  open.reserve(open_decisions_.size());
+  for (const auto& [id, line] : open_decisions_) open.emplace_back(line, id);
+  std::sort(open.begin(), open.end());
+  for (auto& [line, id] : open) report_.decisions_without_outcome.push_back(std::move(id));
   return report_;
 }
 

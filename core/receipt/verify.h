@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/common/json.h"
@@ -103,8 +104,10 @@ class ChainVerifier {
   uint64_t line_ = 0;
   std::string expected_prev_hash_;
   std::string ledger_id_;
-  std::set<std::string> open_decisions_;
-  std::vector<std::string> decision_order_;
+  // ALLOW decisions without an outcome so far, with the line that opened
+  // them (the report lists them in input order): only the open ones are
+  // kept, so memory follows what is in flight, not the ledger's length.
+  std::unordered_map<std::string, uint64_t> open_decisions_;
   bool seen_any_ = false;
   uint64_t first_seq_ = 0;
   uint64_t last_seq_ = 0;

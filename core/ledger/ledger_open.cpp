@@ -46,6 +46,13 @@ rocksdb::Options BaseOptions() {
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   options.paranoid_checks = true;
   options.max_open_files = 512;
+  // Memory and the WAL stay bounded however long the ledger runs. Four
+  // column families with their own 64 MiB memtables (two each while one
+  // flushes) could hold 512 MiB, and the index and meta families fill so
+  // slowly that every WAL file since their last flush stays live (4x the
+  // memtables by default) for a restart to replay.
+  options.db_write_buffer_size = 128 << 20;  // every family's memtables together
+  options.max_total_wal_size = 256 << 20;    // beyond it, the oldest WAL's families flush
   options.info_log = StderrLogger("helm ledger (rocksdb)");
   // Keys arrive in order (seqs, time-ordered receipt ids): a memtable insert
   // starts its search where the previous one ended.

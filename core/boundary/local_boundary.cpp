@@ -331,9 +331,12 @@ Status LocalBoundary::ClaimParent(const Outcome& o) {
   const std::string& parent = o.decision_receipt_id;
   std::optional<std::string> decision_id = RecentDecision(parent);
   if (!decision_id) {
-    std::optional<std::string> stored = ledger_->GetById(parent);
-    if (!stored) return MakeError(ErrorCode::kNotFound, "no decision receipt " + parent);
-    auto receipt = ParseStrictJson(*stored);
+    Result<std::optional<std::string>> stored = ledger_->GetById(parent);
+    if (!stored.ok()) {  // the parent may well exist: neither unknown nor claimed
+      return MakeError(ErrorCode::kUnavailable, "ledger: " + stored.error().message);
+    }
+    if (!*stored) return MakeError(ErrorCode::kNotFound, "no decision receipt " + parent);
+    auto receipt = ParseStrictJson(**stored);
     if (!receipt.ok() || receipt->value("kind", "") != "decision" ||
         receipt->value("verdict", "") != "ALLOW") {
       return MakeError(ErrorCode::kInvalidArgument,

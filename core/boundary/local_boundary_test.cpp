@@ -154,7 +154,7 @@ default_verdict = "ALLOW"
   o.http_status = 200;
   o.usage = TokenUsage{12, 5, 3};
   const std::string id = f.boundary->Seal(o).value();
-  const Json receipt = Json::parse(f.boundary->ledger().GetById(id).value());
+  const Json receipt = Json::parse(f.boundary->ledger().GetById(id).value().value());
   CHECK(receipt["usage"] == Json{{"input", 12}, {"output", 5}, {"cached", 3}});
 
   // The seal API's body carries the same counts, and nothing else passes as usage.
@@ -267,7 +267,8 @@ default_verdict = "ALLOW"
   Decision d = f.boundary->Evaluate(in).value();
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(d.reason_code == "REQUEST_INVALID");
-  auto stored = ParseStrictJson(f.boundary->ledger().GetById(d.receipt_id).value()).value();
+  auto stored =
+      ParseStrictJson(f.boundary->ledger().GetById(d.receipt_id).value().value()).value();
   CHECK(stored["request"]["endpoint"] == "/v1beta/models/g%FF:generateContent");
   CHECK(stored["request"]["model"] == "");
 }

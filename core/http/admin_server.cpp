@@ -66,7 +66,8 @@ std::string SseEvent(const Appended& r) {
 }
 
 // A ledger that cannot be read (a damaged file, kCorruption, or an I/O error,
-// kUnavailable) is unavailable to a reader: never a page that just ends early.
+// kUnavailable) is unavailable to a reader: never a page that just ends early,
+// nor "no such receipt".
 void SendReadError(httplib::Response& res, const Error& e) {
   http::SendAdminError(res, 503, "LEDGER_UNAVAILABLE", e.message);
 }
@@ -190,13 +191,15 @@ void AdminServer::Impl::ListReceipts(const httplib::Request& req, httplib::Respo
 
 void AdminServer::Impl::GetReceipt(const httplib::Request& req, httplib::Response& res) {
   std::string id = req.matches[1];
-  std::optional<std::string> stored = boundary->ledger().GetById(id);
-  if (!stored && !id.empty() && id.find_first_not_of("0123456789") == std::string::npos) {
+  Result<std::optional<std::string>> stored = boundary->ledger().GetById(id);
+  if (stored.ok() && !*stored && !id.empty() &&
+      id.find_first_not_of("0123456789") == std::string::npos) {
     stored = boundary->ledger().Get(ParseU64(id, 0));
   }
-  if (!stored) return http::SendAdminError(res, 404, "NOT_FOUND", "no receipt " + id);
+  if (!stored.ok()) return SendReadError(res, stored.error());
+  if (!*stored) return http::SendAdminError(res, 404, "NOT_FOUND", "no receipt " + id);
   res.status = 200;
-  res.set_content(*stored, "application/json");
+  res.set_content(**stored, "application/json");
 }
 
 void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res) {

@@ -136,7 +136,9 @@ TEST_CASE("decisions the ledger cannot write: 503 LEDGER_UNAVAILABLE, nothing di
   REQUIRE(after.status == 200);
   CHECK(upstream.requests == 2);
   const std::string receipt_id = Header(after, "X-Helm-Receipt-ID");
-  CHECK(ledger.GetById(receipt_id).has_value());
+  Result<std::optional<std::string>> written = ledger.GetById(receipt_id);
+  REQUIRE(written.ok());
+  CHECK(written->has_value());
   REQUIRE(wait_for_head(4) == 4);
   receipt::ChainVerifier verifier({(*boundary)->data_dir().signing_key.public_key});
   Status read = ledger.ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {

@@ -75,8 +75,10 @@ class Ledger {
   // Fills v, ledger_id, seq, prev_hash, time, signer and signature (and
   // receipt_id when absent), signs, writes, and returns once durable.
   // kUnavailable when the database cannot be written (the caller must refuse
-  // the request), kInvalidArgument when the receipt cannot be canonicalised
-  // or holds a member the ledger fills.
+  // the request), or when a receipt_id the caller chose cannot be checked
+  // for a duplicate (a read error); kConflict when the ledger holds that
+  // receipt_id already; kInvalidArgument when the receipt cannot be
+  // canonicalised or holds a member the ledger fills.
   virtual Result<Appended> Append(ReceiptDraft receipt) = 0;
   // Append without waiting for it: the receipt is prepared in the caller's
   // thread and queued; it is signed and written with a later group commit by
@@ -101,8 +103,12 @@ class Ledger {
   // Writes a checkpoint receipt {kind: checkpoint, checkpoint: {seq, head_hash}} now.
   virtual Result<Appended> Checkpoint() = 0;
 
-  virtual std::optional<std::string> Get(uint64_t seq) const = 0;
-  virtual std::optional<std::string> GetById(std::string_view receipt_id) const = 0;
+  // The stored receipt with this seq, or with this receipt id; nullopt when
+  // the ledger has none. A read error (a damaged file: kCorruption; an I/O
+  // error: kUnavailable) is returned instead, so that it never reads as "no
+  // such receipt"; so is a by_id entry whose receipt is missing (kCorruption).
+  virtual Result<std::optional<std::string>> Get(uint64_t seq) const = 0;
+  virtual Result<std::optional<std::string>> GetById(std::string_view receipt_id) const = 0;
   // Receipts with seq >= from_seq in ascending order, at most `limit`; agent
   // non-empty filters on principal.agent. A read error (a damaged file:
   // kCorruption; an I/O error: kUnavailable) is returned instead of a page,

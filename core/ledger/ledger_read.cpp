@@ -12,21 +12,35 @@ namespace helm::ledger_internal {
 
 namespace layout = ledger_layout;
 
-std::optional<std::string> RocksLedger::Get(uint64_t seq) const {
+Result<std::optional<std::string>> RocksLedger::Get(uint64_t seq) const {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf_[kReceipts], layout::EncodeSeq(seq), &value);
-  if (!s.ok()) return std::nullopt;
-  return value;
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read receipt " + std::to_string(seq));
+  return std::optional<std::string>(std::move(value));
 }
 
-std::optional<std::string> RocksLedger::GetById(std::string_view receipt_id) const {
+Result<std::optional<std::string>> RocksLedger::GetById(std::string_view receipt_id) const {
   std::string key;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kById], receipt_id, &key);
-  if (!s.ok()) return std::nullopt;
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, "read by_id");
   std::optional<uint64_t> seq = layout::DecodeSeq(key);
-  if (!seq) return std::nullopt;
-  return Get(*seq);
+  if (!seq) return MakeError(ErrorCode::kCorruption, "by_id value is not an 8-byte seq");
+  Result<std::string> stored = GetIndexed(*seq, "by_id");
+  if (!stored.ok()) return stored.error();
+  return std::optional<std::string>(std::move(stored).value());
+}
+
+Result<std::string> RocksLedger::GetIndexed(uint64_t seq, std::string_view index) const {
+  Result<std::optional<std::string>> stored = Get(seq);
+  if (!stored.ok()) return stored.error();
+  if (!*stored) {
+    return MakeError(ErrorCode::kCorruption, std::string(index) + " names seq " +
+                                                 std::to_string(seq) + ", which has no receipt");
+  }
+  return std::move(**stored);
 }
 
 Result<std::vector<Appended>> RocksLedger::List(uint64_t from_seq, size_t limit,
@@ -58,17 +72,9 @@ Result<std::vector<Appended>> RocksLedger::List(uint64_t from_seq, size_t limit,
     if (!it->key().starts_with(prefix)) break;
     std::optional<uint64_t> seq = layout::AgentKeySeq(it->key().ToStringView());
     if (!seq) return MakeError(ErrorCode::kCorruption, "by_agent key is not agent 0x00 seq");
-    // A receipt and its index entry are written in one batch: an entry
-    // without its receipt is damage too.
-    std::string stored;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf_[kReceipts], layout::EncodeSeq(*seq), &stored);
-    if (s.IsNotFound()) {
-      return MakeError(ErrorCode::kCorruption,
-                       "by_agent names seq " + std::to_string(*seq) + ", which has no receipt");
-    }
-    if (!s.ok()) return FromRocks(s, "read receipt " + std::to_string(*seq));
-    add(*seq, std::move(stored));
+    Result<std::string> stored = GetIndexed(*seq, "by_agent");
+    if (!stored.ok()) return stored.error();
+    add(*seq, std::move(stored).value());
   }
   // An iterator stops on a read error as on the end of the data: only its status tells.
   if (!it->status().ok()) return FromRocks(it->status(), "read by_agent");

@@ -55,6 +55,13 @@ Json Parse(std::string_view stored) {
   return *j;
 }
 
+// A point read (Get, GetById) that must not fail: the stored receipt, or
+// nullopt when the ledger has none.
+std::optional<std::string> Stored(const Result<std::optional<std::string>>& read) {
+  REQUIRE(read.ok());
+  return *read;
+}
+
 // A before_write hook that fails every write while `fail` is set.
 std::function<Status()> FailWhile(const std::atomic<bool>& fail) {
   return [&fail]() -> Status {
@@ -92,17 +99,18 @@ TEST_CASE("append, read back, reopen: seq and chain continue") {
       REQUIRE(a.ok());
       CHECK(a->seq == i);
       CHECK(a->receipt_id.rfind("rcpt_", 0) == 0);
-      CHECK((*ledger)->Get(i) == a->stored);
+      CHECK(Stored((*ledger)->Get(i)) == a->stored);
       Json j = Parse(a->stored);
       CHECK(j["seq"] == i);
       CHECK(j["v"] == receipt::kVersion);
       CHECK(j["ledger_id"] == ledger_id);
       CHECK(receipt::CheckSignature(j).ok());
     }
-    CHECK(Parse(*(*ledger)->Get(1))["prev_hash"] == receipt::kGenesisPrevHash);
-    CHECK(Parse(*(*ledger)->Get(2))["prev_hash"] == crypto::Sha256Tagged(*(*ledger)->Get(1)));
+    CHECK(Parse(*Stored((*ledger)->Get(1)))["prev_hash"] == receipt::kGenesisPrevHash);
+    CHECK(Parse(*Stored((*ledger)->Get(2)))["prev_hash"] ==
+          crypto::Sha256Tagged(*Stored((*ledger)->Get(1))));
     head_hash = (*ledger)->HeadHash();
-    CHECK(head_hash == crypto::Sha256Tagged(*(*ledger)->Get(3)));
+    CHECK(head_hash == crypto::Sha256Tagged(*Stored((*ledger)->Get(3))));
   }
   auto ledger = Ledger::Open(Options(dir), key);
   REQUIRE(ledger.ok());
@@ -153,9 +161,9 @@ TEST_CASE("GetById and List with an agent filter") {
     all.push_back(*a);
   }
   CHECK((*ledger)->Append(Json{{"kind", "outcome"}}).ok());  // no principal: not indexed
-  CHECK((*ledger)->GetById(all[4].receipt_id) == all[4].stored);
-  CHECK_FALSE((*ledger)->GetById("rcpt_none").has_value());
-  CHECK_FALSE((*ledger)->Get(999).has_value());
+  CHECK(Stored((*ledger)->GetById(all[4].receipt_id)) == all[4].stored);
+  CHECK_FALSE(Stored((*ledger)->GetById("rcpt_none")).has_value());
+  CHECK_FALSE(Stored((*ledger)->Get(999)).has_value());
 
   auto list = [&](uint64_t from, size_t limit, std::string_view agent) {
     Result<std::vector<Appended>> page = (*ledger)->List(from, limit, agent);
@@ -213,8 +221,8 @@ TEST_CASE("16 concurrent appenders: contiguous seq, every result readable, chain
     CHECK(rs.size() == kEach);
     for (const Appended& a : rs) {
       seqs.insert(a.seq);
-      CHECK((*ledger)->Get(a.seq) == a.stored);
-      CHECK((*ledger)->GetById(a.receipt_id) == a.stored);
+      CHECK(Stored((*ledger)->Get(a.seq)) == a.stored);
+      CHECK(Stored((*ledger)->GetById(a.receipt_id)) == a.stored);
     }
   }
   const uint64_t total = kThreads * kEach + kThreads * kEach / 100;  // + checkpoints
@@ -241,10 +249,10 @@ TEST_CASE("a checkpoint every N receipts, and on demand") {
   // r1..r5, cp6, r7..r11, cp12, r13, r14
   CHECK((*ledger)->HeadSeq() == 14);
   for (uint64_t seq : {6, 12}) {
-    Json cp = Parse(*(*ledger)->Get(seq));
+    Json cp = Parse(*Stored((*ledger)->Get(seq)));
     CHECK(cp["kind"] == "checkpoint");
     CHECK(cp["checkpoint"]["seq"] == seq - 1);
-    CHECK(cp["checkpoint"]["head_hash"] == crypto::Sha256Tagged(*(*ledger)->Get(seq - 1)));
+    CHECK(cp["checkpoint"]["head_hash"] == crypto::Sha256Tagged(*Stored((*ledger)->Get(seq - 1))));
   }
   auto forced = (*ledger)->Checkpoint();
   REQUIRE(forced.ok());
@@ -269,7 +277,7 @@ TEST_CASE("the checkpoint counter survives a reopen") {
   REQUIRE(ledger.ok());
   for (int i = 0; i < 2; ++i) REQUIRE((*ledger)->Append(Decision("a")).ok());  // r8, r9, cp 10
   CHECK((*ledger)->HeadSeq() == 10);
-  CHECK(Parse(*(*ledger)->Get(10))["kind"] == "checkpoint");
+  CHECK(Parse(*Stored((*ledger)->Get(10)))["kind"] == "checkpoint");
 }
 
 TEST_CASE("a checkpoint after the interval when there are new receipts") {
@@ -284,7 +292,7 @@ TEST_CASE("a checkpoint after the interval when there are new receipts") {
   CHECK((*ledger)->HeadSeq() == 1);
   clock.Advance(11'000'000);
   CHECK((*ledger)->WaitForAppend(1, std::chrono::milliseconds(3000)) == 2);
-  Json cp = Parse(*(*ledger)->Get(2));
+  Json cp = Parse(*Stored((*ledger)->Get(2)));
   CHECK(cp["kind"] == "checkpoint");
   CHECK(cp["checkpoint"]["seq"] == 1);
   CHECK(cp["time"] == FormatRfc3339Micros(clock.NowMicros()));
@@ -353,8 +361,8 @@ TEST_CASE("failed writes under concurrent appends: every acknowledged receipt is
   for (const auto& rs : acknowledged) {
     for (const Appended& a : rs) {
       ++ok;
-      CHECK((*ledger)->Get(a.seq) == a.stored);
-      CHECK((*ledger)->GetById(a.receipt_id) == a.stored);
+      CHECK(Stored((*ledger)->Get(a.seq)) == a.stored);
+      CHECK(Stored((*ledger)->GetById(a.receipt_id)) == a.stored);
     }
   }
   CHECK(ok + static_cast<size_t>(refused) == kThreads * kEach);
@@ -397,7 +405,7 @@ TEST_CASE("detached appends with nobody else appending are written by the ledger
   for (const Result<Appended>& r : done.results) {
     REQUIRE(r.ok());
     seqs.insert(r->seq);
-    CHECK((*ledger)->GetById(r->receipt_id) == r->stored);
+    CHECK(Stored((*ledger)->GetById(r->receipt_id)) == r->stored);
   }
   CHECK(seqs == std::set<uint64_t>{1, 2, 3, 4, 5});
   CHECK(VerifyAll(**ledger, key).integrity_ok);
@@ -504,7 +512,7 @@ TEST_CASE("detached appends among concurrent appenders: all written, chain verif
   CHECK(acknowledged == kThreads * kEach);
   for (const Result<Appended>& r : done.results) {
     REQUIRE(r.ok());
-    CHECK((*ledger)->Get(r->seq) == r->stored);
+    CHECK(Stored((*ledger)->Get(r->seq)) == r->stored);
   }
   CHECK((*ledger)->HeadSeq() == 2 * kThreads * kEach);
   auto outcome3 = (*ledger)->List(1, 1000, "outcome3");
@@ -542,7 +550,7 @@ TEST_CASE("AppendAsync with nobody signing writes in the caller's thread before 
   REQUIRE(done.results[0].ok());
   CHECK(done.results[0]->receipt_id == *id);
   CHECK(done.results[0]->seq == 1);
-  CHECK((*ledger)->GetById(*id) == done.results[0]->stored);
+  CHECK(Stored((*ledger)->GetById(*id)) == done.results[0]->stored);
 }
 
 TEST_CASE("AppendAsync from many threads: never lingers, every receipt durable, chain verifies") {
@@ -575,7 +583,7 @@ TEST_CASE("AppendAsync from many threads: never lingers, every receipt durable, 
   for (const Result<Appended>& r : done.results) {
     REQUIRE(r.ok());
     written.insert(r->receipt_id);
-    CHECK((*ledger)->GetById(r->receipt_id) == r->stored);
+    CHECK(Stored((*ledger)->GetById(r->receipt_id)) == r->stored);
   }
   CHECK(written == ids);
   CHECK((*ledger)->HeadSeq() == kThreads * kEach);
@@ -644,7 +652,7 @@ TEST_CASE("AppendAsync: a failed write reaches `done`; refused at once, `done` i
     REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
     REQUIRE_FALSE(done.results[0].ok());
     CHECK(done.results[0].error().code == ErrorCode::kUnavailable);
-    CHECK_FALSE((*ledger)->GetById(*id).has_value());
+    CHECK_FALSE(Stored((*ledger)->GetById(*id)).has_value());
     CHECK((*ledger)->HeadSeq() == 0);
     fail = false;
     Result<Appended> next = (*ledger)->Append(Decision("a"));
@@ -739,16 +747,26 @@ TEST_CASE("a flipped byte in a stored receipt: Open refuses with kCorruption nam
   }
 }
 
-// A stopped ledger of 300 decisions by alice whose receipts are in an .sst
-// file, with one byte flipped inside that file's first data block; returns
-// its path.
-std::string DamagedLedger(const TempDir& dir) {
+// A stopped ledger (at Options(dir).path) of 300 decisions by alice whose
+// receipts are in an .sst file, with one byte flipped inside that file's
+// first data block.
+struct DamagedLedger {
+  std::string path;
+  std::string first_id;  // the receipt id of seq 1, in the damaged block
+};
+
+DamagedLedger MakeDamagedLedger(const TempDir& dir) {
   LedgerOptions options = Options(dir);
   options.sync = false;
+  DamagedLedger damaged{options.path, ""};
   {
     auto ledger = Ledger::Open(options, TestKey());
     REQUIRE(ledger.ok());
-    for (int i = 0; i < 300; ++i) REQUIRE((*ledger)->Append(Decision("alice", i)).ok());
+    for (int i = 0; i < 300; ++i) {
+      Result<Appended> a = (*ledger)->Append(Decision("alice", i));
+      REQUIRE(a.ok());
+      if (i == 0) damaged.first_id = a->receipt_id;
+    }
   }
   REQUIRE(Ledger::Open(options, TestKey()).ok());  // the open moves the WAL into an .sst
   std::filesystem::path largest;  // the receipts column family's table
@@ -765,14 +783,14 @@ std::string DamagedLedger(const TempDir& dir) {
   file.read(&byte, 1);
   file.seekp(200);
   file.put(static_cast<char>(byte ^ 0x01));  // inside the first data block
-  return options.path;
+  return damaged;
 }
 
 // Regression: ForEach ended at a read error as at the end of the ledger, so
 // verify and export reported a damaged ledger as a short, intact one.
 TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short success") {
   TempDir dir;
-  auto read_only = Ledger::OpenReadOnly(DamagedLedger(dir));
+  auto read_only = Ledger::OpenReadOnly(MakeDamagedLedger(dir).path);
   REQUIRE(read_only.ok());
   CHECK((*read_only)->HeadSeq() == 300);
   uint64_t seen = 0;
@@ -790,7 +808,7 @@ TEST_CASE("a damaged .sst file: ForEach returns the read error, not a short succ
 // short one, or as having nothing new.
 TEST_CASE("a damaged .sst file: List returns the read error, with an agent or without") {
   TempDir dir;
-  auto read_only = Ledger::OpenReadOnly(DamagedLedger(dir));
+  auto read_only = Ledger::OpenReadOnly(MakeDamagedLedger(dir).path);
   REQUIRE(read_only.ok());
   for (std::string agent : {"", "alice"}) {
     CAPTURE(agent);
@@ -803,6 +821,38 @@ TEST_CASE("a damaged .sst file: List returns the read error, with an agent or wi
     REQUIRE(last->size() == 1);
     CHECK((*last)[0].seq == 300);
   }
+}
+
+// Regression: Get and GetById answered a read error as "no such receipt", so
+// the admin API answered 404 for a receipt it holds, a seal took its parent
+// for unknown, and an append with a receipt_id the caller chose passed the
+// duplicate check it could not make.
+TEST_CASE("a damaged .sst file: Get and GetById return the read error, an unchecked id refused") {
+  TempDir dir;
+  const DamagedLedger damaged = MakeDamagedLedger(dir);
+  {
+    auto read_only = Ledger::OpenReadOnly(damaged.path);
+    REQUIRE(read_only.ok());
+    for (const Result<std::optional<std::string>>& read :
+         {(*read_only)->Get(1), (*read_only)->GetById(damaged.first_id)}) {
+      REQUIRE_FALSE(read.ok());
+      CHECK(read.error().code == ErrorCode::kCorruption);
+    }
+    // The undamaged end of the ledger still reads; an unknown receipt is none.
+    CHECK(Stored((*read_only)->Get(300)).has_value());
+    CHECK_FALSE(Stored((*read_only)->Get(301)).has_value());
+    CHECK_FALSE(Stored((*read_only)->GetById("rcpt_none")).has_value());
+  }
+  auto ledger = Ledger::Open(Options(dir), TestKey());  // its tail verifies
+  REQUIRE(ledger.ok());
+  Json again = Decision("alice");
+  again["receipt_id"] = damaged.first_id;  // a duplicate, which the ledger cannot see
+  Result<Appended> refused = (*ledger)->Append(again);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::kUnavailable);
+  CHECK((*ledger)->HeadSeq() == 300);
+  again["receipt_id"] = "rcpt_new";  // an id that is certainly new is still taken
+  CHECK((*ledger)->Append(again).ok());
 }
 
 TEST_CASE("WaitForAppend wakes within 100 ms of an append, and times out otherwise") {
@@ -841,7 +891,7 @@ TEST_CASE("read-only open: reads work, appends fail, no ledger is created") {
   REQUIRE(ro.ok());
   CHECK((*ro)->HeadSeq() == 1);
   CHECK((*ro)->HeadHash() == head);
-  CHECK((*ro)->Get(1).has_value());
+  CHECK(Stored((*ro)->Get(1)).has_value());
   CHECK((*ro)->Append(Decision("a")).error().code == ErrorCode::kUnavailable);
   CHECK((*ro)->Checkpoint().error().code == ErrorCode::kUnavailable);
   CHECK(Ledger::OpenReadOnly(dir.Sub("absent")).error().code == ErrorCode::kNotFound);

@@ -139,8 +139,17 @@ Status RocksLedger::PrepareReceipt(ReceiptDraft receipt, Pending* pending) {
   Result<PreparedReceipt> prepared =
       Prepare(std::move(receipt), ledger_id_, signer_canonical_, /*keep_json=*/!fast_signing_);
   if (!prepared.ok()) return prepared.error();
-  if (caller_id && GetById(prepared->receipt_id)) {
-    return MakeError(ErrorCode::kConflict, "receipt_id " + prepared->receipt_id + " exists");
+  if (caller_id) {
+    // A read error may hide a duplicate: refused, as a write error is.
+    Result<std::optional<std::string>> existing = GetById(prepared->receipt_id);
+    if (!existing.ok()) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "receipt_id " + prepared->receipt_id +
+                           " cannot be checked for a duplicate: " + existing.error().message);
+    }
+    if (*existing) {
+      return MakeError(ErrorCode::kConflict, "receipt_id " + prepared->receipt_id + " exists");
+    }
   }
   pending->prepared = std::move(*prepared);
   // The signature's scalar multiplication happens here, in parallel across

@@ -128,8 +128,8 @@ class RocksLedger final : public Ledger {
   void AppendDetached(ReceiptDraft receipt, DetachedDone done) override;
   Result<std::string> AppendAsync(ReceiptDraft receipt, DetachedDone done) override;
   Result<Appended> Checkpoint() override;
-  std::optional<std::string> Get(uint64_t seq) const override;
-  std::optional<std::string> GetById(std::string_view receipt_id) const override;
+  Result<std::optional<std::string>> Get(uint64_t seq) const override;
+  Result<std::optional<std::string>> GetById(std::string_view receipt_id) const override;
   Result<std::vector<Appended>> List(uint64_t from_seq, size_t limit,
                                      std::string_view agent) const override;
   Status ForEach(uint64_t from_seq, uint64_t to_seq,
@@ -145,6 +145,10 @@ class RocksLedger final : public Ledger {
  private:
   enum Cf { kDefault = 0, kReceipts, kById, kByAgent, kMeta, kCfCount };
 
+  // The receipt that an entry of `index` (by_id, by_agent) names. A receipt
+  // and its index entries are written in one batch: an entry without its
+  // receipt is damage too (kCorruption); a read error is returned as by Get.
+  Result<std::string> GetIndexed(uint64_t seq, std::string_view index) const;
   // Compiles `receipt` into `pending` and gives it a signature nonce: a
   // ready one (with its receipt id) when the receipt has no id of its own
   // and one is ready, else one made here.

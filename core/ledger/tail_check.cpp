@@ -20,6 +20,18 @@ std::string StringMember(const Json& j, const char* name) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The stored bytes of seq: a receipt the ledger lacks, or cannot read
+// because its block is damaged, is corruption at seq; an I/O error stays one.
+Result<std::string> Read(const ReceiptGetter& get, uint64_t seq) {
+  Result<std::optional<std::string>> stored = get(seq);
+  if (!stored.ok()) {
+    if (stored.error().code != ErrorCode::kCorruption) return stored.error();
+    return Corrupt(seq, stored.error().message);
+  }
+  if (!*stored) return Corrupt(seq, "receipt missing");
+  return std::move(**stored);
+}
+
 // Checks one stored receipt against its key and the expected link.
 Status CheckOne(uint64_t seq, const std::string& stored, std::string_view ledger_id,
                 std::string_view expected_prev, Json* parsed) {
@@ -42,8 +54,7 @@ Status CheckOne(uint64_t seq, const std::string& stored, std::string_view ledger
 }  // namespace
 
 Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
-                            std::string_view ledger_id, uint64_t window,
-                            const std::function<std::optional<std::string>(uint64_t)>& get) {
+                            std::string_view ledger_id, uint64_t window, const ReceiptGetter& get) {
   TailInfo info;
   if (head_seq == 0) {
     if (!head_hash.empty() && head_hash != receipt::kGenesisPrevHash) {
@@ -54,14 +65,14 @@ Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
   uint64_t first = head_seq > window ? head_seq - window + 1 : 1;
   std::string expected_prev = receipt::kGenesisPrevHash;
   if (first > 1) {
-    std::optional<std::string> before = get(first - 1);
-    if (!before) return Corrupt(first - 1, "receipt missing");
+    Result<std::string> before = Read(get, first - 1);
+    if (!before.ok()) return before.error();
     expected_prev = crypto::Sha256Tagged(*before);
   }
   Json last;
   for (uint64_t seq = first; seq <= head_seq; ++seq) {
-    std::optional<std::string> stored = get(seq);
-    if (!stored) return Corrupt(seq, "receipt missing");
+    Result<std::string> stored = Read(get, seq);
+    if (!stored.ok()) return stored.error();
     Status s = CheckOne(seq, *stored, ledger_id, expected_prev, &last);
     if (!s.ok()) return s.error();
     expected_prev = crypto::Sha256Tagged(*stored);

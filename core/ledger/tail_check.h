@@ -21,10 +21,13 @@ struct TailInfo {
   std::string last_signer_key_id;  // signer.key_id of the head receipt ("" when empty)
 };
 
-// get(seq) returns the stored bytes of seq, nullopt when absent. On failure
-// the error is kCorruption and its message starts "ledger corrupt at seq N:".
+// The stored bytes of seq, nullopt when absent, or the read error (Ledger::Get).
+using ReceiptGetter = std::function<Result<std::optional<std::string>>(uint64_t seq)>;
+
+// On failure the error is kCorruption and its message starts "ledger corrupt
+// at seq N:" (a block that cannot be read because it is damaged included),
+// or get's error as it is when that is not kCorruption (an I/O error).
 Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
-                            std::string_view ledger_id, uint64_t window,
-                            const std::function<std::optional<std::string>(uint64_t)>& get);
+                            std::string_view ledger_id, uint64_t window, const ReceiptGetter& get);
 
 }  // namespace helm::ledger_internal

@@ -58,9 +58,10 @@ TEST_CASE("an exception after an ALLOW: 500 in the client's shape, and its outco
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   REQUIRE(ledger.HeadSeq() == 2);
-  std::optional<std::string> stored = ledger.Get(2);
-  REQUIRE(stored.has_value());
-  Json outcome = Json::parse(*stored);
+  Result<std::optional<std::string>> stored = ledger.Get(2);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->has_value());
+  Json outcome = Json::parse(**stored);
   CHECK(outcome["kind"] == "outcome");
   CHECK(outcome["parent"] == decision_receipt);
   CHECK(outcome["status"] == "error");

@@ -475,6 +475,42 @@ class ExportedLedgerTest(unittest.TestCase):
                 srv.cleanup()
             shutil.rmtree(d, ignore_errors=True)
 
+    def test_read_error_in_a_running_ledger_is_503_for_a_receipt_and_a_seal_not_404(self):
+        d = tempfile.mkdtemp(prefix="helm-sst-")
+        srv = None
+        try:
+            data = self.damaged_copy(d)
+            srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"],
+                         data_dir=data).start()
+            first = json.loads(self.lines[0])  # seq 1: in the damaged block
+            for path in (first["receipt_id"], "1"):
+                with self.subTest(path=path):
+                    status, body = srv.admin("GET", "/api/v1/receipts/" + path)
+                    self.assertEqual(status, 503, body)
+                    self.assertEqual(body["error"]["code"], "LEDGER_UNAVAILABLE", body)
+            last = json.loads(self.lines[-1])
+            status, body = srv.admin("GET", "/api/v1/receipts/" + last["receipt_id"])
+            self.assertEqual((status, body["seq"]), (200, last["seq"]))  # the newest still read
+            status, _ = srv.admin("GET", "/api/v1/receipts/rcpt_doesnotexist")
+            self.assertEqual(status, 404)
+            r = run_helm("receipts", "show", first["receipt_id"], "--server", srv.url,
+                         "--data-dir", data)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("LEDGER_UNAVAILABLE", r.stderr)
+            # A seal whose parent cannot be read is neither "unknown" nor written.
+            head = srv.admin("GET", "/api/v1/checkpoint")[1]["seq"]
+            status, body = srv.admin("POST", "/api/v1/seal", {
+                "decision_id": first["decision_id"], "parent": first["receipt_id"],
+                "principal": first["principal"], "status": "completed", "http_status": 200,
+                "output_hash": "sha256:" + "ab" * 32, "route": {"lane": "balanced"}})
+            self.assertEqual(status, 503, body)
+            self.assertEqual(body["error"]["code"], "LEDGER_UNAVAILABLE", body)
+            self.assertEqual(srv.admin("GET", "/api/v1/checkpoint")[1]["seq"], head)
+        finally:
+            if srv:
+                srv.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
+
 
 class TailAgentTest(unittest.TestCase):
     def test_tail_by_agent_delivers_more_than_one_page_of_pending_receipts(self):

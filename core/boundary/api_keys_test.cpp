@@ -18,7 +18,7 @@ std::string TempDir() {
   return dir.string();
 }
 
-TEST_CASE("KeyLimits: the JSON form, set members only; invalid members refused") {
+TEST_CASE("KeyLimits: the JSON form, set members only, invalid members refused") {
   KeyLimits l;
   l.lanes = {"balanced"};
   l.rpm = 60;
@@ -41,7 +41,7 @@ TEST_CASE("KeyLimits: the JSON form, set members only; invalid members refused")
   CHECK(KeyLimits::FromJson(Json::parse(R"({"tpm": 9007199254740992})")).ok());  // 2^53: at the limit
 }
 
-TEST_CASE("ApiKeys: a key's limits come with its principal; spend persists, budgeted keys only") {
+TEST_CASE("ApiKeys: a key's limits come with its principal, spend persists, budgeted keys only") {
   const std::string dir = TempDir();
   std::string limited_secret, plain_secret, limited_id, plain_id;
   {
@@ -97,7 +97,7 @@ TEST_CASE("ApiKeys: a key's limits come with its principal; spend persists, budg
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend; its old secret is refused") {
+TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret is refused") {
   const std::string dir = TempDir();
   std::string old_secret, new_secret, id;
   {

@@ -110,7 +110,7 @@ then.redact_regex = ['AKIA[0-9A-Z]{16}']
   CHECK((*secret.rewritten_body)["messages"][0]["content"] == "key [REDACTED] please");
 }
 
-TEST_CASE("an ALLOW carries the facts the policy decided on; a DENY carries none") {
+TEST_CASE("an ALLOW carries the facts the policy decided on, a DENY carries none") {
   Fixture f(R"([policy]
 id = "facts"
 version = 1

@@ -128,7 +128,7 @@ TEST_CASE("two-step ed25519: a key of the wrong size makes no nonce") {
   CHECK_FALSE(PrepareSignature(key, "rcpt_x").ready());
 }
 
-TEST_CASE("BlockRandom: distinct draws across block refills; a forked child draws other bytes") {
+TEST_CASE("BlockRandom: distinct draws across block refills, a forked child draws other bytes") {
   Init();
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {  // 1000 x 32 bytes: several 4 KB blocks

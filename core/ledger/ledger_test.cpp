@@ -127,7 +127,7 @@ TEST_CASE("append, read back, reopen: seq and chain continue") {
   CHECK(report.head_seq == 4);
 }
 
-TEST_CASE("ledger-filled members are overwritten; caller receipt_id kept; bad input refused") {
+TEST_CASE("ledger-filled members are overwritten, caller receipt_id kept, bad input refused") {
   TempDir dir;
   auto ledger = Ledger::Open(Options(dir), TestKey());
   REQUIRE(ledger.ok());
@@ -637,7 +637,7 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 
-TEST_CASE("AppendAsync: a failed write reaches `done`; refused at once, `done` is not called") {
+TEST_CASE("AppendAsync: a failed write reaches `done`, refused at once, `done` is not called") {
   TempDir dir;
   crypto::KeyPair key = TestKey();
   std::atomic<bool> fail{true};
@@ -669,7 +669,7 @@ TEST_CASE("AppendAsync: a failed write reaches `done`; refused at once, `done` i
   CHECK_FALSE(called);
 }
 
-TEST_CASE("detached appends still queued when the ledger closes are written; later ones refused") {
+TEST_CASE("detached appends still queued when the ledger closes are written, later ones refused") {
   TempDir dir;
   crypto::KeyPair key = TestKey();
   DetachedResults done;
@@ -914,7 +914,7 @@ TEST_CASE("a foreign directory or a locked ledger is refused, never a new genesi
   CHECK(second.error().code == ErrorCode::kUnavailable);
 }
 
-TEST_CASE("a new signing key is accepted; both keys' receipts verify") {
+TEST_CASE("a new signing key is accepted, both keys' receipts verify") {
   TempDir dir;
   crypto::KeyPair old_key = TestKey();
   crypto::KeyPair new_key = TestKey();

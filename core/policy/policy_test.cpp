@@ -94,7 +94,7 @@ TEST_CASE("all given conditions must hold") {
   CHECK(Fires("", f));  // no conditions: matches everything
 }
 
-TEST_CASE("first match wins; no match gives the default") {
+TEST_CASE("first match wins, no match gives the default") {
   auto p = Load(R"(
 [[rules]]
 id = "deny-secrets"

@@ -45,7 +45,7 @@ TEST_CASE("openai.chat: audio, files, custom tools and legacy functions are kept
       "only assistant messages carry tool calls");
 }
 
-TEST_CASE("anthropic.messages: system blocks stay parts; documents and server tools kept") {
+TEST_CASE("anthropic.messages: system blocks stay parts, documents and server tools kept") {
   ir::Request r = Inspect(kAnthropicMessages, R"({"system":[{"type":"text","text":"a"},
     {"type":"text","text":"b"}],"messages":[{"role":"user","content":[
     {"type":"document","source":{"type":"text","data":"doc"}},

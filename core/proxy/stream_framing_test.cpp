@@ -52,7 +52,7 @@ TEST_CASE("no element: still an array") {
   CHECK(Json::parse(out) == Json::array());
 }
 
-TEST_CASE("an event whose data is not JSON is left out; the array stays valid") {
+TEST_CASE("an event whose data is not JSON is left out, the array stays valid") {
   JsonArrayFramer framer;
   std::string out = framer.Frame("data: {\"n\":1}\n\ndata: {\"n\": [oops\n\ndata: \n\n");
   out += framer.Frame("data: {\"error\":{\"code\":502}}\n\n");

@@ -38,7 +38,7 @@ crypto::KeyPair Key() {
 
 }  // namespace
 
-TEST_CASE("sign then check round-trips; stored form and hash are consistent") {
+TEST_CASE("sign then check round-trips, stored form and hash are consistent") {
   const auto key = Key();
   auto s = Sign(SampleReceipt(), key);
   REQUIRE(s.ok());

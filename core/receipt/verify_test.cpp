@@ -159,7 +159,7 @@ TEST_CASE("a re-signed receipt with a wrong prev_hash breaks the chain") {
   CHECK(r.first_broken_check == "prev_hash");
 }
 
-TEST_CASE("seq 1 must link to the genesis hash; a later range start is taken on trust") {
+TEST_CASE("seq 1 must link to the genesis hash, a later range start is taken on trust") {
   ChainBuilder b;
   auto lines = TenReceipts(b);
   auto range = std::vector<std::string>(lines.begin() + 4, lines.end());  // seq 5..10

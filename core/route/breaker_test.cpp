@@ -86,7 +86,7 @@ TEST_CASE("breaker: calls are refused during the cool-down") {
   CHECK(f.b->Snapshot().refusals == 1);
 }
 
-TEST_CASE("breaker: one probe in half-open; its success closes") {
+TEST_CASE("breaker: one probe in half-open, its success closes") {
   Fixture f;
   f.Open();
   f.clock.AdvanceMs(1000);
@@ -210,7 +210,7 @@ TEST_CASE("breaker: remaining == 0 on a success skips until the reset") {
   CHECK(f.b->TryAcquire().admitted());
 }
 
-TEST_CASE("breaker: 429 without Retry-After is a plain fault; enough of them open") {
+TEST_CASE("breaker: 429 without Retry-After is a plain fault, enough of them open") {
   Fixture f;
   for (int i = 0; i < 3; ++i) f.b->TryAcquire().Release(ReportFromResponse(429, {}, 0));
   CHECK(f.b->Snapshot().state == BreakerState::kOpen);

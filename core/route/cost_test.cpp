@@ -33,7 +33,7 @@ TEST_CASE("cost: rounded up once over the sum") {
   CHECK(CostMicros({1, 1, 1}, Prices{0, 0, 0}) == 0);
 }
 
-TEST_CASE("cost: negative counts are zero; huge counts do not overflow") {
+TEST_CASE("cost: negative counts are zero, huge counts do not overflow") {
   CHECK(CostMicros({-5, -5, -5}, kPrices) == 0);
   const int64_t big = int64_t{1} << 40;
   CHECK(CostMicros({big, big, 0}, Prices{big, big, big}) ==

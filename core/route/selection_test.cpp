@@ -254,7 +254,7 @@ TEST_CASE("capability: each skip reason") {
   }
 }
 
-TEST_CASE("capability: the first failing check names the reason; no overflow") {
+TEST_CASE("capability: the first failing check names the reason, no overflow") {
   const ModelSpec& echo = *Base().FindProvider("mk")->FindModel("echo");
   RouteFacts f;
   f.has_tools = f.has_images = f.json_output = f.stream = true;

@@ -24,6 +24,11 @@ Result<int64_t> LimitMember(const Json& j, const char* name) {
   return it->get<int64_t>();
 }
 
+// The state database could not be read at load: refuse to start, naming it.
+Error ReadError(const std::string& what, const Error& e) {
+  return MakeError(e.code, "state: cannot read " + what + ": " + e.message);
+}
+
 }  // namespace
 
 Json KeyLimits::ToJson() const {
@@ -71,7 +76,11 @@ Result<KeyLimits> KeyLimits::FromJson(const Json& j) {
 
 Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
   std::unique_ptr<ApiKeys> keys(new ApiKeys(store));
-  for (const auto& [key, value] : store->Scan(kPrefix)) {
+  // A read error refuses the load: a key missing from memory could be a
+  // revoked or rotated bootstrap key that EnsureBootstrap would register again.
+  auto records = store->Scan(kPrefix);
+  if (!records.ok()) return ReadError("API keys", records.error());
+  for (const auto& [key, value] : *records) {
     auto record = ParseStrictJson(value);
     if (!record.ok() || !record->is_object()) {
       return MakeError(ErrorCode::kCorruption, "state: malformed API key record " + key);
@@ -87,10 +96,13 @@ Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
     }
     const std::string id = record->value("id", "");
     if (entry->limits && entry->limits->budget_micros > 0) {
-      if (auto spent = store->Get(kSpendPrefix + id)) {
+      auto spent = store->Get(kSpendPrefix + id);  // a read error is not a spend of zero
+      if (!spent.ok()) return ReadError("the spend of API key " + id, spent.error());
+      if (*spent) {
+        const std::string& stored = **spent;
         int64_t n = 0;
-        auto [end, ec] = std::from_chars(spent->data(), spent->data() + spent->size(), n);
-        if (ec != std::errc() || end != spent->data() + spent->size()) {
+        auto [end, ec] = std::from_chars(stored.data(), stored.data() + stored.size(), n);
+        if (ec != std::errc() || end != stored.data() + stored.size()) {
           return MakeError(ErrorCode::kCorruption, "state: malformed spend of API key " + id);
         }
         entry->spent = n;

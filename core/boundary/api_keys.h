@@ -59,7 +59,9 @@ struct CreatedKey {
 
 class ApiKeys {
  public:
-  // Loads every stored key (and the spend of those with a budget) into memory.
+  // Loads every stored key (and the spend of those with a budget) into memory;
+  // a read error of the state database (kCorruption, kUnavailable) is
+  // returned instead of a partial set: the caller refuses to start.
   static Result<std::unique_ptr<ApiKeys>> Load(StateStore* store);
 
   // Registers the bootstrap secret for agent root (idempotent).

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "core/common/ids.h"
+#include "core/ledger/test_util.h"
 
 namespace helm {
 namespace {
@@ -45,7 +47,7 @@ TEST_CASE("ApiKeys: a key's limits come with its principal, spend persists, budg
   const std::string dir = TempDir();
   std::string limited_secret, plain_secret, limited_id, plain_id;
   {
-    auto store = StateStore::Open(dir);
+    auto store = StateStore::Open({.path = dir});
     REQUIRE(store.ok());
     auto keys = ApiKeys::Load(store->get());
     REQUIRE(keys.ok());
@@ -72,7 +74,7 @@ TEST_CASE("ApiKeys: a key's limits come with its principal, spend persists, budg
     CHECK(p->limits->concurrency == 2);
     CHECK(p->spent_micros == 1100);
   }
-  auto store = StateStore::Open(dir);
+  auto store = StateStore::Open({.path = dir});
   REQUIRE(store.ok());
   auto keys = ApiKeys::Load(store->get());
   REQUIRE(keys.ok());
@@ -80,7 +82,7 @@ TEST_CASE("ApiKeys: a key's limits come with its principal, spend persists, budg
   REQUIRE(p);
   CHECK(p->spent_micros == 1100);  // survives the reopen
   CHECK(p->limits->budget_micros == 1000);
-  CHECK((*store)->Get("spend/" + plain_id) == std::nullopt);
+  CHECK((*store)->Get("spend/" + plain_id).value() == std::nullopt);
   REQUIRE((*keys)->Revoke(limited_id).ok());
   CHECK_FALSE((*keys)->Authenticate(limited_secret));
   bool listed = false;
@@ -101,7 +103,7 @@ TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret
   const std::string dir = TempDir();
   std::string old_secret, new_secret, id;
   {
-    auto store = StateStore::Open(dir);
+    auto store = StateStore::Open({.path = dir});
     REQUIRE(store.ok());
     auto keys = ApiKeys::Load(store->get());
     REQUIRE(keys.ok());
@@ -130,7 +132,7 @@ TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret
     CHECK((*keys)->List().size() == 1);
     CHECK((*keys)->Rotate("key_unknown").error().code == ErrorCode::kNotFound);
   }
-  auto store = StateStore::Open(dir);  // the same after a reopen
+  auto store = StateStore::Open({.path = dir});  // the same after a reopen
   REQUIRE(store.ok());
   auto keys = ApiKeys::Load(store->get());
   REQUIRE(keys.ok());
@@ -144,6 +146,65 @@ TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret
   CHECK_FALSE((*keys)->Authenticate(new_secret));
   CHECK((*keys)->Rotate(id).error().code == ErrorCode::kNotFound);
   std::filesystem::remove_all(dir);
+}
+
+// Regression: a state database that could not be read loaded as one with
+// fewer keys, so the bootstrap secret, rotated away, was registered again by
+// EnsureBootstrap and accepted.
+TEST_CASE("ApiKeys: a damaged state database refuses the load, a rotated bootstrap stays refused") {
+  ledger_testing::TempDir dir;
+  const std::string path = dir.Sub("state");
+  const std::string bootstrap = "hk_bootstrap_secret";
+  {
+    auto store = StateStore::Open({.path = path});
+    REQUIRE(store.ok());
+    auto keys = ApiKeys::Load(store->get());
+    REQUIRE(keys.ok());
+    REQUIRE((*keys)->EnsureBootstrap(bootstrap).ok());
+    REQUIRE((*keys)->Rotate(kBootstrapKeyId).ok());
+    for (int i = 0; i < 10; ++i) REQUIRE((*keys)->Create("agent-" + std::to_string(i)).ok());
+  }
+  REQUIRE(StateStore::Open({.path = path}).ok());  // the open moves the WAL into an .sst
+  REQUIRE_FALSE(ledger_testing::DamageLargestTable(path, 100).empty());
+  auto store = StateStore::Open({.path = path});
+  REQUIRE(store.ok());
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE_FALSE(keys.ok());
+  CHECK(keys.error().code == ErrorCode::kCorruption);
+  CHECK(keys.error().message.find("state: cannot read API keys") == 0);
+}
+
+// Regression: a budgeted key's spend that could not be read loaded as zero,
+// a fresh budget.
+TEST_CASE("ApiKeys: a spend that cannot be read refuses the load, never reads as zero") {
+  ledger_testing::TempDir dir;
+  bool fail_spend = false;
+  StateStoreOptions options{dir.Sub("state"), [&fail_spend](std::string_view key) -> Status {
+                              if (!fail_spend || !key.starts_with("spend/")) return Status::Ok();
+                              return MakeError(ErrorCode::kUnavailable, "injected read error");
+                            }};
+  auto store = StateStore::Open(options);
+  REQUIRE(store.ok());
+  std::string id;
+  {
+    auto keys = ApiKeys::Load(store->get());
+    REQUIRE(keys.ok());
+    KeyLimits budget;
+    budget.budget_micros = 1000;
+    auto created = (*keys)->Create("agent-a", budget);
+    REQUIRE(created.ok());
+    id = created->id;
+    REQUIRE((*keys)->AddSpend(id, 900).ok());
+  }
+  fail_spend = true;
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE_FALSE(keys.ok());
+  CHECK(keys.error().code == ErrorCode::kUnavailable);
+  CHECK(keys.error().message.find("state: cannot read the spend of API key " + id) == 0);
+  fail_spend = false;
+  keys = ApiKeys::Load(store->get());
+  REQUIRE(keys.ok());
+  CHECK((*keys)->List()[0]["spent_micros"] == 900);
 }
 
 }  // namespace

@@ -5,14 +5,26 @@ namespace {
 
 constexpr char kPrefix[] = "approval/";
 
+// A state database that cannot be read is unavailable (503), whether its file
+// is damaged or its disk failing: an approval it holds is neither unknown nor
+// usable until it reads again.
+Error Unreadable(const Error& e) {
+  return MakeError(ErrorCode::kUnavailable, "state store: " + e.message);
+}
+
+Result<Json> ParseRecord(const std::string& key, const std::string& value) {
+  auto record = ParseStrictJson(value);
+  if (!record.ok()) return MakeError(ErrorCode::kCorruption, "malformed approval record " + key);
+  return record;
+}
+
 }  // namespace
 
 Result<Json> Approvals::LoadLocked(const std::string& id) const {
   auto value = store_->Get(kPrefix + id);
-  if (!value) return MakeError(ErrorCode::kNotFound, "no approval " + id);
-  auto record = ParseStrictJson(*value);
-  if (!record.ok()) return MakeError(ErrorCode::kCorruption, "malformed approval record " + id);
-  return record;
+  if (!value.ok()) return Unreadable(value.error());
+  if (!*value) return MakeError(ErrorCode::kNotFound, "no approval " + id);
+  return ParseRecord(kPrefix + id, **value);
 }
 
 Status Approvals::SaveLocked(const Json& record) {
@@ -73,7 +85,10 @@ Status Approvals::Consume(const std::string& id, const std::string& agent,
                           const std::string& request_hash) {
   std::lock_guard<std::mutex> lock(mu_);
   auto record = LoadLocked(id);
-  if (!record.ok()) return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_NOT_FOUND");
+  if (!record.ok() && record.error().code == ErrorCode::kNotFound) {
+    return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_NOT_FOUND");
+  }
+  if (!record.ok()) return record.error();  // unreadable: neither unknown nor used
   if (record->value("agent", "") != agent || record->value("request_hash", "") != request_hash) {
     return MakeError(ErrorCode::kPermissionDenied, "APPROVAL_MISMATCH");
   }
@@ -90,12 +105,14 @@ Status Approvals::Consume(const std::string& id, const std::string& agent,
   return Status::Ok();
 }
 
-std::vector<Json> Approvals::List(const std::string& status_filter) const {
+Result<std::vector<Json>> Approvals::List(const std::string& status_filter) const {
   std::lock_guard<std::mutex> lock(mu_);
+  auto records = store_->Scan(kPrefix);
+  if (!records.ok()) return Unreadable(records.error());
   std::vector<Json> out;
-  for (const auto& [key, value] : store_->Scan(kPrefix)) {
-    auto record = ParseStrictJson(value);
-    if (!record.ok()) continue;
+  for (const auto& [key, value] : *records) {
+    auto record = ParseRecord(key, value);
+    if (!record.ok()) return record.error();
     (*record)["status"] = EffectiveStatus(*record);
     if (status_filter.empty() || (*record)["status"] == status_filter) {
       out.push_back(std::move(record.value()));

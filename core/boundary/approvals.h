@@ -28,10 +28,13 @@ class Approvals {
                              const std::string& decision_id, const std::string& reason_code,
                              const std::string& rule_id);
   // Operator decisions. kNotFound, or kConflict when not pending or expired.
+  // Here and below, a record the state database cannot read is kUnavailable:
+  // never an unknown approval, and nothing is written.
   Status Decide(const std::string& id, bool approve, const std::string& by);
   // Consumes an approved approval for this agent and request. On failure the
   // error message is the reason code: APPROVAL_NOT_FOUND, APPROVAL_MISMATCH,
-  // APPROVAL_PENDING, APPROVAL_DENIED, APPROVAL_EXPIRED or APPROVAL_USED.
+  // APPROVAL_PENDING, APPROVAL_DENIED, APPROVAL_EXPIRED or APPROVAL_USED;
+  // kUnavailable when the record cannot be read or the use not written.
   // A consumed approval stays used even when its decision receipt then fails
   // to be written: a failed write may still reach the WAL and reappear at the
   // next open, and an approval must never allow two requests.
@@ -41,7 +44,8 @@ class Approvals {
   // returns its status then (see EffectiveStatus).
   std::string WaitForDecision(const std::string& id, std::chrono::milliseconds timeout);
 
-  std::vector<Json> List(const std::string& status_filter) const;  // "" = all
+  // "" = all. A read error, or a malformed record, instead of a shorter list.
+  Result<std::vector<Json>> List(const std::string& status_filter) const;
   Result<Json> Get(const std::string& id) const;
 
  private:

@@ -42,7 +42,9 @@ Result<std::unique_ptr<LocalBoundary>> LocalBoundary::Open(const BoundaryOptions
   if (!dir.ok()) return dir.error();
   b->data_dir_ = std::move(dir.value());
 
-  auto state = StateStore::Open(b->data_dir_.StatePath());
+  StateStoreOptions state_options = options.state;
+  state_options.path = b->data_dir_.StatePath();
+  auto state = StateStore::Open(state_options);
   if (!state.ok()) return state.error();
   b->state_ = std::move(state.value());
 
@@ -349,7 +351,11 @@ Status LocalBoundary::ClaimParent(const Outcome& o) {
                      "decision_id " + o.decision_id + " is not the one of receipt " + parent);
   }
   std::lock_guard<std::mutex> lock(seal_mu_);
-  if (state_->Get(SealedKey(o))) {
+  Result<std::optional<std::string>> sealed = state_->Get(SealedKey(o));
+  if (!sealed.ok()) {  // the parent may have its outcome already: neither sealed again nor claimed
+    return MakeError(ErrorCode::kUnavailable, "state store: " + sealed.error().message);
+  }
+  if (*sealed) {
     return MakeError(ErrorCode::kConflict,
                      "decision receipt " + parent + " already has an outcome");
   }

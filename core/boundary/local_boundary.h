@@ -26,14 +26,16 @@ namespace helm {
 struct BoundaryOptions {
   std::string policy_path;
   std::string data_dir = "./helm-data";
-  LedgerOptions ledger;  // path is filled in from data_dir
+  LedgerOptions ledger;     // path is filled in from data_dir
+  StateStoreOptions state;  // path is filled in from data_dir
   Limits limits;
 };
 
 class LocalBoundary : public Boundary {
  public:
   // Refuses to start (kConfig / kCorruption) on an invalid policy, an unusable
-  // data dir or a ledger whose chain does not verify.
+  // data dir or a ledger whose chain does not verify; and on a state database
+  // whose API keys cannot be read (kCorruption / kUnavailable).
   static Result<std::unique_ptr<LocalBoundary>> Open(const BoundaryOptions& options);
   // Closes the ledger first: receipts it still writes call back into this.
   ~LocalBoundary() override;

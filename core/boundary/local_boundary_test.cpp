@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/common/protocols.h"
 #include "core/crypto/crypto.h"
@@ -22,20 +23,30 @@ std::function<Status()> FailWhile(const bool& fail) {
   };
 }
 
+// A state store read hook that fails every read of a key starting with
+// `prefix` while `fail` is set.
+std::function<Status(std::string_view)> FailReadsWhile(const bool& fail, std::string prefix) {
+  return [&fail, prefix = std::move(prefix)](std::string_view key) -> Status {
+    if (!fail || !key.starts_with(prefix)) return Status::Ok();
+    return MakeError(ErrorCode::kCorruption, "injected read error");
+  };
+}
+
 struct Fixture {
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
                               ("helm-boundary-" + crypto::HexEncode(crypto::RandomBytes(6)));
   BoundaryOptions options;
   std::unique_ptr<LocalBoundary> boundary;
 
-  explicit Fixture(const std::string& policy_toml,
-                   std::function<Status()> before_write = nullptr) {
+  explicit Fixture(const std::string& policy_toml, std::function<Status()> before_write = nullptr,
+                   std::function<Status(std::string_view)> before_read = nullptr) {
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "policy.toml") << policy_toml;
     options.policy_path = (dir / "policy.toml").string();
     options.data_dir = (dir / "data").string();
     options.ledger.sync = false;
     options.ledger.before_write = std::move(before_write);
+    options.state.before_read = std::move(before_read);
     Reopen();
   }
   void Reopen() {
@@ -251,6 +262,84 @@ when.content_regex = ['secret']
   CHECK(refusal(outcome_of(denied)) == ErrorCode::kInvalidArgument);
   CHECK(f.boundary->Seal(outcome_of(earlier)).ok());
   CHECK(refusal(outcome_of(earlier)) == ErrorCode::kConflict);
+}
+
+// Regression: a "sealed" marker that could not be read was taken for none,
+// so a second outcome of one decision was accepted and appended.
+TEST_CASE("a seal whose sealed marker cannot be read is refused, and nothing is written") {
+  bool fail_reads = false;
+  Fixture f(R"([policy]
+id = "seals"
+version = 1
+default_verdict = "ALLOW"
+)",
+            nullptr, FailReadsWhile(fail_reads, "sealed/"));
+  const Decision allowed = f.Evaluate("route me");
+  Outcome o;  // parent_durable stays false: as from the admin API
+  o.decision_id = allowed.decision_id;
+  o.decision_receipt_id = allowed.receipt_id;
+  o.principal.agent = "boundary-test";
+  o.status = "completed";
+  o.http_status = 200;
+  o.output_hash = "sha256:" + std::string(64, '0');
+  REQUIRE(f.boundary->Seal(o).ok());
+  const uint64_t head = f.boundary->ledger().HeadSeq();
+
+  fail_reads = true;
+  Result<std::string> again = f.boundary->Seal(o);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().code == ErrorCode::kUnavailable);
+  f.boundary->SealDetached(o);
+  CHECK(f.boundary->ledger().HeadSeq() == head);
+
+  const Decision unsealed = f.Evaluate("route me too");  // no outcome yet: not claimed either
+  o.decision_id = unsealed.decision_id;
+  o.decision_receipt_id = unsealed.receipt_id;
+  CHECK(f.boundary->Seal(o).error().code == ErrorCode::kUnavailable);
+  fail_reads = false;
+  CHECK(f.boundary->Seal(o).ok());
+  CHECK(f.boundary->ledger().HeadSeq() == head + 2);  // the second decision and its outcome
+}
+
+// Regression: an approval that could not be read was APPROVAL_NOT_FOUND.
+TEST_CASE("an approval that cannot be read: DENY APPROVAL_UNAVAILABLE, and it stays usable") {
+  bool fail_reads = false;
+  Fixture f(R"([policy]
+id = "approvals"
+version = 1
+default_verdict = "ALLOW"
+
+[[rules]]
+id = "deploys-need-approval"
+verdict = "ESCALATE"
+when.content_regex = ['deploy']
+)",
+            nullptr, FailReadsWhile(fail_reads, "approval/"));
+  Decision escalated = f.Evaluate("deploy it");
+  REQUIRE(escalated.verdict == Verdict::kEscalate);
+  REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
+  EvaluateInput resent = f.Input("deploy it");
+  resent.approval_id = escalated.approval_id;
+
+  fail_reads = true;
+  Decision refused = f.boundary->Evaluate(resent).value();
+  CHECK(refused.verdict == Verdict::kDeny);
+  CHECK(refused.reason_code == "APPROVAL_UNAVAILABLE");
+  fail_reads = false;
+  Decision approved = f.boundary->Evaluate(resent).value();
+  CHECK(approved.verdict == Verdict::kAllow);
+  CHECK(approved.reason_code == "APPROVED");
+}
+
+TEST_CASE("a state database whose API keys cannot be read refuses to open") {
+  bool fail_reads = false;
+  Fixture f("[policy]\nid = \"p\"\nversion = 1\n", nullptr, FailReadsWhile(fail_reads, "apikey/"));
+  f.boundary.reset();
+  fail_reads = true;
+  auto refused = LocalBoundary::Open(f.options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::kCorruption);
+  CHECK(refused.error().message.find("state: cannot read API keys") == 0);
 }
 
 TEST_CASE("a request path that is not UTF-8 is an invalid request, recorded re-encoded") {

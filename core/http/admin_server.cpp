@@ -249,8 +249,9 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
 
 void AdminServer::Impl::Approvals(httplib::Server& s) {
   s.Get("/api/v1/approvals", [this](const httplib::Request& req, httplib::Response& res) {
-    http::SendJson(res, 200,
-                   {{"approvals", boundary->approvals().List(req.get_param_value("status"))}});
+    auto approvals = boundary->approvals().List(req.get_param_value("status"));
+    if (!approvals.ok()) return SendError(res, approvals.error());
+    http::SendJson(res, 200, {{"approvals", *approvals}});
   });
   s.Get(R"(/api/v1/approvals/([A-Za-z0-9_]+))",
         [this](const httplib::Request& req, httplib::Response& res) {
@@ -267,7 +268,9 @@ void AdminServer::Impl::Approvals(httplib::Server& s) {
            GetCounter("helm_approvals_decided_total", approve ? R"(decision="approve")"
                                                               : R"(decision="deny")")
                .Add();
-           http::SendJson(res, 200, *boundary->approvals().Get(id));
+           auto decided = boundary->approvals().Get(id);
+           if (!decided.ok()) return SendError(res, decided.error());
+           http::SendJson(res, 200, *decided);
          });
 }
 

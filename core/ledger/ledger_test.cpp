@@ -769,20 +769,8 @@ DamagedLedger MakeDamagedLedger(const TempDir& dir) {
     }
   }
   REQUIRE(Ledger::Open(options, TestKey()).ok());  // the open moves the WAL into an .sst
-  std::filesystem::path largest;  // the receipts column family's table
-  for (const auto& entry : std::filesystem::directory_iterator(options.path)) {
-    if (entry.path().extension() == ".sst" &&
-        (largest.empty() || entry.file_size() > std::filesystem::file_size(largest))) {
-      largest = entry.path();
-    }
-  }
-  REQUIRE_FALSE(largest.empty());
-  std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
-  file.seekg(200);
-  char byte = 0;
-  file.read(&byte, 1);
-  file.seekp(200);
-  file.put(static_cast<char>(byte ^ 0x01));  // inside the first data block
+  // The largest table is the receipts column family's.
+  REQUIRE_FALSE(ledger_testing::DamageLargestTable(options.path, 200).empty());
   return damaged;
 }
 

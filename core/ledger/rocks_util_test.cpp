@@ -32,7 +32,7 @@ TEST_CASE("the ledger and the state store write no RocksDB LOG file") {
     auto ledger = Ledger::Open(options, crypto::GenerateKeyPair());
     REQUIRE(ledger.ok());
     REQUIRE((*ledger)->Append(Json{{"kind", "decision"}}).ok());
-    auto state = StateStore::Open(dir.Sub("state"));
+    auto state = StateStore::Open({.path = dir.Sub("state")});
     REQUIRE(state.ok());
     REQUIRE((*state)->Put("k", "v").ok());
   }

@@ -180,11 +180,8 @@ default_verdict = "ALLOW"
   CHECK_FALSE(Outcome::FromJson(o.ToJson()).value().usage);
 }
 
-TEST_CASE("an approval whose decision receipt could not be written stays used") {
-  // A failed write may still have reached the WAL and reappear at the next
-  // open, so giving the approval back could let it allow two requests.
-  bool fail_writes = false;
-  Fixture f(R"([policy]
+// Requests that mention a deploy wait for an operator's approval.
+constexpr const char* kDeployNeedsApproval = R"([policy]
 id = "approvals"
 version = 1
 default_verdict = "ALLOW"
@@ -193,8 +190,13 @@ default_verdict = "ALLOW"
 id = "deploys-need-approval"
 verdict = "ESCALATE"
 when.content_regex = ['deploy']
-)",
-            FailWhile(fail_writes));
+)";
+
+TEST_CASE("an approval whose decision receipt could not be written stays used") {
+  // A failed write may still have reached the WAL and reappear at the next
+  // open, so giving the approval back could let it allow two requests.
+  bool fail_writes = false;
+  Fixture f(kDeployNeedsApproval, FailWhile(fail_writes));
   Decision escalated = f.Evaluate("deploy it");
   REQUIRE(escalated.verdict == Verdict::kEscalate);
   REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
@@ -304,17 +306,7 @@ default_verdict = "ALLOW"
 // Regression: an approval that could not be read was APPROVAL_NOT_FOUND.
 TEST_CASE("an approval that cannot be read: DENY APPROVAL_UNAVAILABLE, and it stays usable") {
   bool fail_reads = false;
-  Fixture f(R"([policy]
-id = "approvals"
-version = 1
-default_verdict = "ALLOW"
-
-[[rules]]
-id = "deploys-need-approval"
-verdict = "ESCALATE"
-when.content_regex = ['deploy']
-)",
-            nullptr, FailReadsWhile(fail_reads, "approval/"));
+  Fixture f(kDeployNeedsApproval, nullptr, FailReadsWhile(fail_reads, "approval/"));
   Decision escalated = f.Evaluate("deploy it");
   REQUIRE(escalated.verdict == Verdict::kEscalate);
   REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());

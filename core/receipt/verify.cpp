@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -131,7 +132,13 @@ void ChainVerifier::Drain() {
   };
   const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxThreads);
   std::vector<std::thread> helpers;
-  for (size_t t = 1; t < std::min(threads, batch_.size()); ++t) helpers.emplace_back(work);
+  for (size_t t = 1; t < std::min(threads, batch_.size()); ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {  // no thread to be had: fewer do the work
+      break;
+    }
+  }
   work();
   for (std::thread& t : helpers) t.join();
   for (Prechecked& p : batch_) Take(p);

@@ -1,6 +1,7 @@
 #include "core/ledger/ledger.h"
 
 #include <doctest/doctest.h>
+#include <pthread.h>
 #include <rocksdb/db.h>
 
 #include <atomic>
@@ -591,7 +592,7 @@ TEST_CASE("AppendAsync from many threads: never lingers, every receipt durable, 
 }
 
 TEST_CASE("AppendAsync receipts left to the ledger's thread are written without the linger") {
-  // A's write is held; B has signed and waits for the commit turn; C leads
+  // A's write is held; B has signed and waits for its batch's write; C leads
   // signing and waits for room. The async receipts queue behind C, who signs
   // only one of them (max_batch 2), so the rest fall to the ledger's thread,
   // which must not linger for them, nor go on with a linger it had begun.
@@ -634,6 +635,54 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   for (auto& t : waiting) t.join();
   CHECK(done.WaitFor(3 + detached, std::chrono::seconds(5)) == 3 + detached);
   CHECK((*ledger)->HeadSeq() == 6 + static_cast<uint64_t>(detached));
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+TEST_CASE("a batch signed during a write: its async signer returns, the ledger's thread writes it") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  options.detached_linger_us = 10'000'000;  // no linger in the way
+  std::atomic<int> writes{0};
+  std::promise<void> in_write, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::mutex writers_mu;
+  std::vector<std::string> writers;  // the name of each writing thread
+  options.before_write = [&]() -> Status {
+    char name[16] = {0};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    {
+      std::lock_guard<std::mutex> lock(writers_mu);
+      writers.emplace_back(name);
+    }
+    if (writes++ == 0) {
+      in_write.set_value();
+      released.wait();
+    }
+    return Status::Ok();
+  };
+  DetachedResults done;
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  std::thread a([&] { CHECK((*ledger)->Append(Decision("a")).ok()); });
+  in_write.get_future().wait();
+  // Nobody signs while A writes: this caller signs its own batch, and must
+  // not wait for A's write to end.
+  auto id = std::async(std::launch::async, [&] {
+    return (*ledger)->AppendAsync(Draft(Decision("b")), done.Callback());
+  });
+  const bool returned = id.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  CHECK(returned);
+  CHECK(done.WaitFor(1, std::chrono::milliseconds(0)) == 0);  // not durable yet
+  release.set_value();
+  a.join();
+  REQUIRE(id.get().ok());
+  REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
+  REQUIRE(done.results[0].ok());
+  CHECK(done.results[0]->seq == 2);
+  std::lock_guard<std::mutex> lock(writers_mu);
+  REQUIRE(writers.size() == 2);
+  CHECK(writers[1] == "helm-ledger");
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 

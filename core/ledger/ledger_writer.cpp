@@ -47,6 +47,9 @@ void Complete(Pending* pending) {
   }
 }
 
+// Set in the ticker thread: the ledger whose ticker it is.
+thread_local const RocksLedger* t_ticker_of = nullptr;
+
 }  // namespace
 
 void RocksLedger::StartWriter() {
@@ -104,11 +107,7 @@ Result<Appended> RocksLedger::Submit(Pending* pending) {
 void RocksLedger::TakeTurns(Pending* self, bool lead) {
   for (Pending::Turn turn = lead ? Pending::Turn::kSign : self->Take();
        turn != Pending::Turn::kDone; turn = self->Take()) {
-    if (turn == Pending::Turn::kSign) {
-      LeadSigning(self);
-    } else {
-      LeadCommit();
-    }
+    LeadSigning();
   }
 }
 
@@ -232,22 +231,40 @@ bool RocksLedger::CheckpointDue(const ChainState& state) const {
 // checkpoints (appends also check the time, so those only matter when the
 // ledger is idle).
 void RocksLedger::TickerLoop() {
+  t_ticker_of = this;
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_) {
-    ticker_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
+  // Sleeps until `until` or a handed commit role; meanwhile the role may be
+  // handed over (LeadCommit).
+  auto sleep = [&](auto duration, auto until) {
+    ticker_idle_ = true;
+    ticker_cv_.wait_for(lock, duration, [&] { return commit_wanted_ || until(); });
+    ticker_idle_ = false;
+  };
+  auto prompt_queued = [&] {
+    return std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
+  };
+  for (;;) {
+    sleep(std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
+    if (std::exchange(commit_wanted_, false)) {
+      lock.unlock();
+      LeadCommit();
+      lock.lock();
+      continue;
+    }
     if (stop_) break;
     const bool woken = std::exchange(lead_wanted_, false);
     bool lead = woken;
-    auto prompt_queued = [&] {
-      return std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
-    };
     if (lead && !prompt_queued() && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
       // its own group commit (one sync instead of two). Without syncs their
       // callers lead for them (AppendDetached). A prompt receipt left queued
       // meanwhile (its leader ended with nobody waiting) ends the linger.
-      ticker_cv_.wait_for(lock, std::chrono::microseconds(options_.detached_linger_us),
-                          [&] { return stop_ || prompt_queued(); });
+      sleep(std::chrono::microseconds(options_.detached_linger_us),
+            [&] { return stop_ || prompt_queued(); });
+      if (commit_wanted_) {  // write first, then lead
+        lead_wanted_ = true;
+        continue;
+      }
       if (stop_) break;  // the destructor writes what is queued
       lead = !signing_ && !queue_.empty();
     }
@@ -268,7 +285,7 @@ void RocksLedger::TickerLoop() {
   }
 }
 
-void RocksLedger::LeadSigning(Pending* self) {
+void RocksLedger::LeadSigning() {
   std::vector<Pending*> batch;
   std::unique_ptr<rocksdb::WriteBatch> wb;
   {
@@ -286,6 +303,13 @@ void RocksLedger::LeadSigning(Pending* self) {
     wb = std::move(spare_wb_);
   }
   std::unique_ptr<Commit> commit = SignBatch(batch, std::move(wb));
+  // Ticks write nothing: answered once signed, so that a caller leading for
+  // detached receipts does not wait for the disk.
+  auto ticks = std::stable_partition(batch.begin(), batch.end(), [](const Pending* p) {
+    return p->kind != Pending::Kind::kTick;
+  });
+  std::vector<Pending*> done(ticks, batch.end());
+  batch.erase(ticks, batch.end());
   Pending* next_signer = nullptr;
   bool commit_now = false;
   {
@@ -305,19 +329,17 @@ void RocksLedger::LeadSigning(Pending* self) {
       queue_.push_front(next_signer);
     }
     if (commit) {
-      commit->leader = self;
       commit->batch = std::move(batch);
       commits_.push_back(std::move(commit));
-      commit_now = !committing_;  // else the commit leader hands this one over in turn
+      commit_now = !committing_;  // else the commit leader writes this one in turn
       committing_ = true;
+    } else {  // nothing to write: every pending of the batch is answered
+      done.insert(done.end(), batch.begin(), batch.end());
     }
   }
   if (next_signer) next_signer->Give(Pending::Turn::kSign);
-  if (commit_now) {
-    LeadCommit();
-  } else if (!commit) {  // nothing to write: every pending of the batch is answered
-    for (Pending* p : batch) Complete(p);
-  }
+  for (Pending* p : done) Complete(p);
+  if (commit_now) LeadCommit();
 }
 
 std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch,
@@ -359,31 +381,38 @@ std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batc
 }
 
 void RocksLedger::LeadCommit() {
-  std::unique_ptr<Commit> commit;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    commit = std::move(commits_.front());
-    commits_.pop_front();
-  }
-  room_cv_.notify_one();  // room for the sign leader's next batch
-  WriteCommit(commit.get());
-  const bool keep = commit->wb->GetDataSize() <= kKeptBatchBytes;
-  commit->wb->Clear();  // keeps its buffer
-  Pending* next_committer = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (keep) spare_wb_ = std::move(commit->wb);
-    if (commits_.empty()) {
-      committing_ = false;
-      idle_cv_.notify_all();
-    } else {
-      next_committer = commits_.front()->leader;
+  const bool ticker = t_ticker_of == this;
+  for (bool more = true; more;) {
+    std::unique_ptr<Commit> commit;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      commit = std::move(commits_.front());
+      commits_.pop_front();
     }
+    room_cv_.notify_one();  // room for the sign leader's next batch
+    WriteCommit(commit.get());
+    const bool keep = commit->wb->GetDataSize() <= kKeptBatchBytes;
+    commit->wb->Clear();  // keeps its buffer
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (keep) spare_wb_ = std::move(commit->wb);
+      more = !commits_.empty();
+      if (!more) {
+        committing_ = false;
+        idle_cv_.notify_all();
+      } else if (!ticker && ticker_idle_) {
+        // The next batch was signed meanwhile. The ticker writes it, and
+        // those after it back to back, while this caller answers its batch
+        // and goes back to its own request: a hand-off to the next batch's
+        // signer would wait for that thread to be scheduled on every batch.
+        commit_wanted_ = true;
+        ticker_idle_ = false;
+        ticker_cv_.notify_one();
+        more = false;
+      }
+    }
+    for (Pending* p : commit->batch) Complete(p);
   }
-  // The next leader's own pending is in its (unwritten) batch, so it is
-  // still waiting for a turn.
-  if (next_committer) next_committer->Give(Pending::Turn::kCommit);
-  for (Pending* p : commit->batch) Complete(p);
 }
 
 void RocksLedger::WriteCommit(Commit* commit) {

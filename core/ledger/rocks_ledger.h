@@ -10,9 +10,13 @@
 //                  signs them in seq order on the working head (work_) and
 //                  builds one WriteBatch; then hands the role to the next
 //                  waiting caller in the queue, if any (moved to its front);
-//   commit leader  writes its own signed batch (one fsync), publishes the
-//                  durable head (durable_), releases the batch's callers and
-//                  hands the role to the leader of the next signed batch.
+//   commit leader  writes the signed batches in order (one fsync each),
+//                  publishes the durable head (durable_) and releases each
+//                  batch's callers. The signer of a batch leads the commit
+//                  when none is at work; otherwise it leaves the batch to
+//                  the leader at work. A caller that finds another batch
+//                  signed after its write hands the role to the ticker
+//                  thread (when idle), which then writes back to back.
 // One sign leader and one commit leader run at a time, so signing batch N+1
 // overlaps the fsync of batch N. A failed write fails its batch and every
 // batch signed after it (their base is no longer durable), and the next sign
@@ -23,6 +27,8 @@
 // AppendAsync's receipts are detached too, but lead in their caller's thread
 // when nobody signs, and never wait for the linger. The
 // ticker also submits time-based checkpoints when the ledger is idle.
+// The ticker thread (helm-ledger) is the only one that may be handed the
+// commit role, and only while it sleeps (ticker_idle_), never while it signs.
 #pragma once
 
 #include <condition_variable>
@@ -70,7 +76,7 @@ struct ChainState {
 // sched_yield, or one shared condition variable, which wakes every caller.)
 struct Pending {
   enum class Kind { kReceipt, kCheckpoint, kTick };  // kTick: a checkpoint if one is due
-  enum class Turn { kWait, kSign, kCommit, kDone };
+  enum class Turn { kWait, kSign, kDone };
 
   PreparedReceipt prepared;      // kReceipt only
   crypto::SignatureNonce nonce;  // kReceipt: made by the caller, so the leader's
@@ -102,8 +108,7 @@ struct Pending {
 // chain state before and after it. (Destroyed only in .cpp files that
 // include rocksdb/write_batch.h.)
 struct Commit {
-  Pending* leader = nullptr;  // the caller that signed it, and writes it
-  std::vector<Pending*> batch;
+  std::vector<Pending*> batch;  // ticks excluded: they are done once signed
   std::unique_ptr<rocksdb::WriteBatch> wb;
   ChainState base;   // work_ before signing: must equal durable_ when written
   ChainState after;  // work_ after signing: durable_ once written
@@ -161,7 +166,7 @@ class RocksLedger final : public Ledger {
   Result<bool> Enqueue(Pending* pending, Pending* leader);
   Result<Appended> Submit(Pending* pending);
   // The turns of a waiting caller: it leads signing first when `lead`, then
-  // whatever it is handed, until its own pending is done.
+  // whenever it is handed the role, until its own pending is done.
   void TakeTurns(Pending* self, bool lead);
   // Queues a detached pending (takes ownership).
   void SubmitDetached(Pending* pending);
@@ -176,10 +181,12 @@ class RocksLedger final : public Ledger {
   void TickerLoop();
 
   // The sign leader only.
-  void LeadSigning(Pending* self);
+  void LeadSigning();
   std::unique_ptr<Commit> SignBatch(const std::vector<Pending*>& batch,
                                     std::unique_ptr<rocksdb::WriteBatch> wb);
-  // The commit leader only.
+  // The commit leader only: writes the signed batches in order. A caller
+  // that finds more waiting after its own hands the role to the ticker
+  // thread when that is idle; the ticker writes until none waits.
   void LeadCommit();
   void WriteCommit(Commit* commit);
   // `nonce` (may be null: a deterministic signature) is spent.
@@ -220,6 +227,8 @@ class RocksLedger final : public Ledger {
   bool writable_ HELM_GUARDED_BY(mu_) = false;                        // set by StartWriter
   bool stop_ HELM_GUARDED_BY(mu_) = false;                            // no more appends
   bool lead_wanted_ HELM_GUARDED_BY(mu_) = false;  // see WakeTicker
+  bool commit_wanted_ HELM_GUARDED_BY(mu_) = false;  // the ticker is handed the commit role
+  bool ticker_idle_ HELM_GUARDED_BY(mu_) = false;    // the ticker sleeps and may be handed it
   bool rollback_ HELM_GUARDED_BY(mu_) = false;  // a write failed: the next sign leader
                                                 // restarts from durable_
   ChainState durable_ HELM_GUARDED_BY(mu_);     // what is on disk; what readers see

@@ -35,6 +35,9 @@ struct LedgerOptions {
   // With sync: how long detached receipts alone wait for an Append to carry
   // them in its group commit before the ledger's own thread writes them.
   int64_t detached_linger_us = 5000;
+  // Signature nonces kept ready by a thread that runs only on otherwise idle
+  // cores (docs/ledger.md, "Ready nonces"); 0: appends make their own.
+  size_t ready_nonces = 512;
   const Clock* clock = &SystemClock();
   // Fault injection for tests: called before each batch write;
   // a non-ok Status fails the batch exactly as a failed RocksDB write does.

@@ -57,6 +57,9 @@ void RocksLedger::StartWriter() {
     std::lock_guard<std::mutex> lock(mu_);
     writable_ = true;
   }
+  if (fast_signing_ && options_.ready_nonces > 0) {
+    ready_nonces_.StartMaker(signing_key_, options_.ready_nonces);
+  }
   ticker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "helm-ledger");  // at most 15 characters
     TickerLoop();
@@ -180,14 +183,11 @@ void RocksLedger::AppendDetached(ReceiptDraft receipt, DetachedDone done) {
     return;
   }
   // Without syncs a write is cheap: written now, in this thread, instead of
-  // waking the ledger's. Having led, the thread also readies the next two
-  // nonces, since a caller with no signer in the way has time to spare.
+  // waking the ledger's.
   Result<bool> led = QueueAndLead(pending);
   if (!led.ok()) {
     pending->result = led.error();
     Complete(pending.release());
-  } else if (*led && fast_signing_) {
-    ready_nonces_.Refill(signing_key_);
   }
 }
 
@@ -252,8 +252,7 @@ void RocksLedger::TickerLoop() {
       continue;
     }
     if (stop_) break;
-    const bool woken = std::exchange(lead_wanted_, false);
-    bool lead = woken;
+    bool lead = std::exchange(lead_wanted_, false);
     if (lead && !prompt_queued() && options_.sync && options_.detached_linger_us > 0) {
       // Detached receipts alone: an Append arriving meanwhile carries them in
       // its own group commit (one sync instead of two). Without syncs their
@@ -273,13 +272,6 @@ void RocksLedger::TickerLoop() {
       Pending tick;
       tick.kind = Pending::Kind::kTick;
       (void)Submit(&tick);  // answered; a refused tick is retried a second later
-      lock.lock();
-    }
-    if (woken && fast_signing_) {
-      // Awake for a receipt a request left behind: make the nonces of the
-      // next receipts while that request's thread serves its next request.
-      lock.unlock();
-      ready_nonces_.Refill(signing_key_);
       lock.lock();
     }
   }

@@ -206,10 +206,10 @@ class RocksLedger final : public Ledger {
   std::string ledger_id_;         // fixed after LoadMeta
   std::string signer_canonical_;  // JCS of the `signer` value for key_
   bool fast_signing_ = true;      // false: every receipt goes through receipt::Sign
-  // Made after a detached receipt was led for (by the ticker, or by its
-  // caller without syncs): at low concurrency the request's thread then finds
-  // its receipts' nonces made.
-  ReadyNonces ready_nonces_{2, 100'000, options_.clock};
+  // Made by their own thread on idle cores (StartWriter starts it): appends
+  // take one instead of making their own. Declared after signing_key_,
+  // which its thread uses until it is destroyed.
+  ReadyNonces ready_nonces_{100'000, options_.clock};
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf

@@ -62,9 +62,13 @@ std::string NewUlid(int64_t unix_millis) {
 std::string NewId(const char* prefix) {
   std::string out;
   out.reserve(std::strlen(prefix) + 26);  // one allocation
-  out.append(prefix);
-  AppendUlid(SystemClock().NowMicros() / 1000, &out);
+  AppendNewId(prefix, &out);
   return out;
+}
+
+void AppendNewId(const char* prefix, std::string* out) {
+  out->append(prefix);
+  AppendUlid(SystemClock().NowMicros() / 1000, out);
 }
 
 std::string FormatRfc3339Micros(int64_t unix_micros) {

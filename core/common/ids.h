@@ -19,6 +19,8 @@ const Clock& SystemClock();
 std::string NewUlid(int64_t unix_millis);
 // prefix + ULID at the current system time, e.g. NewId("rcpt_").
 std::string NewId(const char* prefix);
+// Appends what NewId returns to *out: no allocation when *out has room.
+void AppendNewId(const char* prefix, std::string* out);
 
 // RFC 3339 UTC with microseconds: 2026-11-22T00:28:06.123456Z
 std::string FormatRfc3339Micros(int64_t unix_micros);

@@ -4,11 +4,23 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "core/ledger/signing_template.h"
 
 namespace helm::ledger_internal {
+namespace {
+
+// A receipt id's length: the prefix and a ULID.
+const size_t kIdBytes = std::strlen(kReceiptIdPrefix) + 26;
+
+}  // namespace
+
+ReadyNonces::ReadyNonces(size_t capacity, int64_t max_age_micros, const Clock* clock)
+    : max_age_micros_(max_age_micros), clock_(clock), ring_(std::max<size_t>(capacity, 1)) {
+  for (Slot& slot : ring_) slot.receipt_id.reserve(kIdBytes);
+}
 
 ReadyNonces::~ReadyNonces() {
   if (!maker_.joinable()) return;
@@ -19,12 +31,16 @@ ReadyNonces::~ReadyNonces() {
 }
 
 void ReadyNonces::DropStale(int64_t now) {
-  while (!ready_.empty() && now - ready_.front().micros > max_age_micros_) ready_.pop_front();
-  count_.store(ready_.size(), std::memory_order_relaxed);
+  while (ready_ > 0 && now - ring_[head_].micros > max_age_micros_) {
+    ring_[head_].nonce = crypto::SignatureNonce();  // wiped
+    head_ = (head_ + 1) % ring_.size();
+    --ready_;
+  }
+  count_.store(ready_, std::memory_order_relaxed);
 }
 
 void ReadyNonces::Want() {
-  if (low_water_.load(std::memory_order_relaxed) == 0) return;
+  if (!maker_on_.load(std::memory_order_relaxed)) return;
   if (!hungry_.exchange(true)) hungry_.notify_one();
 }
 
@@ -40,53 +56,68 @@ std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
   if (!lock.owns_lock()) return std::nullopt;
   DropStale(clock_->NowMicros());
   std::optional<Entry> entry;
-  if (!ready_.empty()) {
-    entry = std::move(ready_.front().entry);
-    ready_.pop_front();
-    count_.store(ready_.size(), std::memory_order_relaxed);
+  if (ready_ > 0) {
+    Slot& slot = ring_[head_];
+    entry.emplace(Entry{slot.receipt_id, std::move(slot.nonce)});
+    head_ = (head_ + 1) % ring_.size();
+    --ready_;
+    count_.store(ready_, std::memory_order_relaxed);
   }
-  const bool low = ready_.size() < low_water_.load(std::memory_order_relaxed);
+  const bool low = ready_ < ring_.size() / 2 + 1;
   lock.unlock();
   if (low) Want();
   return entry;
 }
 
 void ReadyNonces::Refill(const crypto::SigningKey& key, size_t target) {
+  std::string id;
+  id.reserve(kIdBytes);
+  RefillWith(key, target, &id);
+}
+
+void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, std::string* id) {
+  target = std::min(target, ring_.size());
   size_t missing;
   {
     std::lock_guard<std::mutex> lock(mu_);
     DropStale(clock_->NowMicros());
-    missing = target > ready_.size() ? target - ready_.size() : 0;
+    missing = target > ready_ ? target - ready_ : 0;
   }
   for (; missing > 0 && !stopping_.load(std::memory_order_relaxed); --missing) {
-    Made made;
-    made.entry.receipt_id = NewId(kReceiptIdPrefix);
-    made.entry.nonce = crypto::PrepareSignature(key, made.entry.receipt_id);
-    made.micros = clock_->NowMicros();
+    id->clear();
+    AppendNewId(kReceiptIdPrefix, id);
+    crypto::SignatureNonce nonce = crypto::PrepareSignature(key, *id);
+    const int64_t made = clock_->NowMicros();
     std::lock_guard<std::mutex> lock(mu_);
-    if (ready_.size() >= target) return;
-    ready_.push_back(std::move(made));
-    count_.store(ready_.size(), std::memory_order_relaxed);
+    if (ready_ >= target) return;
+    Slot& slot = ring_[(head_ + ready_) % ring_.size()];
+    slot.receipt_id.assign(*id);  // within the reserved buffer
+    slot.nonce = std::move(nonce);
+    slot.micros = made;
+    ++ready_;
+    count_.store(ready_, std::memory_order_relaxed);
   }
 }
 
-void ReadyNonces::StartMaker(const crypto::SigningKey& key, size_t pool) {
-  low_water_ = std::max<size_t>(pool / 2, 1);
-  maker_ = std::thread([this, &key, pool] { MakerLoop(key, pool); });
+void ReadyNonces::StartMaker(const crypto::SigningKey& key) {
+  maker_on_ = true;
+  maker_ = std::thread([this, &key] { MakerLoop(key); });
 }
 
-void ReadyNonces::MakerLoop(const crypto::SigningKey& key, size_t pool) {
+void ReadyNonces::MakerLoop(const crypto::SigningKey& key) {
   pthread_setname_np(pthread_self(), "helm-nonces");  // at most 15 characters
   sched_param param{};
   // Refused (a sandbox may forbid it): the maker then competes with the
   // request threads for the nonces they would make anyway.
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  std::string id;  // the maker's only allocation
+  id.reserve(kIdBytes);
   for (;;) {
     hungry_.wait(false);
     if (stopping_) return;
     hungry_ = false;  // a Take during this round wakes the next one
     const size_t demand = takes_.exchange(0, std::memory_order_relaxed);
-    Refill(key, std::clamp<size_t>(2 * demand, 2, pool));
+    RefillWith(key, std::clamp<size_t>(2 * demand, 2, ring_.size()), &id);
   }
 }
 

@@ -12,12 +12,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "core/common/ids.h"
 #include "core/crypto/crypto.h"
@@ -31,8 +31,8 @@ class ReadyNonces {
     crypto::SignatureNonce nonce;  // derived for receipt_id
   };
 
-  ReadyNonces(int64_t max_age_micros, const Clock* clock)
-      : max_age_micros_(max_age_micros), clock_(clock) {}
+  // Holds up to `capacity` nonces, in memory allocated here, once.
+  ReadyNonces(size_t capacity, int64_t max_age_micros, const Clock* clock);
   ~ReadyNonces();  // stops the maker, if started
   ReadyNonces(const ReadyNonces&) = delete;
   ReadyNonces& operator=(const ReadyNonces&) = delete;
@@ -40,35 +40,44 @@ class ReadyNonces {
   // The oldest fresh nonce, or nullopt when none is ready. Never waits: a
   // held lock counts as none ready (see StartMaker).
   std::optional<Entry> Take();
-  // Makes nonces (outside the lock) until `target` fresh ones are ready.
+  // Makes nonces (outside the lock) until `target` fresh ones are ready, at
+  // most the capacity.
   void Refill(const crypto::SigningKey& key, size_t target);
   // Starts the maker, a thread at the lowest priority (SCHED_IDLE: it runs
   // only on a core that would otherwise idle) that makes the nonces Take
-  // hands out: woken by a Take that leaves fewer than half of `pool` (or
-  // finds none), it refills to twice the number of Takes since its last
-  // round, at most `pool` and at least 2. Work the request threads would do
-  // moves to idle time; an idle ledger makes none. `key` must outlive this.
-  void StartMaker(const crypto::SigningKey& key, size_t pool);
+  // hands out: woken by a Take that leaves fewer than half of the capacity
+  // (or finds none), it refills to twice the number of Takes since its last
+  // round, at most the capacity and at least 2. Work the request threads
+  // would do moves to idle time; an idle ledger makes none. The maker
+  // allocates no memory once started: preempted inside malloc, it would
+  // hold an arena's lock that request threads may share until its next
+  // idle moment. `key` must outlive this.
+  void StartMaker(const crypto::SigningKey& key);
   size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:
-  struct Made {
-    Entry entry;
+  struct Slot {
+    std::string receipt_id;  // its buffer reserved once, reused
+    crypto::SignatureNonce nonce;
     int64_t micros = 0;  // clock time when it was made
   };
   void DropStale(int64_t now);  // mu_ held
   void Want();                  // wakes the maker, if any and asleep
-  void MakerLoop(const crypto::SigningKey& key, size_t pool);
+  // Refill, with `id` as the scratch buffer of each new receipt id.
+  void RefillWith(const crypto::SigningKey& key, size_t target, std::string* id);
+  void MakerLoop(const crypto::SigningKey& key);
 
   const int64_t max_age_micros_;
   const Clock* const clock_;
   std::mutex mu_;
-  std::deque<Made> ready_;          // guarded by mu_, oldest first
-  std::atomic<size_t> count_{0};    // ready_.size(), read without the lock
+  std::vector<Slot> ring_;  // guarded by mu_: ready_ slots from head_, oldest first
+  size_t head_ = 0;         // guarded by mu_
+  size_t ready_ = 0;        // guarded by mu_
+  std::atomic<size_t> count_{0};  // ready_, read without the lock
 
-  std::atomic<size_t> low_water_{0};    // the maker is woken below this (0: no maker)
-  std::atomic<size_t> takes_{0};        // Take calls since the maker's last round
-  std::atomic<bool> hungry_{false};     // the maker's wake-up
+  std::atomic<bool> maker_on_{false};  // Take wakes the maker
+  std::atomic<size_t> takes_{0};       // Take calls since the maker's last round
+  std::atomic<bool> hungry_{false};    // the maker's wake-up
   std::atomic<bool> stopping_{false};
   std::thread maker_;
 };

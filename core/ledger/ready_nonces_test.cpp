@@ -28,7 +28,7 @@ TEST_CASE("ready nonces: none until made, at most the target, each signs once fo
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   ManualClock clock;
-  ReadyNonces nonces(/*max_age_micros=*/100'000, &clock);
+  ReadyNonces nonces(/*capacity=*/8, /*max_age_micros=*/100'000, &clock);
   CHECK_FALSE(nonces.Take().has_value());
 
   nonces.Refill(signing, 3);
@@ -50,13 +50,15 @@ TEST_CASE("ready nonces: none until made, at most the target, each signs once fo
   CHECK(ids.size() == 3);
   CHECK_FALSE(nonces.Take().has_value());
   CHECK(nonces.size() == 0);
+  nonces.Refill(signing, 100);
+  CHECK(nonces.size() == 8);  // the capacity
 }
 
 TEST_CASE("ready nonces older than max_age are dropped, and a refill replaces them") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   ManualClock clock;
-  ReadyNonces nonces(100'000, &clock);
+  ReadyNonces nonces(8, 100'000, &clock);
   nonces.Refill(signing, 2);
   clock.Advance(100'000);
   CHECK(nonces.Take().has_value());  // exactly max_age old: still fresh
@@ -101,8 +103,8 @@ int PolicyOfThread(const std::string& name) {
 TEST_CASE("the maker: idle until taken from, then refills what was taken, at idle priority") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
-  ReadyNonces nonces(/*max_age_micros=*/10'000'000, &SystemClock());
-  nonces.StartMaker(signing, /*pool=*/16);
+  ReadyNonces nonces(/*capacity=*/16, /*max_age_micros=*/10'000'000, &SystemClock());
+  nonces.StartMaker(signing);
   REQUIRE(Eventually([] { return PolicyOfThread("helm-nonces") != -1; }));
   CHECK(PolicyOfThread("helm-nonces") == SCHED_IDLE);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -122,15 +124,15 @@ TEST_CASE("the maker: idle until taken from, then refills what was taken, at idl
   CHECK(ids.size() >= 2);
   REQUIRE(Eventually([&] { return nonces.size() > 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(nonces.size() <= 16);  // never beyond the pool
+  CHECK(nonces.size() <= 16);  // never beyond the capacity
 }
 
 TEST_CASE("the maker stops with its pool, mid-round or asleep") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   for (int i = 0; i < 20; ++i) {
-    ReadyNonces nonces(100'000, &SystemClock());
-    nonces.StartMaker(signing, 1024);
+    ReadyNonces nonces(1024, 100'000, &SystemClock());
+    nonces.StartMaker(signing);
     for (int t = 0; t < 600; ++t) (void)nonces.Take();  // a round of up to 1024
     if (i % 2 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }  // each destructor joins its maker

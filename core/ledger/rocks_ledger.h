@@ -209,7 +209,7 @@ class RocksLedger final : public Ledger {
   // Made by their own thread on idle cores (StartWriter starts it): appends
   // take one instead of making their own. Declared after signing_key_,
   // which its thread uses until it is destroyed.
-  ReadyNonces ready_nonces_{100'000, options_.clock};
+  ReadyNonces ready_nonces_{options_.ready_nonces, 100'000, options_.clock};
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf

@@ -70,13 +70,15 @@ Status Approvals::Decide(const std::string& id, bool approve, const std::string&
   return saved;
 }
 
-std::string Approvals::WaitForDecision(const std::string& id, std::chrono::milliseconds timeout) {
+Result<std::string> Approvals::WaitForDecision(const std::string& id,
+                                               std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  std::string status = "expired";
+  Result<std::string> status = std::string("pending");
   decided_.wait_for(lock, timeout, [&] {
-    auto record = LoadLocked(id);
-    status = record.ok() ? EffectiveStatus(*record) : "expired";
-    return status != "pending";
+    Result<Json> record = LoadLocked(id);
+    status = record.ok() ? Result<std::string>(EffectiveStatus(*record))
+                         : Result<std::string>(record.error());
+    return !status.ok() || *status != "pending";
   });
   return status;
 }

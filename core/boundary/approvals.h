@@ -41,8 +41,9 @@ class Approvals {
   Status Consume(const std::string& id, const std::string& agent, const std::string& request_hash);
 
   // Blocks until the approval is no longer pending or the timeout passes;
-  // returns its status then (see EffectiveStatus).
-  std::string WaitForDecision(const std::string& id, std::chrono::milliseconds timeout);
+  // returns its status then (see EffectiveStatus). An approval that cannot
+  // be read (or is not there) ends the wait with that error.
+  Result<std::string> WaitForDecision(const std::string& id, std::chrono::milliseconds timeout);
 
   // "" = all. A read error, or a malformed record, instead of a shorter list.
   Result<std::vector<Json>> List(const std::string& status_filter) const;

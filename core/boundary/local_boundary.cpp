@@ -159,8 +159,14 @@ Decision LocalBoundary::Decide(const EvaluateInput& input, const Policy& policy,
 }
 
 void LocalBoundary::Hold(const EvaluateInput& input, Decision* d) {
-  std::string status = approvals_->WaitForDecision(
+  Result<std::string> waited = approvals_->WaitForDecision(
       d->approval_id, std::chrono::seconds(d->obligations.hold_seconds));
+  if (!waited.ok()) {  // as for a re-sent request whose approval cannot be read
+    d->verdict = Verdict::kDeny;
+    d->reason_code = "APPROVAL_UNAVAILABLE";
+    return;
+  }
+  const std::string& status = *waited;
   if (status == "denied") {
     d->verdict = Verdict::kDeny;
     d->reason_code = "APPROVAL_DENIED";

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -321,6 +323,20 @@ TEST_CASE("an approval that cannot be read: DENY APPROVAL_UNAVAILABLE, and it st
   Decision approved = f.boundary->Evaluate(resent).value();
   CHECK(approved.verdict == Verdict::kAllow);
   CHECK(approved.reason_code == "APPROVED");
+}
+
+// Regression: an approval that could not be read while its request was held
+// counted as expired, and the request ended ESCALATE with that approval's id.
+TEST_CASE("a held request whose approval cannot be read: DENY APPROVAL_UNAVAILABLE, not held") {
+  bool fail_reads = false;
+  Fixture f(std::string(kDeployNeedsApproval) + "then.hold_seconds = 30\n", nullptr,
+            FailReadsWhile(fail_reads, "approval/"));
+  fail_reads = true;
+  const auto start = std::chrono::steady_clock::now();
+  Decision held = f.Evaluate("deploy it");
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(held.verdict == Verdict::kDeny);
+  CHECK(held.reason_code == "APPROVAL_UNAVAILABLE");
 }
 
 TEST_CASE("a state database whose API keys cannot be read refuses to open") {

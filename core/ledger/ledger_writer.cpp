@@ -77,7 +77,9 @@ bool RocksLedger::Accepting(const Pending& pending) const {
 }
 
 void RocksLedger::WakeTicker() {
-  lead_wanted_ = true;
+  // Once asked, the ticker leads for whatever is queued by then: a second
+  // call would only wake it in its linger to sleep again.
+  if (std::exchange(lead_wanted_, true)) return;
   ticker_cv_.notify_one();
 }
 

@@ -114,8 +114,11 @@ void ReadyNonces::MakerLoop(const crypto::SigningKey& key) {
   id.reserve(kIdBytes);
   for (;;) {
     hungry_.wait(false);
-    if (stopping_) return;
+    // Cleared before stopping_ is read: a stop after this read finds it set
+    // again (the destructor sets stopping_, then hungry_), so the next wait
+    // returns and the check below ends the loop.
     hungry_ = false;  // a Take during this round wakes the next one
+    if (stopping_) return;
     const size_t demand = takes_.exchange(0, std::memory_order_relaxed);
     RefillWith(key, std::clamp<size_t>(2 * demand, 2, ring_.size()), &id);
   }

@@ -467,7 +467,7 @@ TEST_CASE("without syncs a detached append is written in its caller's thread") {
   CHECK(done.results[0]->seq == 1);
 }
 
-TEST_CASE("ready nonces: an idle ledger makes none; appends take those made after their demand") {
+TEST_CASE("ready nonces: an idle ledger makes none, appends take those made after their demand") {
   TempDir dir;
   crypto::KeyPair key = TestKey();
   LedgerOptions options = Options(dir);

@@ -47,6 +47,9 @@ class Server:
         self.ports = []
 
     def start(self, timeout=20):
+        # This start's ports only: after a restart, the URL is the new
+        # process's, and a restart that never listens is an error.
+        self.ports = []
         cmd = [HELM] + self.args + ["--data-dir", self.data_dir]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      env=self.env, text=True)

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -203,6 +204,24 @@ class BoundaryTest(unittest.TestCase):
                 f.write(good)
         status, _ = self.srv.admin("POST", "/api/v1/policy/reload")
         self.assertEqual(status, 200)
+
+    def test_a_restart_on_a_free_port_is_served_at_the_new_url(self):
+        # Regression (helmtest): the URL after a restart was the first start's.
+        srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"]).start()
+        first = srv.port
+        srv.stop()
+        taken = socket.socket()  # the first port, held so the restart gets another
+        try:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taken.bind(("127.0.0.1", first))
+            srv.start()
+            self.assertNotEqual(srv.port, first)
+            self.assertEqual(srv.url, "http://127.0.0.1:%d" % srv.port)
+            status, _, _ = http("GET", srv.url + "/healthz")
+            self.assertEqual(status, 200)
+        finally:
+            taken.close()
+            srv.cleanup()
 
 
 class HoldTest(unittest.TestCase):

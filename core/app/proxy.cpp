@@ -128,6 +128,7 @@ int RunProxy(const ProxyCommandOptions& options) {
   const ProxyCommandOptions o = options.config_path.empty()
                                     ? options
                                     : WithConfigSettings(options, *(*router)->state()->config);
+  RaiseDescriptorLimit("helm proxy", kDescriptorsBesideClients + o.boundary.limits.max_connections);
   if (Status st = CheckWorkerLimits(static_cast<int64_t>(o.boundary.limits.server_threads),
                                     static_cast<int64_t>(o.boundary.limits.max_concurrent_streams));
       !st.ok()) {

@@ -13,6 +13,7 @@ namespace helm::app {
 
 int RunServe(const ServeOptions& o) {
   BlockServerSignals();  // before any thread starts, so only the watcher sees them
+  RaiseDescriptorLimit("helm serve", kDescriptorsBesideClients + o.boundary.limits.server_threads);
   auto boundary = OpenBoundaryOrReport(o.boundary);
   if (!boundary) return kExitConfig;
   AdminServer server(boundary.get(), o.boundary.limits);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -30,6 +31,22 @@ void BlockServerSignals() {
   sigset_t set = ServerSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+void RaiseDescriptorLimit(const char* who, size_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    std::cerr << who << ": warning: the limit on open files is " << limit.rlim_cur
+              << ", below the " << wanted
+              << " descriptors the connection limit may need; beyond it, new connections "
+                 "wait (raise it with `ulimit -n` or LimitNOFILE=)\n";
+  }
 }
 
 std::unique_ptr<LocalBoundary> OpenBoundaryOrReport(const BoundaryOptions& options) {

@@ -36,12 +36,14 @@ def http(method, url, body=None, headers=None, timeout=10):
 class Server:
     """A running `helm serve` (or `helm proxy`) with its own data dir."""
 
-    def __init__(self, args, data_dir=None, env=None, wait_for=r"listening on http://[\d.]+:(\d+)"):
+    def __init__(self, args, data_dir=None, env=None, wait_for=r"listening on http://[\d.]+:(\d+)",
+                 preexec_fn=None):
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="helm-it-")
         self.args = args
         self.env = dict(os.environ, **(env or {}))
         self.wait_for = wait_for
+        self.preexec_fn = preexec_fn  # run in the child before helm starts
         self.proc = None
         self.log = []
         self.ports = []
@@ -52,7 +54,7 @@ class Server:
         self.ports = []
         cmd = [HELM] + self.args + ["--data-dir", self.data_dir]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     env=self.env, text=True)
+                                     env=self.env, text=True, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         pattern = re.compile(self.wait_for)
         ready = threading.Event()

@@ -8,6 +8,7 @@ receipt's status), plus the remote mode (`helm serve` + `helm proxy
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -711,6 +712,16 @@ class RemoteBoundaryTest(ProxyCase):
 
 # ---- process lifecycle -------------------------------------------------------------
 
+def open_files_limit(pid):
+    """(soft, hard) from /proc/PID/limits."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    raise AssertionError("no open files limit for %d" % pid)
+
+
 class LifecycleTest(unittest.TestCase):
     def test_sigterm_with_idle_keepalive_connection(self):
         """SIGTERM stops the proxy promptly even when a client holds an idle
@@ -730,6 +741,28 @@ class LifecycleTest(unittest.TestCase):
                 sock.close()
             self.assertEqual(px.proc.returncode, 0)
             self.assertLess(time.time() - t0, 5)
+        finally:
+            px.cleanup()
+
+    def test_the_soft_descriptor_limit_is_raised_to_the_hard_one(self):
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        px = Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
+                     "--port", "0", "--admin-port", "0"],
+                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+        px.start()
+        try:
+            self.assertEqual(open_files_limit(px.proc.pid), (hard, hard))
+        finally:
+            px.cleanup()
+
+    def test_a_hard_limit_below_the_connection_limit_is_warned_about(self):
+        px = Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
+                     "--port", "0", "--admin-port", "0"],
+                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512)))
+        px.start()
+        try:
+            self.assertEqual(open_files_limit(px.proc.pid), (512, 512))
+            self.assertIn("warning: the limit on open files is 512", "".join(px.log))
         finally:
             px.cleanup()
 

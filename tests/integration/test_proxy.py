@@ -744,22 +744,23 @@ class LifecycleTest(unittest.TestCase):
         finally:
             px.cleanup()
 
+    @staticmethod
+    def proxy_with_open_files_limit(soft, hard):
+        return Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
+                       "--port", "0", "--admin-port", "0"],
+                      preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+                      ).start()
+
     def test_the_soft_descriptor_limit_is_raised_to_the_hard_one(self):
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        px = Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
-                     "--port", "0", "--admin-port", "0"],
-                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
-        px.start()
+        px = self.proxy_with_open_files_limit(256, hard)
         try:
             self.assertEqual(open_files_limit(px.proc.pid), (hard, hard))
         finally:
             px.cleanup()
 
     def test_a_hard_limit_below_the_connection_limit_is_warned_about(self):
-        px = Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
-                     "--port", "0", "--admin-port", "0"],
-                    preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (512, 512)))
-        px.start()
+        px = self.proxy_with_open_files_limit(512, 512)
         try:
             self.assertEqual(open_files_limit(px.proc.pid), (512, 512))
             self.assertIn("warning: the limit on open files is 512", "".join(px.log))

@@ -138,7 +138,7 @@ if [[ $shim -eq 1 ]]; then
   preload=(env "LD_PRELOAD=$work/listen_backlog.so")
 fi
 
-declare -A rps p50 p99 errs non2xx drops cpu usr csw
+declare -A rps p50 p99 errs non2xx drops cpu usr csw idle
 
 # CPU time of the proxy under test per request, from /proc/PID/stat (utime,
 # stime): a steadier figure than req/s on a shared machine. measured_pid is
@@ -155,6 +155,14 @@ proc_ticks() {  # proc_ticks PID -> "utime stime"
 proc_switches() {  # proc_switches PID -> "voluntary involuntary"
   cat /proc/"$1"/task/*/status 2>/dev/null |
     awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
+}
+
+# The machine's CPU time so far, "idle total" in ticks (/proc/stat; iowait
+# counts as idle). Idle CPU during a run at 64 connections means the proxy
+# left cores unused while its requests waited (docs/performance.md, "Nonces
+# made in idle time").
+cpu_idle_total() {
+  awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat
 }
 
 # Listen-queue overflows on this host (nstat, iproute2), or "-" without nstat.
@@ -177,13 +185,18 @@ run_wrk() {
     WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${warmup}s" -s "$lua" "$url" >/dev/null 2>&1 || true
   fi
   out="$work/wrk-$name-$conns-$round.txt"
-  local before after ticks0="" ticks1="" sw0="" sw1=""
+  local before after ticks0="" ticks1="" sw0="" sw1="" idle0 idle1
   before="$(listen_overflows)"
   [[ -n "$measured_pid" ]] && ticks0="$(proc_ticks "$measured_pid")" && sw0="$(proc_switches "$measured_pid")"
+  idle0="$(cpu_idle_total)"
   WRK_HEADERS="$headers" wrk -t1 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
     -s "$lua" "$url" >"$out" 2>&1
+  idle1="$(cpu_idle_total)"
   [[ -n "$measured_pid" ]] && ticks1="$(proc_ticks "$measured_pid")" && sw1="$(proc_switches "$measured_pid")"
   after="$(listen_overflows)"
+  idle[$k]="$(awk -v a="$idle0" -v b="$idle1" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); t = y[2] - x[2]; if (t < 1) t = 1
+    printf "%.0f\n", 100 * (y[1] - x[1]) / t }')"
   line="$(grep '^RESULT' "$out" || true)"
   [[ -n "$line" ]] || { echo "bench-proxy: no RESULT from wrk for $name/$conns:" >&2; cat "$out" >&2; return 1; }
   rps[$k]="$(sed -E 's/.*rps=([0-9]+).*/\1/' <<<"$line")"
@@ -204,7 +217,7 @@ run_wrk() {
         split(a, x, " "); split(b, y, " "); n = r * s; if (n < 1) n = 1
         printf "%d %d\n", ((y[1] + y[2]) - (x[1] + x[2])) * 1e6 / hz / n, (y[1] - x[1]) * 1e6 / hz / n }')
   fi
-  echo "# round $round $name c=$conns: $line listen_overflows=${drops[$k]} switches_per_req=${csw[$k]}" >&2
+  echo "# round $round $name c=$conns: $line listen_overflows=${drops[$k]} switches_per_req=${csw[$k]} idle_pct=${idle[$k]}" >&2
 }
 
 run_pair() {  # run_pair NAME URL [HEADERS] [LUA]
@@ -285,7 +298,7 @@ stats() {
 }
 for t in $targets; do
   for c in 1 64; do
-    for a in rps p50 p99 cpu usr csw; do
+    for a in rps p50 p99 cpu usr csw idle; do
       declare -n arr="$a"
       vals=()
       for r in $(seq "$rounds"); do [[ "${arr[$t/$c/$r]:--}" != - ]] && vals+=("${arr[$t/$c/$r]}"); done
@@ -319,14 +332,14 @@ ms() { awk -v u="$1" 'BEGIN { if (u >= 10000) printf "%.1f ms", u/1000; else pri
 
 echo
 [[ $rounds -gt 1 ]] && echo "Medians over $rounds rounds; errors, non-2xx and overflows summed."
-echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | switches/req | errors | non-2xx | listen overflows |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| target | conns | req/s | p50 | p99 | CPU/req (user) | switches/req | machine idle | errors | non-2xx | listen overflows |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in $targets; do
   for c in 1 64; do
     k="$t/$c"
     cpu_cell="-"
     [[ "${cpu[$k]}" != - ]] && cpu_cell="$(printf '%.0f' "${cpu[$k]}") µs ($(printf '%.0f' "${usr[$k]}"))"
-    echo "| $(label "$t") | $c | $(printf '%.0f' "${rps[$k]}") | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${csw[$k]} | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
+    echo "| $(label "$t") | $c | $(printf '%.0f' "${rps[$k]}") | $(ms "${p50[$k]}") | $(ms "${p99[$k]}") | $cpu_cell | ${csw[$k]} | ${idle[$k]}% | ${errs[$k]} | ${non2xx[$k]} | ${drops[$k]} |"
   done
 done
 echo

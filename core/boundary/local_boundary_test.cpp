@@ -63,6 +63,16 @@ struct Fixture {
   Decision Evaluate(const std::string& text, HeaderList headers = {}) {
     return boundary->Evaluate(Input(text, std::move(headers))).value();
   }
+  // Evaluates `text` (an ESCALATE under kDeployNeedsApproval), has an
+  // operator approve it, and returns the request to re-send with its id.
+  EvaluateInput ApprovedResend(const std::string& text) {
+    Decision escalated = Evaluate(text);
+    REQUIRE(escalated.verdict == Verdict::kEscalate);
+    REQUIRE(boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
+    EvaluateInput resent = Input(text);
+    resent.approval_id = escalated.approval_id;
+    return resent;
+  }
   EvaluateInput Input(const std::string& text, HeaderList headers = {}) {
     EvaluateInput in;
     in.principal.agent = "boundary-test";
@@ -199,16 +209,12 @@ TEST_CASE("an approval whose decision receipt could not be written stays used") 
   // open, so giving the approval back could let it allow two requests.
   bool fail_writes = false;
   Fixture f(kDeployNeedsApproval, FailWhile(fail_writes));
-  Decision escalated = f.Evaluate("deploy it");
-  REQUIRE(escalated.verdict == Verdict::kEscalate);
-  REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
-  EvaluateInput resent = f.Input("deploy it");
-  resent.approval_id = escalated.approval_id;
+  EvaluateInput resent = f.ApprovedResend("deploy it");
 
   fail_writes = true;
   CHECK_FALSE(f.boundary->Evaluate(resent).ok());
   fail_writes = false;
-  CHECK(f.boundary->approvals().Get(escalated.approval_id).value()["status"] == "used");
+  CHECK(f.boundary->approvals().Get(resent.approval_id).value()["status"] == "used");
   Decision again = f.boundary->Evaluate(resent).value();
   CHECK(again.verdict == Verdict::kDeny);
   CHECK(again.reason_code == "APPROVAL_USED");
@@ -309,11 +315,7 @@ default_verdict = "ALLOW"
 TEST_CASE("an approval that cannot be read: DENY APPROVAL_UNAVAILABLE, and it stays usable") {
   bool fail_reads = false;
   Fixture f(kDeployNeedsApproval, nullptr, FailReadsWhile(fail_reads, "approval/"));
-  Decision escalated = f.Evaluate("deploy it");
-  REQUIRE(escalated.verdict == Verdict::kEscalate);
-  REQUIRE(f.boundary->approvals().Decide(escalated.approval_id, true, "operator").ok());
-  EvaluateInput resent = f.Input("deploy it");
-  resent.approval_id = escalated.approval_id;
+  EvaluateInput resent = f.ApprovedResend("deploy it");
 
   fail_reads = true;
   Decision refused = f.boundary->Evaluate(resent).value();

@@ -238,6 +238,9 @@ run_helm() {  # run_helm NAME SYNC [PATH LUA]
   grep -qi '^X-Helm-Status: ALLOW' "$work/check.hdr" || { echo "bench-proxy: $name did not ALLOW" >&2; return 1; }
   run_pair "$name" "http://127.0.0.1:$port$path" "Authorization: Bearer $key" "$lua"
   stop_pid "$pid"
+  # Each run starts from the same machine: earlier runs' ledgers left in the
+  # page cache would slow the next one's writes (docs/performance.md).
+  [[ $keep -eq 1 ]] || rm -rf "$dir"
 }
 
 echo "# $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t1 ${seconds}s (+${warmup}s warm-up), $rounds round(s), backlog shim $([[ $shim -eq 1 ]] && echo on || echo off), helm $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" >&2

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/crypto/crypto.h"
+#include "core/ledger/direct_io.h"
 #include "core/ledger/ledger_layout.h"
 #include "core/ledger/rocks_ledger.h"
 #include "core/ledger/rocks_util.h"
@@ -83,6 +84,9 @@ Status RocksLedger::OpenDatabase() {
     return MakeError(ErrorCode::kNotFound, "no ledger at " + options_.path);
   }
   rocksdb::Options options = BaseOptions();
+  // Table files are written once and read rarely: kept out of the page
+  // cache, whose growth with the ledger costs every later write (docs/ledger.md).
+  options.use_direct_io_for_flush_and_compaction = !read_only_ && DirectWritesWork(options_.path);
   options.create_if_missing = !*exists;
   options.create_missing_column_families = !*exists;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;

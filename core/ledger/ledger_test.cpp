@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/ledger/direct_io.h"
 #include "core/ledger/ledger_layout.h"
 #include "core/ledger/rocks_ledger.h"
 #include "core/ledger/test_util.h"
@@ -949,6 +950,51 @@ TEST_CASE("read-only open: reads work, appends fail, no ledger is created") {
   CHECK((*ro)->Append(Decision("a")).error().code == ErrorCode::kUnavailable);
   CHECK((*ro)->Checkpoint().error().code == ErrorCode::kUnavailable);
   CHECK(Ledger::OpenReadOnly(dir.Sub("absent")).error().code == ErrorCode::kNotFound);
+}
+
+// RocksDB records the options a database was opened with in OPTIONS-* files;
+// the newest is the last open's.
+std::string LastOptionsFile(const std::string& db_path) {
+  std::filesystem::path newest;
+  for (const auto& entry : std::filesystem::directory_iterator(db_path)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("OPTIONS-") && (newest.empty() || name > newest.filename().string())) {
+      newest = entry.path();
+    }
+  }
+  std::ifstream in(newest);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_CASE("table files are written directly where the filesystem allows, and read back") {
+  TempDir dir;
+  LedgerOptions options = Options(dir);
+  crypto::KeyPair key = TestKey();
+  {
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    for (int i = 0; i < 50; ++i) REQUIRE((*ledger)->Append(Decision("a", i)).ok());
+  }
+  const bool direct = ledger_internal::DirectWritesWork(options.path);
+  // The reopen replays the WAL and flushes it into a table file, directly
+  // when the filesystem takes it.
+  {
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    CHECK((*ledger)->HeadSeq() == 50);
+  }
+  CHECK(LastOptionsFile(options.path).find(std::string("use_direct_io_for_flush_and_compaction=") +
+                                           (direct ? "true" : "false")) != std::string::npos);
+  bool has_table = false;
+  for (const auto& entry : std::filesystem::directory_iterator(options.path)) {
+    has_table = has_table || entry.path().extension() == ".sst";
+  }
+  CHECK(has_table);
+  auto ro = Ledger::OpenReadOnly(options.path);
+  REQUIRE(ro.ok());
+  auto report = VerifyAll(**ro, key);
+  CHECK(report.integrity_ok);
+  CHECK(report.head_seq == 50);
 }
 
 TEST_CASE("a foreign directory or a locked ledger is refused, never a new genesis") {

@@ -845,7 +845,10 @@ TEST_CASE("http1 server: a parked deadline wakes a leader that went to sleep bef
 TEST_CASE("http1 server: idle workers lead last in, first out, so few of them serve") {
   // Requests one after another: each finds the workers idle. A worker that
   // has just finished is the next to lead, so two of the sixteen serve them
-  // all instead of the work passing round every thread (and its cold cache).
+  // all instead of the work passing round every thread (and its cold cache),
+  // as it would first in, first out. A worker preempted before it is back
+  // among the idle ones lets another in, which a loaded machine does now and
+  // then: the bound is half the workers, which a rotation passes in 16.
   Http1ServerOptions options = Fixture::Small();
   options.threads = 16;
   options.leaders = 1;
@@ -867,7 +870,7 @@ TEST_CASE("http1 server: idle workers lead last in, first out, so few of them se
     std::this_thread::sleep_for(1ms);  // the worker is back among the idle ones
   }
   std::lock_guard<std::mutex> lock(mu);
-  CHECK(serving.size() <= 3);
+  CHECK(serving.size() <= 8);
 }
 
 TEST_CASE("http1 server: Stop lets a parked response finish before Serve returns") {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 
 namespace helm::crypto {
@@ -21,26 +22,45 @@ void Init() {
 
 namespace {
 
-// SHA-256 fetched from the default provider once. SHA256() and EVP_sha256()
-// fetch the implementation again on every call (EVP_Q_digest, EVP_MD_fetch);
-// with a pre-fetched EVP_MD, EVP_DigestInit_ex on a context that already
-// holds this digest reuses its state without allocating.
+// A digest fetched from the default provider once. SHA256() and
+// EVP_sha256() fetch the implementation again on every call (EVP_Q_digest,
+// EVP_MD_fetch); with a pre-fetched EVP_MD, EVP_DigestInit_ex on a context
+// that already holds this digest reuses its state without allocating.
+const EVP_MD* Fetched(const char* name, const EVP_MD* fallback) {
+  const EVP_MD* fetched = EVP_MD_fetch(nullptr, name, nullptr);
+  return fetched != nullptr ? fetched : fallback;  // intentionally never freed
+}
+
 const EVP_MD* Sha256Md() {
-  static const EVP_MD* const md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();  // intentionally never freed
-  }();
+  static const EVP_MD* const md = Fetched("SHA256", EVP_sha256());
   return md;
 }
 
-// One digest context per thread, reused for every one-shot hash.
+const EVP_MD* Sha512Md() {
+  static const EVP_MD* const md = Fetched("SHA512", EVP_sha512());
+  return md;
+}
+
+// One digest context per thread and digest, reused for every one-shot hash.
 class ThreadDigestCtx {
  public:
   ThreadDigestCtx() : ctx_(EVP_MD_CTX_new()) {}
   ~ThreadDigestCtx() { EVP_MD_CTX_free(ctx_); }
   ThreadDigestCtx(const ThreadDigestCtx&) = delete;
   ThreadDigestCtx& operator=(const ThreadDigestCtx&) = delete;
-  EVP_MD_CTX* get() { return ctx_; }
+
+  // The digest of the parts, concatenated, into out (md's size); false only
+  // short of memory.
+  bool Digest(const EVP_MD* md, std::initializer_list<std::string_view> parts,
+              unsigned char* out) {
+    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, md, nullptr) != 1) return false;
+    for (std::string_view part : parts) {
+      if (EVP_DigestUpdate(ctx_, part.data(), part.size()) != 1) return false;
+    }
+    unsigned int len = 0;
+    return EVP_DigestFinal_ex(ctx_, out, &len) == 1 &&
+           len == static_cast<unsigned int>(EVP_MD_get_size(md));
+  }
 
  private:
   EVP_MD_CTX* ctx_;
@@ -48,12 +68,7 @@ class ThreadDigestCtx {
 
 void Sha256Into(std::string_view data, unsigned char out[32]) {
   thread_local ThreadDigestCtx tctx;
-  EVP_MD_CTX* ctx = tctx.get();
-  if (ctx != nullptr && EVP_DigestInit_ex(ctx, Sha256Md(), nullptr) == 1 &&
-      EVP_DigestUpdate(ctx, data.data(), data.size()) == 1) {
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32) return;
-  }
+  if (tctx.Digest(Sha256Md(), {data}, out)) return;
   // Cannot happen short of memory exhaustion; the one-shot call is correct too.
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
 }
@@ -76,6 +91,18 @@ std::array<uint8_t, 32> Sha256(std::string_view data) {
   std::array<uint8_t, 32> out{};
   Sha256Into(data, out.data());
   return out;
+}
+
+void Sha512Into(std::initializer_list<std::string_view> parts, unsigned char out[64]) {
+  thread_local ThreadDigestCtx tctx;
+  if (tctx.Digest(Sha512Md(), parts, out)) return;
+  crypto_hash_sha512_state st;  // short of memory: libsodium's, the same hash
+  crypto_hash_sha512_init(&st);
+  for (std::string_view part : parts) {
+    crypto_hash_sha512_update(&st, reinterpret_cast<const unsigned char*>(part.data()),
+                              part.size());
+  }
+  crypto_hash_sha512_final(&st, out);
 }
 
 std::string Sha256Hex(std::string_view data) {

@@ -54,6 +54,35 @@ TEST_CASE("sha256: FIPS 180-2 vectors, repeated calls and threads share no state
   for (int b : bad) CHECK(b == 0);
 }
 
+TEST_CASE("sha512 of parts: FIPS 180-2 vectors, however the message is split") {
+  auto hex = [](std::initializer_list<std::string_view> parts) {
+    unsigned char out[64];
+    Sha512Into(parts, out);
+    return HexEncode(std::string(reinterpret_cast<const char*>(out), sizeof out));
+  };
+  const std::string abc =
+      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+      "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+  const std::string empty =
+      "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+      "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+  const std::string two_blocks =
+      "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+      "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909";
+  const std::string message =
+      "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
+      "klmnopqrlmnopqrsmnopqrstnopqrstu";
+  for (int i = 0; i < 3; ++i) {  // the per-thread context is reused between calls
+    CHECK(hex({"abc"}) == abc);
+    CHECK(hex({"a", "", "bc"}) == abc);
+    CHECK(hex({}) == empty);
+    CHECK(hex({std::string_view(message).substr(0, 100), std::string_view(message).substr(100)}) ==
+          two_blocks);
+    CHECK(Sha256Hex("abc") ==  // a thread's SHA-256 context is its own
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+}
+
 TEST_CASE("hex and base64url round trip") {
   std::string bytes = RandomBytes(33);
   CHECK(HexDecode(HexEncode(bytes)).value() == bytes);

@@ -74,13 +74,12 @@ std::string FinishSignature(std::string_view message, const SigningKey& key,
                             SignatureNonce& nonce) {
   if (!nonce.ready_ || !key.ok()) return Sign(message, key.secret_key_);
   nonce.ready_ = false;  // one message per nonce, whatever happens next
+  // k = SHA-512(R || A || message): public inputs (the signature carries R).
   unsigned char h[64];
-  crypto_hash_sha512_state st;
-  crypto_hash_sha512_init(&st);
-  crypto_hash_sha512_update(&st, nonce.commitment_.data(), nonce.commitment_.size());
-  crypto_hash_sha512_update(&st, U(key.secret_key_) + 32, kPublicKeyBytes);  // A
-  crypto_hash_sha512_update(&st, U(message), message.size());
-  crypto_hash_sha512_final(&st, h);
+  const auto* r = reinterpret_cast<const char*>(nonce.commitment_.data());
+  Sha512Into({std::string_view(r, nonce.commitment_.size()),
+              std::string_view(key.secret_key_).substr(32, kPublicKeyBytes), message},
+             h);
   unsigned char k[32];
   crypto_core_ed25519_scalar_reduce(k, h);
   unsigned char ks[32];

@@ -22,10 +22,11 @@ void Init() {
 
 namespace {
 
-// A digest fetched from the default provider once. SHA256() and
+// A digest fetched from the default provider once: SHA256() and
 // EVP_sha256() fetch the implementation again on every call (EVP_Q_digest,
-// EVP_MD_fetch); with a pre-fetched EVP_MD, EVP_DigestInit_ex on a context
-// that already holds this digest reuses its state without allocating.
+// EVP_MD_fetch). OpenSSL 3.0's EVP_DigestInit_ex still makes the digest's
+// state anew each time (one allocation), even on a context that held the
+// same digest.
 const EVP_MD* Fetched(const char* name, const EVP_MD* fallback) {
   const EVP_MD* fetched = EVP_MD_fetch(nullptr, name, nullptr);
   return fetched != nullptr ? fetched : fallback;  // intentionally never freed

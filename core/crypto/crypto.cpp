@@ -1,5 +1,8 @@
 #include "core/crypto/crypto.h"
 
+// SHA256_Init and the like are deprecated in OpenSSL 3.0 (see Sha256Into).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <pthread.h>
@@ -22,56 +25,25 @@ void Init() {
 
 namespace {
 
-// A digest fetched from the default provider once: SHA256() and
-// EVP_sha256() fetch the implementation again on every call (EVP_Q_digest,
-// EVP_MD_fetch). OpenSSL 3.0's EVP_DigestInit_ex still makes the digest's
-// state anew each time (one allocation), even on a context that held the
-// same digest.
-const EVP_MD* Fetched(const char* name, const EVP_MD* fallback) {
-  const EVP_MD* fetched = EVP_MD_fetch(nullptr, name, nullptr);
-  return fetched != nullptr ? fetched : fallback;  // intentionally never freed
-}
-
+// SHA-256 for Sha256Stream, fetched from the default provider once:
+// EVP_sha256() fetches the implementation again on every call.
 const EVP_MD* Sha256Md() {
-  static const EVP_MD* const md = Fetched("SHA256", EVP_sha256());
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();  // intentionally never freed
+  }();
   return md;
 }
 
-const EVP_MD* Sha512Md() {
-  static const EVP_MD* const md = Fetched("SHA512", EVP_sha512());
-  return md;
-}
-
-// One digest context per thread and digest, reused for every one-shot hash.
-class ThreadDigestCtx {
- public:
-  ThreadDigestCtx() : ctx_(EVP_MD_CTX_new()) {}
-  ~ThreadDigestCtx() { EVP_MD_CTX_free(ctx_); }
-  ThreadDigestCtx(const ThreadDigestCtx&) = delete;
-  ThreadDigestCtx& operator=(const ThreadDigestCtx&) = delete;
-
-  // The digest of the parts, concatenated, into out (md's size); false only
-  // short of memory.
-  bool Digest(const EVP_MD* md, std::initializer_list<std::string_view> parts,
-              unsigned char* out) {
-    if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, md, nullptr) != 1) return false;
-    for (std::string_view part : parts) {
-      if (EVP_DigestUpdate(ctx_, part.data(), part.size()) != 1) return false;
-    }
-    unsigned int len = 0;
-    return EVP_DigestFinal_ex(ctx_, out, &len) == 1 &&
-           len == static_cast<unsigned int>(EVP_MD_get_size(md));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
+// One-shot hashes go through OpenSSL's low-level SHA-2 functions, with the
+// state on the stack: OpenSSL 3.0's EVP_DigestInit_ex allocates the
+// digest's state on every call, even on a context that held the same
+// digest, and a request hashes about seven times.
 void Sha256Into(std::string_view data, unsigned char out[32]) {
-  thread_local ThreadDigestCtx tctx;
-  if (tctx.Digest(Sha256Md(), {data}, out)) return;
-  // Cannot happen short of memory exhaustion; the one-shot call is correct too.
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(out, &ctx);
 }
 
 constexpr char kHexDigits[] = "0123456789abcdef";
@@ -95,15 +67,11 @@ std::array<uint8_t, 32> Sha256(std::string_view data) {
 }
 
 void Sha512Into(std::initializer_list<std::string_view> parts, unsigned char out[64]) {
-  thread_local ThreadDigestCtx tctx;
-  if (tctx.Digest(Sha512Md(), parts, out)) return;
-  crypto_hash_sha512_state st;  // short of memory: libsodium's, the same hash
-  crypto_hash_sha512_init(&st);
-  for (std::string_view part : parts) {
-    crypto_hash_sha512_update(&st, reinterpret_cast<const unsigned char*>(part.data()),
-                              part.size());
-  }
-  crypto_hash_sha512_final(&st, out);
+  SHA512_CTX ctx;
+  SHA512_Init(&ctx);
+  for (std::string_view part : parts) SHA512_Update(&ctx, part.data(), part.size());
+  SHA512_Final(out, &ctx);
+  OPENSSL_cleanse(&ctx, sizeof ctx);  // the last block may hold secret input
 }
 
 std::string Sha256Hex(std::string_view data) {

@@ -27,7 +27,7 @@ TEST_CASE("sha256: FIPS 180-2 vectors, repeated calls and threads share no state
   const std::string two_blocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
   const std::string million_a = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
   const std::string message = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  for (int i = 0; i < 3; ++i) {  // the per-thread context is reused between calls
+  for (int i = 0; i < 3; ++i) {  // no call leaves state behind for the next
     CHECK(Sha256Hex("") == empty);
     CHECK(Sha256Hex(message) == two_blocks);
     CHECK(Sha256Tagged(std::string(1000000, 'a')) == "sha256:" + million_a);
@@ -72,14 +72,12 @@ TEST_CASE("sha512 of parts: FIPS 180-2 vectors, however the message is split") {
   const std::string message =
       "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
       "klmnopqrlmnopqrsmnopqrstnopqrstu";
-  for (int i = 0; i < 3; ++i) {  // the per-thread context is reused between calls
+  for (int i = 0; i < 3; ++i) {  // no call leaves state behind for the next
     CHECK(hex({"abc"}) == abc);
     CHECK(hex({"a", "", "bc"}) == abc);
     CHECK(hex({}) == empty);
     CHECK(hex({std::string_view(message).substr(0, 100), std::string_view(message).substr(100)}) ==
           two_blocks);
-    CHECK(Sha256Hex("abc") ==  // a thread's SHA-256 context is its own
-          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   }
 }
 

@@ -5,15 +5,18 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <iterator>
 
 #include "core/crypto/crypto.h"
 
 namespace helm::crypto {
 namespace {
 
-using Bytes = const unsigned char*;
-
-Bytes U(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
+// An array of bytes as characters, for Sha512Into.
+template <typename Array>
+std::string_view Chars(const Array& bytes) {
+  return {reinterpret_cast<const char*>(std::data(bytes)), std::size(bytes)};
+}
 
 }  // namespace
 
@@ -21,7 +24,7 @@ SigningKey::SigningKey(std::string_view secret_key) : secret_key_(secret_key) {
   if (secret_key.size() != kSecretKeyBytes) return;
   // SHA-512 of the 32-byte seed, split as RFC 8032 §5.1.5.
   unsigned char h[64];
-  crypto_hash_sha512(h, U(secret_key), 32);
+  Sha512Into({secret_key.substr(0, 32)}, h);
   h[0] &= 248;
   h[31] &= 127;
   h[31] |= 64;
@@ -56,12 +59,7 @@ SignatureNonce PrepareSignature(const SigningKey& key, std::string_view context)
   unsigned char random[32];
   BlockRandom(random, sizeof random);
   unsigned char h[64];
-  crypto_hash_sha512_state st;
-  crypto_hash_sha512_init(&st);
-  crypto_hash_sha512_update(&st, key.prefix_.data(), key.prefix_.size());
-  crypto_hash_sha512_update(&st, random, sizeof random);
-  crypto_hash_sha512_update(&st, U(context), context.size());
-  crypto_hash_sha512_final(&st, h);
+  Sha512Into({Chars(key.prefix_), Chars(random), context}, h);
   crypto_core_ed25519_scalar_reduce(nonce.r_.data(), h);
   sodium_memzero(h, sizeof h);
   // Fails only for r = 0 (probability 2^-252): the nonce then stays unready.
@@ -74,12 +72,8 @@ std::string FinishSignature(std::string_view message, const SigningKey& key,
                             SignatureNonce& nonce) {
   if (!nonce.ready_ || !key.ok()) return Sign(message, key.secret_key_);
   nonce.ready_ = false;  // one message per nonce, whatever happens next
-  // k = SHA-512(R || A || message): public inputs (the signature carries R).
-  unsigned char h[64];
-  const auto* r = reinterpret_cast<const char*>(nonce.commitment_.data());
-  Sha512Into({std::string_view(r, nonce.commitment_.size()),
-              std::string_view(key.secret_key_).substr(32, kPublicKeyBytes), message},
-             h);
+  unsigned char h[64];  // k = SHA-512(R || A || message)
+  Sha512Into({Chars(nonce.commitment_), std::string_view(key.secret_key_).substr(32), message}, h);
   unsigned char k[32];
   crypto_core_ed25519_scalar_reduce(k, h);
   unsigned char ks[32];

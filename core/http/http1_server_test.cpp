@@ -848,7 +848,8 @@ TEST_CASE("http1 server: idle workers lead last in, first out, so few of them se
   // all instead of the work passing round every thread (and its cold cache),
   // as it would first in, first out. A worker preempted before it is back
   // among the idle ones lets another in, which a loaded machine does now and
-  // then: the bound is half the workers, which a rotation passes in 16.
+  // then: the bound is half of the workers, where first in, first out would
+  // use all sixteen.
   Http1ServerOptions options = Fixture::Small();
   options.threads = 16;
   options.leaders = 1;

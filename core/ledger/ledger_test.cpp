@@ -435,6 +435,28 @@ TEST_CASE("with sync, detached appends wait for an Append to carry them in one w
     CHECK(carrier->seq == 1);  // the waiting caller leads, its own receipt first
     CHECK((*ledger)->HeadSeq() == 4);
   }
+  SUBCASE("ids that run backwards in one write each find their own receipt") {
+    // by_id entries are put in id order, not seq order (rocks_ledger.h).
+    options.detached_linger_us = 10'000'000;
+    auto ledger = Ledger::Open(options, key);
+    REQUIRE(ledger.ok());
+    DetachedResults done;
+    for (char c : std::string("zyxw")) {
+      Json r = Decision("alice", c);
+      r["receipt_id"] = std::string("rcpt_") + c;
+      (*ledger)->AppendDetached(r, done.Callback());
+    }
+    Result<Appended> carrier = (*ledger)->Append(Decision("bob"));
+    REQUIRE(carrier.ok());
+    REQUIRE(done.WaitFor(4, std::chrono::seconds(5)) == 4);
+    CHECK(writes == 1);
+    for (const Result<Appended>& r : done.results) {
+      REQUIRE(r.ok());
+      CHECK(Stored((*ledger)->GetById(r->receipt_id)) == r->stored);
+      CHECK(Parse(*Stored((*ledger)->Get(r->seq)))["receipt_id"] == r->receipt_id);
+    }
+    CHECK(Stored((*ledger)->GetById(carrier->receipt_id)) == carrier->stored);
+  }
   SUBCASE("alone, they are written when the linger ends") {
     options.detached_linger_us = 50'000;
     auto ledger = Ledger::Open(options, key);

@@ -363,6 +363,7 @@ std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batc
     }
   }
   if (CheckpointDue(work_)) AppendCheckpoint(commit->wb.get()).value();
+  PutByIdSorted(commit->wb.get());
   if (work_.head_seq == commit->base.head_seq) return nullptr;  // every receipt refused
   commit->wb->Put(cf_[kMeta], layout::kMetaHeadSeq, layout::EncodeSeq(work_.head_seq));
   commit->wb->Put(cf_[kMeta], layout::kMetaHeadHash, work_.head_hash);
@@ -483,13 +484,29 @@ Result<Appended> RocksLedger::AppendOne(const PreparedReceipt& prepared,
   }
   const std::string key = layout::EncodeSeq(seq);
   wb->Put(cf_[kReceipts], key, out.stored);
-  wb->Put(cf_[kById], out.receipt_id, key);
+  by_id_.push_back({static_cast<uint32_t>(by_id_ids_.size()),
+                    static_cast<uint32_t>(out.receipt_id.size()), seq});
+  by_id_ids_.append(out.receipt_id);
   if (layout::IndexableAgent(prepared.agent)) {
     wb->Put(cf_[kByAgent], layout::AgentKey(prepared.agent, seq), rocksdb::Slice());
   }
   work_.head_seq = seq;
   work_.head_hash.swap(next_hash_);  // both buffers are kept for the next receipts
   return out;
+}
+
+void RocksLedger::PutByIdSorted(rocksdb::WriteBatch* wb) {
+  const std::string_view ids(by_id_ids_);
+  auto id = [&](const ByIdEntry& e) { return ids.substr(e.id_begin, e.id_size); };
+  std::sort(by_id_.begin(), by_id_.end(),
+            [&](const ByIdEntry& a, const ByIdEntry& b) { return id(a) < id(b); });
+  for (const ByIdEntry& e : by_id_) {
+    const std::string_view receipt_id = id(e);
+    wb->Put(cf_[kById], rocksdb::Slice(receipt_id.data(), receipt_id.size()),
+            layout::EncodeSeq(e.seq));
+  }
+  by_id_.clear();
+  by_id_ids_.clear();
 }
 
 void RocksLedger::SignFast(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce,

@@ -193,6 +193,8 @@ class RocksLedger final : public Ledger {
   Result<Appended> AppendOne(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce,
                              rocksdb::WriteBatch* wb);
   Result<Appended> AppendCheckpoint(rocksdb::WriteBatch* wb);
+  // Puts the batch's by_id entries that AppendOne held back, in key order.
+  void PutByIdSorted(rocksdb::WriteBatch* wb);
   // Sign `prepared` as receipt `seq` chained to head_hash_ at `time`.
   void SignFast(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce, uint64_t seq,
                 int64_t time_micros, Appended* out, std::string* hash);
@@ -240,6 +242,16 @@ class RocksLedger final : public Ledger {
   ChainState work_;  // the head including signed, not yet durable receipts
   std::string signing_buf_, seq_text_, prev_text_, time_text_, sig_text_;
   std::string next_hash_;  // the next head hash, swapped with work_.head_hash
+  // The batch's by_id entries, put sorted by receipt id at its end: ids are
+  // minted ahead (ready nonces) or on demand, so in seq order half of them
+  // would land before the previous one, and a memtable insert out of order
+  // searches its skiplist from the top instead of from the last insert.
+  struct ByIdEntry {
+    uint32_t id_begin, id_size;  // in by_id_ids_
+    uint64_t seq;
+  };
+  std::string by_id_ids_;
+  std::vector<ByIdEntry> by_id_;
   std::thread ticker_;
 };
 

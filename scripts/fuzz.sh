@@ -43,6 +43,8 @@ for t in "${targets[@]}"; do
      -print_final_stats=1 "corpus/$t" "seeds/$t" 2>&1 |
      grep -E "^(#[0-9]+\s+DONE\s|stat::(number_of_executed_units|peak_rss_mb)|==.*ERROR|SUMMARY)\
 |abort|^(the|an) |Test unit written") || true
-  if ls build-fuzz/crash-* build-fuzz/timeout-* build-fuzz/oom-* >/dev/null 2>&1; then status=1; fi
+  for f in build-fuzz/crash-* build-fuzz/timeout-* build-fuzz/oom-*; do
+    if [[ -e $f ]]; then status=1; fi
+  done
 done
 exit $status

@@ -352,12 +352,18 @@ bool ChunkedDecoder::NextLine(std::string_view in, size_t* at, Status* status) {
   }
   const size_t lf = in.find("\r\n", *at);
   const size_t end = lf == std::string_view::npos ? in.size() : lf;
-  line_.append(in.substr(*at, end - *at));
-  *at = lf == std::string_view::npos ? in.size() : lf + 2;
-  if (line_.size() > kMaxChunkLine + 1) {
+  // A CR that ends this feed may begin the line's CRLF: not counted yet.
+  const size_t cr = lf == std::string_view::npos && in[end - 1] == '\r' ? 1 : 0;
+  // A line longer than kMaxChunkLine is refused at its first byte over the
+  // limit, so that what is consumed does not depend on how the bytes were
+  // split (line_ holds at most the limit and a CR still to be decided).
+  if (line_.size() + (end - *at - cr) > kMaxChunkLine) {
+    *at += kMaxChunkLine + 1 - line_.size();
     *status = Status::kBroken;
     return false;
   }
+  line_.append(in.substr(*at, end - *at));
+  *at = lf == std::string_view::npos ? in.size() : lf + 2;
   return lf != std::string_view::npos;
 }
 
@@ -379,9 +385,8 @@ ChunkedDecoder::Status ChunkedDecoder::Feed(std::string_view in, size_t* used,
       continue;
     }
     if (!NextLine(in, &at, &status)) return finish(status);
-    std::string line = std::move(line_);
+    std::string line = std::move(line_);  // at most kMaxChunkLine (NextLine)
     line_.clear();
-    if (line.size() > kMaxChunkLine) return finish(Status::kBroken);
     switch (state_) {
       case State::kSize: {
         size_t size = 0;

@@ -229,6 +229,28 @@ TEST_CASE("chunked decoder: trailer fields are field lines, as in a head") {
   }
 }
 
+// Regression (found by tests/fuzz/fuzz_http1.cpp): a line over the limit was
+// refused where the feed that crossed it ended, so what was consumed
+// depended on how the bytes arrived. Now at the first byte over the limit;
+// a line of exactly the limit passes, its CRLF split anywhere.
+TEST_CASE("chunked decoder: a line over 1024 bytes is refused at the same byte however split") {
+  const std::string at_limit = "3;" + std::string(1020, 'a') + "=b";  // 1,024 bytes
+  REQUIRE(at_limit.size() == 1024);
+  for (size_t step : {1, 2, 5, 64, 1023, 1024, 1025, 1026, 5000}) {
+    CAPTURE(step);
+    Decoded ok = DecodeInSteps(at_limit + "\r\nabc\r\n0\r\n\r\n", step);
+    CHECK(ok.status == ChunkedDecoder::Status::kDone);
+    CHECK(ok.data == "abc");
+    for (const std::string& over :
+         {at_limit + "a", at_limit + "\ra", at_limit + std::string(200, 'a') + "\r\n",
+          std::string(1183, 'e') + "\r\nda4\r\n"}) {
+      Decoded d = DecodeInSteps(over + "\r\n0\r\n\r\n", step);
+      CHECK(d.status == ChunkedDecoder::Status::kBroken);
+      CHECK(d.used == 1025);  // the limit and the first byte over it
+    }
+  }
+}
+
 TEST_CASE("chunked decoder: malformed bodies are broken, a refusing sink stops it") {
   for (std::string_view wire :
        {"zz\r\n", "\r\n", "3\r\nabcd\r\n", "-1\r\n", "3\r\nabc0\r\n\r\n", "3 4\r\n"}) {

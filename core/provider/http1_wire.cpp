@@ -58,9 +58,18 @@ ssize_t BufferedReader::ReadAvailable(const ReadFn& read_now) {
   return got;
 }
 
+namespace {
+
+// Bytes without a head's end that already make the head too large: the
+// limit and the three bytes of the end that may have arrived (a head of
+// exactly the limit is accepted however its bytes were split).
+bool OverHeadLimit(std::string_view data) { return data.size() > kMaxHeadBytes + 3; }
+
+}  // namespace
+
 bool BufferedReader::HeadBuffered() const {
   std::string_view data = Data();
-  return data.size() > kMaxHeadBytes || data.find("\r\n\r\n") != std::string_view::npos;
+  return OverHeadLimit(data) || data.find("\r\n\r\n") != std::string_view::npos;
 }
 
 BufferedReader::HeadStatus BufferedReader::Head(std::string_view& head) {
@@ -73,7 +82,7 @@ BufferedReader::HeadStatus BufferedReader::Head(std::string_view& head) {
       begin_ += end + 4;
       return end > kMaxHeadBytes ? HeadStatus::kTooLarge : HeadStatus::kOk;
     }
-    if (data.size() > kMaxHeadBytes) return HeadStatus::kTooLarge;
+    if (OverHeadLimit(data)) return HeadStatus::kTooLarge;
     searched = data.size();
     if (!Fill(data.size() + 1)) return HeadStatus::kClosed;
   }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -121,6 +123,38 @@ TEST_CASE("framing: Content-Length or chunked, and no transfer coding in HTTP/1.
   Framing length;
   REQUIRE(ParseFraming({{"content-length", "42"}}, true, length));
   CHECK((length.has_length && length.length == 42 && !length.chunked));
+}
+
+// Regression: with the head's end not yet read, more than the limit
+// buffered was refused, so a head of exactly the limit passed or got 431
+// depending on how its last bytes arrived.
+TEST_CASE("a head of the limit is accepted, one byte more refused, however it arrives") {
+  for (size_t extra : {0, 1}) {
+    const std::string head =
+        "GET / HTTP/1.1\r\nX: " + std::string(kMaxHeadBytes - 19 + extra, 'a');
+    REQUIRE(head.size() == kMaxHeadBytes + extra);
+    const std::string wire = head + "\r\n\r\n";
+    for (size_t step : {size_t{1}, size_t{3}, size_t{4096}, kMaxHeadBytes, kMaxHeadBytes + 1,
+                        kMaxHeadBytes + 2, kMaxHeadBytes + 3, kMaxHeadBytes + 4}) {
+      CAPTURE(extra);
+      CAPTURE(step);
+      size_t at = 0;
+      BufferedReader reader([&](char* buf, size_t n) -> ssize_t {
+        const size_t k = std::min({n, step, wire.size() - at});
+        std::memcpy(buf, wire.data() + at, k);
+        at += k;
+        return static_cast<ssize_t>(k);
+      });
+      std::string_view got;
+      const BufferedReader::HeadStatus status = reader.Head(got);
+      if (extra == 0) {
+        REQUIRE(status == BufferedReader::HeadStatus::kOk);
+        CHECK(got == head);
+      } else {
+        CHECK(status == BufferedReader::HeadStatus::kTooLarge);
+      }
+    }
+  }
 }
 
 struct Decoded {

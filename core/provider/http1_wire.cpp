@@ -102,19 +102,6 @@ bool BufferedReader::Take(size_t n, std::string& out) {
   return true;
 }
 
-bool BufferedReader::Line(size_t max, std::string& line) {
-  for (;;) {
-    std::string_view data = Data();
-    size_t end = data.find("\r\n");
-    if (end != std::string_view::npos) {
-      line.assign(data.substr(0, end));
-      begin_ += end + 2;
-      return end <= max;
-    }
-    if (data.size() > max + 1 || !Fill(data.size() + 1)) return false;
-  }
-}
-
 bool BufferedReader::Some(size_t max, std::string_view& out) {
   if (begin_ == end_ && !Fill(1)) return false;
   out = Data().substr(0, max);

@@ -33,8 +33,6 @@ class BufferedReader {
   HeadStatus Head(std::string_view& head);
   // Appends the next n bytes to out.
   bool Take(size_t n, std::string& out);
-  // A CRLF-terminated line of at most max bytes, without the CRLF.
-  bool Line(size_t max, std::string& line);
   // Up to max bytes: what is buffered, else what one read brings.
   bool Some(size_t max, std::string_view& out);
   // Bytes received and not yet consumed (pipelined, or unexpected).

@@ -1,5 +1,7 @@
 // Helpers shared by the translators (codec.h).
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 
 #include "core/protocol/codec.h"
 
@@ -118,10 +120,19 @@ Result<std::optional<double>> OptDouble(const Json& obj, std::string_view key) {
 Result<std::optional<int64_t>> OptInt(const Json& obj, std::string_view key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<int64_t>();
-  if (it->is_number_integer()) return std::optional<int64_t>(it->get<int64_t>());
-  if (it->is_number_float()) {
+  // A whole number int64_t holds, written as an integer or as a float
+  // without a fraction (2.0, 1e3). A float outside the range is refused
+  // before the conversion, which would be undefined for it.
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
+      return std::optional<int64_t>(static_cast<int64_t>(it->get<uint64_t>()));
+    }
+  } else if (it->is_number_integer()) {
+    return std::optional<int64_t>(it->get<int64_t>());
+  } else if (it->is_number_float()) {
     double d = it->get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) {
+    if (d >= -kTwo63 && d < kTwo63 && d == std::trunc(d)) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }

@@ -1,6 +1,7 @@
 #include "core/boundary/api_keys.h"
 
 #include <charconv>
+#include <limits>
 
 #include "core/common/ids.h"
 #include "core/crypto/crypto.h"
@@ -248,7 +249,10 @@ Status ApiKeys::AddSpend(const std::string& key_id, int64_t cost_micros) {
   }
   if (!entry->limits || entry->limits->budget_micros <= 0) return Status::Ok();
   std::lock_guard<std::mutex> lock(spend_mu_);
-  int64_t total = entry->spent.load() + cost_micros;
+  const int64_t spent = entry->spent.load();  // saturates: an absurd cost must not wrap it
+  const int64_t total =
+      spent > std::numeric_limits<int64_t>::max() - cost_micros ? std::numeric_limits<int64_t>::max()
+                                                                 : spent + cost_micros;
   entry->spent.store(total);
   return store_->Put(kSpendPrefix + key_id, std::to_string(total));
 }

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -97,6 +98,24 @@ TEST_CASE("ApiKeys: a key's limits come with its principal, spend persists, budg
   CHECK(listed);
   store->reset();
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ApiKeys: an absurd cost saturates the spend instead of wrapping it") {
+  const std::string dir = TempDir();
+  auto store = StateStore::Open({.path = dir});
+  REQUIRE(store.ok());
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE(keys.ok());
+  KeyLimits l;
+  l.budget_micros = 1000;
+  auto key = (*keys)->Create("agent-a", l);
+  REQUIRE(key.ok());
+  for (int i = 0; i < 2; ++i) {
+    CHECK((*keys)->AddSpend(key->id, INT64_MAX).ok());
+    auto p = (*keys)->Authenticate(key->secret);
+    REQUIRE(p);
+    CHECK(p->spent_micros == INT64_MAX);
+  }
 }
 
 TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret is refused") {

@@ -379,14 +379,16 @@ ReceiptDraft LocalBoundary::OutcomeReceipt(const Outcome& o) const {
   m.AddString("status", o.status);
   m.AddInt("http_status", o.http_status);
   m.AddCanonical("route", o.route);
-  m.AddInt("cost_micros", o.cost_micros);
+  // The counts come from the upstream's usage: a number beyond what a
+  // receipt holds is recorded at its limit rather than losing the receipt.
+  m.AddInt("cost_micros", ClampExactJsonInt(o.cost_micros));
   m.AddString("output_hash", o.output_hash);
   m.AddInt("latency_us", o.latency_us);
   if (o.usage) {
     CanonicalObject usage;
-    usage.AddInt("input", o.usage->input_tokens);
-    usage.AddInt("output", o.usage->output_tokens);
-    usage.AddInt("cached", o.usage->cached_tokens);
+    usage.AddInt("input", ClampExactJsonInt(o.usage->input_tokens));
+    usage.AddInt("output", ClampExactJsonInt(o.usage->output_tokens));
+    usage.AddInt("cached", ClampExactJsonInt(o.usage->cached_tokens));
     m.AddObject("usage", usage);
   }
   return r;

@@ -190,6 +190,21 @@ default_verdict = "ALLOW"
   CHECK_FALSE(Outcome::FromJson(missing).ok());
   o.usage.reset();
   CHECK_FALSE(Outcome::FromJson(o.ToJson()).value().usage);
+
+  // Counts beyond what a receipt holds (an upstream's absurd usage, the cost
+  // computed from it) are recorded at the limit: the outcome is not lost.
+  Decision again = f.Evaluate("count my tokens again");
+  REQUIRE(again.verdict == Verdict::kAllow);
+  o.decision_id = again.decision_id;
+  o.decision_receipt_id = again.receipt_id;
+  o.usage = TokenUsage{INT64_MAX, -INT64_MAX, 3 * kExactJsonInt};
+  o.cost_micros = INT64_MAX;
+  Result<std::string> sealed = f.boundary->Seal(o);
+  REQUIRE(sealed.ok());
+  const Json clamped = Json::parse(f.boundary->ledger().GetById(*sealed).value().value());
+  CHECK(clamped["usage"] ==
+        Json{{"input", kExactJsonInt}, {"output", -kExactJsonInt}, {"cached", kExactJsonInt}});
+  CHECK(clamped["cost_micros"] == kExactJsonInt);
 }
 
 // Requests that mention a deploy wait for an operator's approval.

@@ -3,6 +3,7 @@
 // are nesting deeper than max_depth, invalid UTF-8 and trailing garbage.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -20,5 +21,15 @@ Result<Json> ParseStrictJson(std::string_view text, int max_depth = kDefaultMaxJ
 
 // Compact serialisation that never throws: invalid UTF-8 is replaced.
 std::string DumpJson(const Json& j);
+
+// The integers every JSON reader reads back exactly (those a double holds,
+// +-2^53): all a receipt holds.
+inline constexpr int64_t kExactJsonInt = int64_t{1} << 53;
+// `value` brought into that range: for counts that come from outside (an
+// upstream's usage, a cost computed from it), where an absurd number must
+// still leave a receipt and sums of a few must not overflow.
+inline int64_t ClampExactJsonInt(int64_t value) {
+  return value > kExactJsonInt ? kExactJsonInt : value < -kExactJsonInt ? -kExactJsonInt : value;
+}
 
 }  // namespace helm

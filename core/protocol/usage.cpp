@@ -1,7 +1,9 @@
 // Usage conventions (PROTOCOLS.md "Cached tokens"). Inside: input_tokens is
 // every prompt token, cache reads and writes included; each protocol's own
 // convention is rebuilt on the way out so nothing is billed twice.
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <functional>
 
 #include "core/common/json_scan.h"
@@ -10,24 +12,37 @@
 namespace helm::protocol {
 namespace {
 
+// Counts are held within what a receipt holds (+-2^53), so that sums of a
+// few of them cannot overflow and an absurd count still leaves a receipt; a
+// float's integer part is taken once it is in that range (converting one
+// beyond int64_t would be undefined).
+int64_t FloatCount(double d) {
+  const auto max = static_cast<double>(kExactJsonInt);
+  return static_cast<int64_t>(std::clamp(d, -max, max));
+}
+
 int64_t JsonInt(const Json& obj, std::string_view key) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return 0;
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
-  if (it->is_number_unsigned()) return static_cast<int64_t>(it->get<uint64_t>());
-  return it->get<int64_t>();
+  if (it->is_number_float()) return FloatCount(it->get<double>());
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(
+        std::min(it->get<uint64_t>(), static_cast<uint64_t>(kExactJsonInt)));
+  }
+  return ClampExactJsonInt(it->get<int64_t>());
 }
 
 // A JSON number's text as JsonInt reads the parsed number; 0 for anything else.
 int64_t TextInt(std::string_view text) {
   const char* end = text.data() + text.size();
   int64_t i = 0;
-  if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end) return i;
-  double d = 0;
+  if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end) {
+    return ClampExactJsonInt(i);
+  }
+  double d = 0;  // beyond int64_t, or with a fraction or an exponent
   if (auto [p, ec] = std::from_chars(text.data(), end, d); ec != std::errc() || p != end) return 0;
-  constexpr double kLimit = 9.2e18;  // inside int64_t
-  return d > -kLimit && d < kLimit ? static_cast<int64_t>(d) : 0;
+  return FloatCount(d);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // usage read from the parsed object, whatever the text looks like.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ TEST_CASE("usage from raw text equals usage from the parsed object") {
       R"({"prompt_tokens":1,"prompt_tokens":2,"completion_tokens":3,)"
       R"("prompt_tokens_details":{"cached_tokens":1},)"
       R"("prompt_tokens_details":{"cached_tokens":2,"cached_tokens":5}})",
+      // Beyond what a receipt holds (an upstream's bug, or worse): held at +-2^53.
+      R"({"prompt_tokens":1e30,"completion_tokens":-1e300,"total_tokens":18446744073709551615,)"
+      R"("prompt_tokens_details":{"cached_tokens":9223372036854775808}})",
+      R"({"prompt_tokens":9223372036854775807,"completion_tokens":9007199254740993.5})",
       R"({})",
       R"([1,2])",
       R"(null)",
@@ -54,6 +59,17 @@ TEST_CASE("usage from raw text equals usage from the parsed object") {
   CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[4]))).input_tokens == 2);
   CHECK(UsageFromOpenAi(UsageObject(std::string_view(texts[4]))).cached_read_tokens == 5);
   CHECK(UsageFromOpenAi(UsageObject(std::string_view(all.back()))).input_tokens == 4);
+  const ir::Usage huge = UsageFromOpenAi(Json::parse(texts[5]));
+  CHECK(huge.input_tokens == kExactJsonInt);
+  CHECK(huge.output_tokens == -kExactJsonInt);
+  CHECK(huge.cached_read_tokens == kExactJsonInt);
+  const ir::Usage large = UsageFromOpenAi(Json::parse(texts[6]));
+  CHECK(large.input_tokens == kExactJsonInt);
+  CHECK(large.output_tokens == kExactJsonInt);
+  // Anthropic's input is the sum of three counts: at most three times the bound.
+  const ir::Usage sum = UsageFromAnthropic(Json::parse(
+      R"({"input_tokens":1e300,"cache_read_input_tokens":1e300,"cache_creation_input_tokens":1e300})"));
+  CHECK(sum.input_tokens == 3 * kExactJsonInt);
 }
 
 }  // namespace

@@ -10,8 +10,6 @@
 namespace helm {
 namespace {
 
-constexpr int64_t kExact = int64_t{1} << 53;  // integers a double holds exactly
-
 // Yields the UTF-16 code units of valid UTF-8 text one at a time, without
 // allocating.
 class Utf16Units {
@@ -111,13 +109,13 @@ Status AppendCanonicalJson(const Json& value, std::string* out) {
       out->append(value.get<bool>() ? "true" : "false");
       return Status::Ok();
     case Json::value_t::number_integer:
-      if (value.get<int64_t>() <= kExact && value.get<int64_t>() >= -kExact) {
+      if (value.get<int64_t>() <= kExactJsonInt && value.get<int64_t>() >= -kExactJsonInt) {
         AppendInt(value.get<int64_t>(), out);
         return Status::Ok();
       }
       break;
     case Json::value_t::number_unsigned:
-      if (value.get<uint64_t>() <= static_cast<uint64_t>(kExact)) {
+      if (value.get<uint64_t>() <= static_cast<uint64_t>(kExactJsonInt)) {
         AppendInt(value.get<uint64_t>(), out);
         return Status::Ok();
       }
@@ -223,7 +221,7 @@ void CanonicalObject::AddString(std::string_view name, std::string_view value) {
 
 void CanonicalObject::AddInt(std::string_view name, int64_t value) {
   Begin(name);
-  if (value > kExact || value < -kExact) {
+  if (value > kExactJsonInt || value < -kExactJsonInt) {
     Fail(name, Error{ErrorCode::kInvalidArgument, "integer beyond +-2^53"});
   }
   AppendInt(value, &text_);

@@ -249,10 +249,10 @@ Status ApiKeys::AddSpend(const std::string& key_id, int64_t cost_micros) {
   }
   if (!entry->limits || entry->limits->budget_micros <= 0) return Status::Ok();
   std::lock_guard<std::mutex> lock(spend_mu_);
-  const int64_t spent = entry->spent.load();  // saturates: an absurd cost must not wrap it
-  const int64_t total =
-      spent > std::numeric_limits<int64_t>::max() - cost_micros ? std::numeric_limits<int64_t>::max()
-                                                                 : spent + cost_micros;
+  // Saturates: an absurd cost (> 0 here) must not wrap the spend negative.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const int64_t spent = entry->spent.load();
+  const int64_t total = spent > kMax - cost_micros ? kMax : spent + cost_micros;
   entry->spent.store(total);
   return store_->Put(kSpendPrefix + key_id, std::to_string(total));
 }

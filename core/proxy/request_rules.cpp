@@ -15,8 +15,14 @@ bool IsHex(std::string_view s) {
   });
 }
 
+// An integer member within +-2^53 (json.h); 0 when absent or not an integer.
 int64_t IntOr0(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
+  if (!j.is_object() || !j.contains(key)) return 0;
+  const Json& v = j[key];
+  if (v.is_number_unsigned()) {  // read as int64_t, one beyond it would wrap negative
+    return static_cast<int64_t>(std::min(v.get<uint64_t>(), static_cast<uint64_t>(kExactJsonInt)));
+  }
+  return v.is_number_integer() ? ClampExactJsonInt(v.get<int64_t>()) : 0;
 }
 
 }  // namespace
@@ -51,10 +57,14 @@ bool IsJsonContentType(std::string_view ct) {
 bool ApplyObligations(std::string_view protocol, const Obligations& o, Json& body) {
   if (!o.max_output_tokens) return false;
   const int64_t cap = *o.max_output_tokens;
-  auto cap_field = [cap](Json& obj, const char* key, bool set_when_absent) {
-    if (obj.contains(key) && obj[key].is_number_integer() && obj[key].get<int64_t>() <= cap) {
-      return false;
-    }
+  // An integer at most the cap is kept. An unsigned one is compared as one:
+  // read as int64_t, 2^64 - 1 would wrap to -1 and pass uncapped.
+  auto within = [cap](const Json& v) {
+    if (v.is_number_unsigned()) return cap >= 0 && v.get<uint64_t>() <= static_cast<uint64_t>(cap);
+    return v.is_number_integer() && v.get<int64_t>() <= cap;
+  };
+  auto cap_field = [&within, cap](Json& obj, const char* key, bool set_when_absent) {
+    if (obj.contains(key) && within(obj[key])) return false;
     if (!obj.contains(key) && !set_when_absent) return false;
     obj[key] = cap;
     return true;

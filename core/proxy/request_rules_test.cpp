@@ -36,6 +36,14 @@ TEST_CASE("the output-token cap: lowered, added when absent, a lower value kept"
   CHECK(Capped(kGeminiGenerate, {{"generationConfig", {{"maxOutputTokens", 50}}}}, &changed) ==
         Json{{"generationConfig", {{"maxOutputTokens", 50}}}});
   CHECK_FALSE(changed);
+  // Regression: an unsigned count beyond int64_t was read as negative, so it
+  // passed uncapped to the upstream.
+  CHECK(Capped(kOpenAiChat, Json::parse(R"({"max_tokens":18446744073709551615})"), &changed) ==
+        Json{{"max_tokens", 100}});
+  CHECK(changed);
+  CHECK(Capped(kOpenAiResponses, Json::parse(R"({"max_output_tokens":9223372036854775808})")) ==
+        Json{{"max_output_tokens", 100}});
+  CHECK(Capped(kAnthropicMessages, {{"max_tokens", 1e30}}) == Json{{"max_tokens", 100}});
   Obligations none;
   Json body{{"max_tokens", 500}};
   CHECK_FALSE(ApplyObligations(kOpenAiChat, none, body));
@@ -49,6 +57,19 @@ TEST_CASE("the output-token cap reaches Gemini's snake_case spellings, adding no
         Json{{"generationConfig", {{"max_output_tokens", 100}}}});
   CHECK(Capped(kGeminiGenerate, {{"generation_config", {{"temperature", 1}}}}) ==
         Json{{"generation_config", {{"temperature", 1}, {"maxOutputTokens", 100}}}});
+}
+
+// Usage an upstream reports beyond int64_t is held at +-2^53 (json.h), not
+// wrapped negative (a count of -1 would make the request free).
+TEST_CASE("usage from a verbatim answer: counts held within +-2^53") {
+  std::optional<TokenUsage> u = ExtractUsage(
+      kOpenAiChat, Json::parse(R"({"usage":{"prompt_tokens":18446744073709551615,)"
+                               R"("completion_tokens":-9223372036854775807,)"
+                               R"("prompt_tokens_details":{"cached_tokens":12}}})"));
+  REQUIRE(u);
+  CHECK(u->input_tokens == kExactJsonInt);
+  CHECK(u->output_tokens == -kExactJsonInt);
+  CHECK(u->cached_tokens == 12);
 }
 
 }  // namespace

@@ -31,5 +31,14 @@ inline constexpr int64_t kExactJsonInt = int64_t{1} << 53;
 inline int64_t ClampExactJsonInt(int64_t value) {
   return value > kExactJsonInt ? kExactJsonInt : value < -kExactJsonInt ? -kExactJsonInt : value;
 }
+// The same for an integer JSON value (is_number_integer(): an unsigned one
+// beyond int64_t included, which read as int64_t would wrap negative).
+inline int64_t ClampExactJsonInt(const Json& integer) {
+  if (integer.is_number_unsigned()) {
+    const uint64_t u = integer.get<uint64_t>();
+    return u > static_cast<uint64_t>(kExactJsonInt) ? kExactJsonInt : static_cast<int64_t>(u);
+  }
+  return ClampExactJsonInt(integer.get<int64_t>());
+}
 
 }  // namespace helm

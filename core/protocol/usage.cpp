@@ -25,12 +25,7 @@ int64_t JsonInt(const Json& obj, std::string_view key) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return 0;
-  if (it->is_number_float()) return FloatCount(it->get<double>());
-  if (it->is_number_unsigned()) {
-    return static_cast<int64_t>(
-        std::min(it->get<uint64_t>(), static_cast<uint64_t>(kExactJsonInt)));
-  }
-  return ClampExactJsonInt(it->get<int64_t>());
+  return it->is_number_float() ? FloatCount(it->get<double>()) : ClampExactJsonInt(*it);
 }
 
 // A JSON number's text as JsonInt reads the parsed number; 0 for anything else.

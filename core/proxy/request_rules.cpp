@@ -17,12 +17,9 @@ bool IsHex(std::string_view s) {
 
 // An integer member within +-2^53 (json.h); 0 when absent or not an integer.
 int64_t IntOr0(const Json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key)) return 0;
-  const Json& v = j[key];
-  if (v.is_number_unsigned()) {  // read as int64_t, one beyond it would wrap negative
-    return static_cast<int64_t>(std::min(v.get<uint64_t>(), static_cast<uint64_t>(kExactJsonInt)));
-  }
-  return v.is_number_integer() ? ClampExactJsonInt(v.get<int64_t>()) : 0;
+  return j.is_object() && j.contains(key) && j[key].is_number_integer()
+             ? ClampExactJsonInt(j[key])
+             : 0;
 }
 
 }  // namespace

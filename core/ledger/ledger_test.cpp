@@ -501,7 +501,7 @@ TEST_CASE("ready nonces: an idle ledger makes none, appends take those made afte
   REQUIRE(ledger != nullptr);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(ledger->ready_nonce_count() == 0);
-  REQUIRE(ledger->Append(Decision("bob", 0)).ok());  // found none: its own, and wakes the maker
+  REQUIRE(ledger->Append(Decision("bob", 0)).ok());  // found none: its own, and wakes the makers
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (ledger->ready_nonce_count() < 2 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -58,7 +58,7 @@ void RocksLedger::StartWriter() {
     writable_ = true;
   }
   if (fast_signing_ && options_.ready_nonces > 0) {
-    ready_nonces_.StartMaker(signing_key_);
+    ready_nonces_.StartMakers(signing_key_);
   }
   ticker_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "helm-ledger");  // at most 15 characters

@@ -4,8 +4,10 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "core/ledger/signing_template.h"
 
@@ -15,19 +17,43 @@ namespace {
 // A receipt id's length: the prefix and a ULID.
 const size_t kIdBytes = std::strlen(kReceiptIdPrefix) + 26;
 
+// The cores this process may run on, at most `limit`; none when unknown.
+std::vector<int> AllowedCpus(size_t limit) {
+  std::vector<int> cpus;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < limit; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
 }  // namespace
 
+size_t FillTarget(uint64_t takes, int64_t elapsed_micros, int64_t max_age_micros,
+                  size_t capacity) {
+  const auto elapsed = static_cast<uint64_t>(std::max<int64_t>(elapsed_micros, 1));
+  const auto half_age = static_cast<uint64_t>(std::max<int64_t>(max_age_micros, 0)) / 2;
+  const unsigned __int128 wanted = static_cast<unsigned __int128>(takes) * half_age / elapsed;
+  if (wanted >= capacity) return capacity;
+  return std::min<size_t>(std::max<size_t>(static_cast<size_t>(wanted), 2), capacity);
+}
+
 ReadyNonces::ReadyNonces(size_t capacity, int64_t max_age_micros, const Clock* clock)
-    : max_age_micros_(max_age_micros), clock_(clock), ring_(std::max<size_t>(capacity, 1)) {
+    : max_age_micros_(max_age_micros),
+      clock_(clock),
+      ring_(std::max<size_t>(capacity, 1)),
+      window_start_(clock->NowMicros()) {
   for (Slot& slot : ring_) slot.receipt_id.reserve(kIdBytes);
 }
 
 ReadyNonces::~ReadyNonces() {
-  if (!maker_.joinable()) return;
+  if (makers_.empty()) return;
   stopping_ = true;
   hungry_ = true;
-  hungry_.notify_one();
-  maker_.join();
+  hungry_.notify_all();
+  for (std::thread& maker : makers_) maker.join();
 }
 
 void ReadyNonces::DropStale(int64_t now) {
@@ -40,8 +66,8 @@ void ReadyNonces::DropStale(int64_t now) {
 }
 
 void ReadyNonces::Want() {
-  if (!maker_on_.load(std::memory_order_relaxed)) return;
-  if (!hungry_.exchange(true)) hungry_.notify_one();
+  if (!makers_on_.load(std::memory_order_relaxed)) return;
+  if (!hungry_.exchange(true)) hungry_.notify_all();
 }
 
 std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
@@ -50,7 +76,7 @@ std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
     Want();
     return std::nullopt;
   }
-  // The maker may be holding the lock while preempted, and at its priority
+  // A maker may be holding the lock while preempted, and at its priority
   // it may not run again soon: never wait for it.
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return std::nullopt;
@@ -63,7 +89,9 @@ std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
     --ready_;
     count_.store(ready_, std::memory_order_relaxed);
   }
-  const bool low = ready_ < ring_.size() / 2 + 1;
+  // Below three quarters of the target: waking the makers costs a futex
+  // call and a wake-up per core, so they are not woken for every take.
+  const bool low = ready_ < target_ - target_ / 4;
   lock.unlock();
   if (low) Want();
   return entry;
@@ -77,19 +105,21 @@ void ReadyNonces::Refill(const crypto::SigningKey& key, size_t target) {
 
 void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, std::string* id) {
   target = std::min(target, ring_.size());
-  size_t missing;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    DropStale(clock_->NowMicros());
-    missing = target > ready_ ? target - ready_ : 0;
-  }
-  for (; missing > 0 && !stopping_.load(std::memory_order_relaxed); --missing) {
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    {
+      // Each nonce is claimed before it is made, so that makers working
+      // together never make more than the target between them.
+      std::lock_guard<std::mutex> lock(mu_);
+      DropStale(clock_->NowMicros());
+      if (ready_ + making_ >= target) return;
+      ++making_;
+    }
     id->clear();
     AppendNewId(kReceiptIdPrefix, id);
     crypto::SignatureNonce nonce = crypto::PrepareSignature(key, *id);
     const int64_t made = clock_->NowMicros();
     std::lock_guard<std::mutex> lock(mu_);
-    if (ready_ >= target) return;
+    --making_;
     Slot& slot = ring_[(head_ + ready_) % ring_.size()];
     slot.receipt_id.assign(*id);  // within the reserved buffer
     slot.nonce = std::move(nonce);
@@ -99,17 +129,36 @@ void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, std::
   }
 }
 
-void ReadyNonces::StartMaker(const crypto::SigningKey& key) {
-  maker_on_ = true;
-  maker_ = std::thread([this, &key] { MakerLoop(key); });
+size_t ReadyNonces::UpdateTarget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMicros();
+  if (now - window_start_ >= kRateWindowMicros) {
+    target_ = FillTarget(takes_.exchange(0, std::memory_order_relaxed), now - window_start_,
+                         max_age_micros_, ring_.size());
+    window_start_ = now;
+  }
+  return target_;
 }
 
-void ReadyNonces::MakerLoop(const crypto::SigningKey& key) {
-  pthread_setname_np(pthread_self(), "helm-nonces");  // at most 15 characters
+void ReadyNonces::StartMakers(const crypto::SigningKey& key) {
+  makers_on_ = true;
+  std::vector<int> cpus = AllowedCpus(kMaxMakers);
+  if (cpus.empty()) cpus.push_back(-1);  // one maker, wherever the kernel puts it
+  for (int cpu : cpus) makers_.emplace_back([this, &key, cpu] { MakerLoop(key, cpu); });
+}
+
+void ReadyNonces::MakerLoop(const crypto::SigningKey& key, int cpu) {
+  if (cpu >= 0) {  // refused: the maker runs wherever the kernel puts it
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    CPU_SET(cpu, &only);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof only, &only);
+  }
   sched_param param{};
   // Refused (a sandbox may forbid it): the maker then competes with the
   // request threads for the nonces they would make anyway.
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  pthread_setname_np(pthread_self(), "helm-nonces");  // named once set up; at most 15 characters
   std::string id;  // the maker's only allocation
   id.reserve(kIdBytes);
   for (;;) {
@@ -118,9 +167,13 @@ void ReadyNonces::MakerLoop(const crypto::SigningKey& key) {
     // again (the destructor sets stopping_, then hungry_), so the next wait
     // returns and the check below ends the loop.
     hungry_ = false;  // a Take during this round wakes the next one
-    if (stopping_) return;
-    const size_t demand = takes_.exchange(0, std::memory_order_relaxed);
-    RefillWith(key, std::clamp<size_t>(2 * demand, 2, ring_.size()), &id);
+    if (stopping_) {
+      // This maker may have cleared the destructor's wake-up: pass it on.
+      hungry_ = true;
+      hungry_.notify_all();
+      return;
+    }
+    RefillWith(key, UpdateTarget(), &id);
   }
 }
 

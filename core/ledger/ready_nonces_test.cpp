@@ -4,13 +4,17 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/ledger/test_util.h"
 
@@ -78,6 +82,21 @@ TEST_CASE("ready nonces older than max_age are dropped, and a refill replaces th
   CHECK_FALSE(nonces.Take().has_value());  // the stale one was dropped, not handed out
 }
 
+TEST_CASE("the fill target: half a max_age of takes at the measured rate, at least 2, at most the pool") {
+  // 30,000 takes a second hold 1,500 for 50 ms: the whole pool.
+  CHECK(FillTarget(300, 10'000, 100'000, 512) == 512);
+  // 1,000 a second hold 50.
+  CHECK(FillTarget(1'000, 1'000'000, 100'000, 512) == 50);
+  CHECK(FillTarget(10, 10'000, 100'000, 512) == 50);
+  // A take now and then holds the least.
+  CHECK(FillTarget(1, 10'000'000, 100'000, 512) == 2);
+  CHECK(FillTarget(0, 10'000, 100'000, 512) == 2);
+  CHECK(FillTarget(5, 0, 100'000, 512) == 512);  // no time measured: the pool
+  CHECK(FillTarget(5, 10'000, 100'000, 1) == 1);  // a pool of one
+  // Absurd counts do not wrap round to a small target.
+  CHECK(FillTarget(UINT64_MAX, 1, INT64_MAX / 4, 512) == 512);
+}
+
 // Polls `done` for up to 5 s.
 bool Eventually(const std::function<bool()>& done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -88,55 +107,103 @@ bool Eventually(const std::function<bool()>& done) {
   return true;
 }
 
-// The scheduling policy of this process's thread named `name`, or -1.
-int PolicyOfThread(const std::string& name) {
+// This process's threads named `name`.
+std::vector<pid_t> ThreadsNamed(const std::string& name) {
+  std::vector<pid_t> tids;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string line;
     if (std::getline(comm, line) && line == name) {
-      return sched_getscheduler(static_cast<pid_t>(std::stol(task.path().filename().string())));
+      tids.push_back(static_cast<pid_t>(std::stol(task.path().filename().string())));
     }
   }
-  return -1;
+  return tids;
 }
 
-TEST_CASE("the maker: idle until taken from, then refills what was taken, at idle priority") {
+// The cores this process may run on.
+size_t AllowedCpuCount() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  return static_cast<size_t>(CPU_COUNT(&allowed));
+}
+
+TEST_CASE("the makers: one per core, pinned to it, at idle priority; none made until taken from") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
-  ReadyNonces nonces(/*capacity=*/16, /*max_age_micros=*/10'000'000, &SystemClock());
-  nonces.StartMaker(signing);
-  REQUIRE(Eventually([] { return PolicyOfThread("helm-nonces") != -1; }));
-  CHECK(PolicyOfThread("helm-nonces") == SCHED_IDLE);
+  // A max_age of 100 s: one take in the first seconds asks for the whole pool.
+  ReadyNonces nonces(/*capacity=*/16, /*max_age_micros=*/100'000'000, &SystemClock());
+  nonces.StartMakers(signing);
+  const size_t cores = std::min(AllowedCpuCount(), ReadyNonces::kMaxMakers);
+  REQUIRE(Eventually([&] { return ThreadsNamed("helm-nonces").size() == cores; }));
+  std::set<int> pinned;
+  for (pid_t tid : ThreadsNamed("helm-nonces")) {
+    CHECK(sched_getscheduler(tid) == SCHED_IDLE);
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    REQUIRE(sched_getaffinity(tid, sizeof only, &only) == 0);
+    REQUIRE(CPU_COUNT(&only) == 1);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &only)) pinned.insert(cpu);
+    }
+  }
+  CHECK(pinned.size() == cores);  // each on a core of its own
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(nonces.size() == 0);  // nobody asked: none made
 
-  CHECK_FALSE(nonces.Take().has_value());  // none yet; the maker is woken
-  REQUIRE(Eventually([&] { return nonces.size() == 2; }));  // twice the takes, at least 2
+  CHECK_FALSE(nonces.Take().has_value());  // none yet; the makers are woken
+  REQUIRE(Eventually([&] { return nonces.size() == 16; }));
   std::set<std::string> ids;
-  for (int round = 0; round < 20; ++round) {
+  for (int round = 0; round < 5'000 && ids.size() < 20; ++round) {
     std::optional<ReadyNonces::Entry> entry = nonces.Take();
-    if (!entry) continue;  // the maker holds the lock or has not caught up
+    if (!entry) {  // a maker holds the lock, or has not caught up
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
     ids.insert(entry->receipt_id);
     const std::string message = "receipt " + entry->receipt_id;
     CHECK(crypto::Verify(message, crypto::FinishSignature(message, signing, entry->nonce),
                          key.public_key));
   }
-  CHECK(ids.size() >= 2);
-  REQUIRE(Eventually([&] { return nonces.size() > 0; }));
+  CHECK(ids.size() == 20);  // more than the pool: the makers refilled it
+  // Taken below three quarters of the target, the pool is filled up again.
+  while (nonces.size() >= 12) (void)nonces.Take();
+  REQUIRE(Eventually([&] { return nonces.size() == 16; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(nonces.size() <= 16);  // never beyond the capacity
+  CHECK(nonces.size() == 16);  // never beyond the capacity
 }
 
-TEST_CASE("the maker stops with its pool, mid-round or asleep") {
+TEST_CASE("the makers hold what the measured rate of takes asks, between them no more") {
+  const crypto::KeyPair key = Key();
+  const crypto::SigningKey signing(key.secret_key);
+  ManualClock clock;
+  ReadyNonces nonces(/*capacity=*/64, /*max_age_micros=*/100'000, &clock);
+  nonces.StartMakers(signing);
+  clock.Advance(1'000'000);
+  CHECK_FALSE(nonces.Take().has_value());  // one take in a second: the least, 2
+  REQUIRE(Eventually([&] { return nonces.size() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(nonces.size() == 2);  // however many makers woke
+
+  // 41 takes in 10 ms: 205 for 50 ms, the whole pool.
+  int taken = 0;
+  for (int i = 0; i < 40; ++i) taken += nonces.Take().has_value() ? 1 : 0;
+  CHECK(taken >= 2);
+  clock.Advance(10'000);
+  (void)nonces.Take();
+  REQUIRE(Eventually([&] { return nonces.size() == 64; }));
+}
+
+TEST_CASE("the makers stop with their pool, mid-round or asleep") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   for (int i = 0; i < 20; ++i) {
     ReadyNonces nonces(1024, 100'000, &SystemClock());
-    nonces.StartMaker(signing);
+    nonces.StartMakers(signing);
     for (int t = 0; t < 600; ++t) (void)nonces.Take();  // a round of up to 1024
     if (i % 2 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }  // each destructor joins its maker
-  CHECK(PolicyOfThread("helm-nonces") == -1);
+  }  // each destructor joins its makers
+  CHECK(ThreadsNamed("helm-nonces").empty());
 }
 
 }  // namespace

@@ -128,7 +128,7 @@ size_t AllowedCpuCount() {
   return static_cast<size_t>(CPU_COUNT(&allowed));
 }
 
-TEST_CASE("the makers: one per core, pinned to it, at idle priority; none made until taken from") {
+TEST_CASE("the makers: one per core, pinned to it, at idle priority, making none until taken from") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   // A max_age of 100 s: one take in the first seconds asks for the whole pool.

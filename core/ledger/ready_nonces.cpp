@@ -31,13 +31,12 @@ std::vector<int> AllowedCpus(size_t limit) {
 
 }  // namespace
 
-size_t FillTarget(uint64_t takes, int64_t elapsed_micros, int64_t max_age_micros,
-                  size_t capacity) {
+size_t FillTarget(uint64_t takes, int64_t elapsed_micros, int64_t max_age_micros, size_t capacity) {
   const auto elapsed = static_cast<uint64_t>(std::max<int64_t>(elapsed_micros, 1));
   const auto half_age = static_cast<uint64_t>(std::max<int64_t>(max_age_micros, 0)) / 2;
   const unsigned __int128 wanted = static_cast<unsigned __int128>(takes) * half_age / elapsed;
-  if (wanted >= capacity) return capacity;
-  return std::min<size_t>(std::max<size_t>(static_cast<size_t>(wanted), 2), capacity);
+  return static_cast<size_t>(
+      std::min<unsigned __int128>(std::max<unsigned __int128>(wanted, 2), capacity));
 }
 
 ReadyNonces::ReadyNonces(size_t capacity, int64_t max_age_micros, const Clock* clock)
@@ -158,7 +157,8 @@ void ReadyNonces::MakerLoop(const crypto::SigningKey& key, int cpu) {
   // Refused (a sandbox may forbid it): the maker then competes with the
   // request threads for the nonces they would make anyway.
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
-  pthread_setname_np(pthread_self(), "helm-nonces");  // named once set up; at most 15 characters
+  // Named once set up, for whoever finds the makers by name (at most 15 characters).
+  pthread_setname_np(pthread_self(), "helm-nonces");
   std::string id;  // the maker's only allocation
   id.reserve(kIdBytes);
   for (;;) {

@@ -48,11 +48,11 @@ class ReadyNonces {
   // core at the lowest priority (SCHED_IDLE: it runs only when its core
   // would otherwise idle; one maker for all cores could use one idle core
   // at a time). A Take that leaves fewer than three quarters of the fill
-  // target (FillTarget) wakes them, and they refill to it. Work the request threads would do
-  // moves to idle time; an idle ledger makes none. A maker allocates no
-  // memory once started: preempted inside malloc, it would hold an arena's
-  // lock that request threads may share until its next idle moment. `key`
-  // must outlive this.
+  // target (FillTarget) wakes them, and they refill to it. Work the request
+  // threads would do moves to idle time; an idle ledger makes none. A
+  // maker allocates no memory once started: preempted inside malloc, it
+  // would hold an arena's lock that request threads may share until its
+  // next idle moment. `key` must outlive this.
   void StartMakers(const crypto::SigningKey& key);
   static constexpr size_t kMaxMakers = 16;
   size_t size() const { return count_.load(std::memory_order_relaxed); }
@@ -75,14 +75,14 @@ class ReadyNonces {
   const int64_t max_age_micros_;
   const Clock* const clock_;
   std::mutex mu_;
-  std::vector<Slot> ring_;  // guarded by mu_: ready_ slots from head_, oldest first
-  size_t head_ = 0;         // guarded by mu_
-  size_t ready_ = 0;        // guarded by mu_
+  std::vector<Slot> ring_;        // guarded by mu_: ready_ slots from head_, oldest first
+  size_t head_ = 0;               // guarded by mu_
+  size_t ready_ = 0;              // guarded by mu_
   std::atomic<size_t> count_{0};  // ready_, read without the lock
 
-  size_t making_ = 0;          // guarded by mu_: claimed by a maker, not yet ready
-  size_t target_ = 2;          // guarded by mu_: FillTarget of the last window
-  int64_t window_start_ = 0;   // guarded by mu_: when takes_ started counting
+  size_t making_ = 0;         // guarded by mu_: claimed by a maker, not yet ready
+  size_t target_ = 2;         // guarded by mu_: FillTarget of the last window
+  int64_t window_start_ = 0;  // guarded by mu_: when takes_ started counting
 
   std::atomic<bool> makers_on_{false};  // Take wakes the makers
   std::atomic<size_t> takes_{0};        // Take calls since window_start_
@@ -96,7 +96,6 @@ class ReadyNonces {
 // Under load that is the whole pool, so that every idle moment of a core
 // goes into it; a ledger whose load falls drops at most what half a
 // max_age of the old load would have taken.
-size_t FillTarget(uint64_t takes, int64_t elapsed_micros, int64_t max_age_micros,
-                  size_t capacity);
+size_t FillTarget(uint64_t takes, int64_t elapsed_micros, int64_t max_age_micros, size_t capacity);
 
 }  // namespace helm::ledger_internal

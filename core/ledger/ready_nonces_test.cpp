@@ -1,7 +1,6 @@
 #include "core/ledger/ready_nonces.h"
 
 #include <doctest/doctest.h>
-
 #include <sched.h>
 
 #include <algorithm>
@@ -75,14 +74,15 @@ TEST_CASE("ready nonces older than max_age are dropped, and a refill replaces th
   std::optional<ReadyNonces::Entry> first = nonces.Take();
   REQUIRE(first.has_value());
   nonces.Refill(signing, 2);  // one new, made 60 ms after the other
-  clock.Advance(50'000);   // the older one is now stale, the new one is not
+  clock.Advance(50'000);      // the older one is now stale, the new one is not
   std::optional<ReadyNonces::Entry> second = nonces.Take();
   REQUIRE(second.has_value());
   CHECK(second->receipt_id != first->receipt_id);
   CHECK_FALSE(nonces.Take().has_value());  // the stale one was dropped, not handed out
 }
 
-TEST_CASE("the fill target: half a max_age of takes at the measured rate, at least 2, at most the pool") {
+TEST_CASE(
+    "the fill target: half a max_age of takes at the measured rate, at least 2, at most the pool") {
   // 30,000 takes a second hold 1,500 for 50 ms: the whole pool.
   CHECK(FillTarget(300, 10'000, 100'000, 512) == 512);
   // 1,000 a second hold 50.
@@ -91,7 +91,7 @@ TEST_CASE("the fill target: half a max_age of takes at the measured rate, at lea
   // A take now and then holds the least.
   CHECK(FillTarget(1, 10'000'000, 100'000, 512) == 2);
   CHECK(FillTarget(0, 10'000, 100'000, 512) == 2);
-  CHECK(FillTarget(5, 0, 100'000, 512) == 512);  // no time measured: the pool
+  CHECK(FillTarget(5, 0, 100'000, 512) == 512);   // no time measured: the pool
   CHECK(FillTarget(5, 10'000, 100'000, 1) == 1);  // a pool of one
   // Absurd counts do not wrap round to a small target.
   CHECK(FillTarget(UINT64_MAX, 1, INT64_MAX / 4, 512) == 512);
@@ -128,7 +128,8 @@ size_t AllowedCpuCount() {
   return static_cast<size_t>(CPU_COUNT(&allowed));
 }
 
-TEST_CASE("the makers: one per core, pinned to it, at idle priority, making none until taken from") {
+TEST_CASE(
+    "the makers: one per core, pinned to it, at idle priority, making none until taken from") {
   const crypto::KeyPair key = Key();
   const crypto::SigningKey signing(key.secret_key);
   // A max_age of 100 s: one take in the first seconds asks for the whole pool.

@@ -167,9 +167,17 @@ TEST_CASE(
                          key.public_key));
   }
   CHECK(ids.size() == 20);  // more than the pool: the makers refilled it
-  // Taken below three quarters of the target, the pool is filled up again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // their last round is over
+  // Refilled to the target by the last take below three quarters of it,
+  // and taken from since by takes that woke nobody.
+  CHECK(nonces.size() >= 12);
+  CHECK(nonces.size() <= 16);
+
+  while (nonces.size() > 12) (void)nonces.Take();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(nonces.size() == 12);  // three quarters of the target: nobody woken
   while (nonces.size() >= 12) (void)nonces.Take();
-  REQUIRE(Eventually([&] { return nonces.size() == 16; }));
+  REQUIRE(Eventually([&] { return nonces.size() == 16; }));  // below: filled up again
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(nonces.size() == 16);  // never beyond the capacity
 }

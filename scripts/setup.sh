@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every dependency from Debian's archive (and the npm registry for the
-# SDK conformance tests), then builds helm into ./build. Idempotent.
+# SDK conformance tests and the TypeScript SDK), then builds helm into ./build.
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,11 @@ fi
 
 if [ -f tests/sdk/package-lock.json ]; then
   (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The TypeScript SDK: its compiler (pinned in sdk/ts/package-lock.json), then
+# dist/, which its tests (ctest sdk.ts) and its CLI run from.
+if [ -f sdk/ts/package-lock.json ]; then
+  (cd sdk/ts && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 fi
 
 BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"

@@ -37,6 +37,19 @@ if(NODE)
                        TIMEOUT 300)
 endif()
 
+# The TypeScript SDK (sdk/ts): headers, tail and offline verification, against
+# the real helm binary and against sdk/python/helm_verify.py on exports signed
+# by helm_receipt_tests. Runs the compiled dist/ (scripts/setup.sh: npm ci and
+# npm run build in sdk/ts); without it, it fails (cannot find dist/index.js).
+if(NODE)
+  add_test(NAME sdk.ts
+           COMMAND ${NODE} --test test/
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/sdk/ts)
+  set_tests_properties(sdk.ts PROPERTIES
+                       ENVIRONMENT "HELM_BIN=$<TARGET_FILE:helm>;HELM_BUILD_DIR=${CMAKE_BINARY_DIR}"
+                       TIMEOUT 300)
+endif()
+
 # examples/helm.toml is the config reference's complete example: it must
 # always load. Dummy keys make every provider load, so every lane member is
 # validated (without keys the providers are skipped and only the mock is left;

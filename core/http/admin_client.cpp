@@ -1,5 +1,7 @@
 #include "core/http/admin_client.h"
 
+#include <algorithm>
+
 #include "core/http/http_util.h"
 #include "core/provider/sse.h"
 
@@ -39,17 +41,24 @@ Result<AdminClient::Response> Convert(const httplib::Result& r, const std::strin
 }
 
 // The error event that ends a tail: data is {"error": {"code", "message"}}.
-Error TailError(std::string_view data) {
-  std::string what(data);  // as sent, unless it has that shape
+// "CODE: message" of an admin API error body, else the text as sent.
+std::string ErrorText(std::string_view data) {
   Result<Json> parsed = ParseStrictJson(data);
   if (parsed.ok() && parsed->contains("error")) {
     const Json& error = parsed->at("error");
     if (error.contains("code") && error["code"].is_string() && error.contains("message") &&
         error["message"].is_string()) {
-      what = error["code"].get<std::string>() + ": " + error["message"].get<std::string>();
+      return error["code"].get<std::string>() + ": " + error["message"].get<std::string>();
     }
   }
-  return MakeError(ErrorCode::kUnavailable, "tail: the server ended the stream: " + what);
+  return std::string(data);
+}
+
+constexpr size_t kMaxRefusalBytes = 4096;
+
+Error TailError(std::string_view data) {
+  return MakeError(ErrorCode::kUnavailable,
+                   "tail: the server ended the stream: " + ErrorText(data));
 }
 
 }  // namespace
@@ -75,13 +84,18 @@ Status AdminClient::Tail(uint64_t since, bool has_since, const std::string& agen
   bool stop = false;
   Status failed;  // an error event: the server could not go on
   int status = 0;
+  std::string refusal;  // the body of an answer other than 200
   auto result = impl_->client.Get(
       path, impl_->Headers(),
       [&](const httplib::Response& res) {
         status = res.status;
-        return res.status == 200;
+        return true;
       },
       [&](const char* data, size_t len) {
+        if (status != 200) {  // an error body: kept (bounded) for the message
+          refusal.append(data, std::min(len, kMaxRefusalBytes - refusal.size()));
+          return refusal.size() < kMaxRefusalBytes;
+        }
         std::vector<SseEvent> events;
         Status fed = parser.Feed(std::string_view(data, len), &events);
         for (const SseEvent& e : events) {
@@ -98,8 +112,11 @@ Status AdminClient::Tail(uint64_t since, bool has_since, const std::string& agen
   if (!failed.ok()) return failed;
   if (stop) return Status::Ok();
   if (status != 0 && status != 200) {
-    return MakeError(status == 401 ? ErrorCode::kUnauthenticated : ErrorCode::kUnavailable,
-                     "tail: server answered " + std::to_string(status));
+    const ErrorCode code = status == 401   ? ErrorCode::kUnauthenticated
+                           : status == 400 ? ErrorCode::kInvalidArgument
+                                           : ErrorCode::kUnavailable;
+    return MakeError(code, "tail: server answered " + std::to_string(status) +
+                               (refusal.empty() ? "" : ": " + ErrorText(refusal)));
   }
   if (!result) {
     return MakeError(ErrorCode::kUnavailable, "tail: " + httplib::to_string(result.error()));

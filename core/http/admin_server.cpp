@@ -1,8 +1,9 @@
 #include "core/http/admin_server.h"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
-#include <cstdlib>
+#include <optional>
 
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
@@ -54,11 +55,33 @@ bool ParseBody(const httplib::Request& req, httplib::Response& res, Json* out) {
   return true;
 }
 
-uint64_t ParseU64(const std::string& s, uint64_t fallback) {
-  if (s.empty()) return fallback;
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  return (end && *end == '\0') ? v : fallback;
+// A decimal unsigned integer, nothing else (no sign, no spaces, below 2^64).
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// A count or seq from the request: `fallback` when absent. Anything but a
+// decimal integer is a 400 naming it (false), never taken for the default: a
+// tail resumed from a mangled cursor would otherwise start at the head and
+// skip what came in between.
+bool NumberParam(std::string_view name, const std::string& value, uint64_t fallback, uint64_t* out,
+                 httplib::Response& res) {
+  if (value.empty()) {
+    *out = fallback;
+    return true;
+  }
+  const std::optional<uint64_t> parsed = ParseU64(value);
+  if (!parsed) {
+    http::SendAdminError(
+        res, 400, "INVALID_REQUEST",
+        std::string(name) + " must be a non-negative integer, not \"" + value + "\"");
+    return false;
+  }
+  *out = *parsed;
+  return true;
 }
 
 std::string SseEvent(const Appended& r) {
@@ -165,13 +188,18 @@ void AdminServer::Impl::Seal(const httplib::Request& req, httplib::Response& res
 
 void AdminServer::Impl::ListReceipts(const httplib::Request& req, httplib::Response& res) {
   Ledger& ledger = boundary->ledger();
-  size_t limit = std::min<uint64_t>(ParseU64(req.get_param_value("limit"), 100),
-                                    limits.max_list_limit);
+  uint64_t limit = 0;
+  if (!NumberParam("limit", req.get_param_value("limit"), 100, &limit, res)) return;
+  limit = std::min<uint64_t>(limit, limits.max_list_limit);
   std::string agent = req.get_param_value("agent");
   std::string verdict = req.get_param_value("verdict");
   // Default: the newest `limit` receipts.
   uint64_t head = ledger.HeadSeq();
-  uint64_t from = ParseU64(req.get_param_value("from"), head > limit ? head - limit + 1 : 1);
+  uint64_t from = 0;
+  if (!NumberParam("from", req.get_param_value("from"), head > limit ? head - limit + 1 : 1, &from,
+                   res)) {
+    return;
+  }
   Json list = Json::array();
   while (list.size() < limit && from <= head) {
     Result<std::vector<Appended>> page = ledger.List(from, limit, agent);
@@ -194,7 +222,7 @@ void AdminServer::Impl::GetReceipt(const httplib::Request& req, httplib::Respons
   Result<std::optional<std::string>> stored = boundary->ledger().GetById(id);
   if (stored.ok() && !*stored && !id.empty() &&
       id.find_first_not_of("0123456789") == std::string::npos) {
-    stored = boundary->ledger().Get(ParseU64(id, 0));
+    stored = boundary->ledger().Get(ParseU64(id).value_or(0));  // beyond 2^64: none
   }
   if (!stored.ok()) return SendReadError(res, stored.error());
   if (!*stored) return http::SendAdminError(res, 404, "NOT_FOUND", "no receipt " + id);
@@ -204,9 +232,21 @@ void AdminServer::Impl::GetReceipt(const httplib::Request& req, httplib::Respons
 
 void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res) {
   Ledger& ledger = boundary->ledger();
+  std::string_view name = "Last-Event-ID";
   std::string since = req.get_header_value("Last-Event-ID");
-  if (since.empty()) since = req.get_param_value("since");
-  auto cursor = std::make_shared<uint64_t>(ParseU64(since, ledger.HeadSeq()));
+  if (since.empty()) {
+    name = "since";
+    since = req.get_param_value("since");
+  }
+  const uint64_t start = ledger.HeadSeq();
+  auto cursor = std::make_shared<uint64_t>(start);
+  if (!NumberParam(name, since, start, cursor.get(), res)) return;
+  if (*cursor > start) {  // from another ledger, or one restored to an earlier state
+    http::SendAdminError(
+        res, 400, "INVALID_REQUEST",
+        "cannot resume after seq " + since + ": the ledger's head is " + std::to_string(start));
+    return;
+  }
   std::string agent = req.get_param_value("agent");
   int64_t heartbeat_ms = limits.tail_heartbeat_ms;
   res.set_header("Cache-Control", "no-cache");

@@ -188,6 +188,47 @@ class BoundaryTest(unittest.TestCase):
                      "--format", "json")
         self.assertEqual(json.loads(r.stdout)["receipt_id"], d2["receipt_id"])
 
+    def test_a_cursor_or_count_that_is_not_one_is_refused_not_defaulted(self):
+        # Taken for the default, a mangled cursor would resume at the head and
+        # silently skip what came in between.
+        _, d = evaluate(self.srv, chat_body("cursor"))
+        head = self.receipt(d["receipt_id"])["seq"]
+        auth = {"Authorization": "Bearer " + self.srv.token}
+        tail = self.srv.url + "/api/v1/receipts/tail"
+        for query, headers, named in [
+                ("?since=abc", {}, "since"),
+                ("?since=-1", {}, "since"),
+                ("?since=99999999999999999999", {}, "since"),  # beyond 2^64
+                ("", {"Last-Event-ID": "x7"}, "Last-Event-ID"),
+                ("?since=1", {"Last-Event-ID": "+1"}, "Last-Event-ID")]:
+            status, _, raw = http("GET", tail + query, headers=dict(auth, **headers))
+            self.assertEqual(status, 400, query + str(headers))
+            error = json.loads(raw)["error"]
+            self.assertEqual(error["code"], "INVALID_REQUEST")
+            self.assertTrue(error["message"].startswith(named), error["message"])
+        for query in ["?limit=ten", "?from=1.5", "?limit=10&from=-3"]:
+            status, body = self.srv.admin("GET", "/api/v1/receipts" + query)
+            self.assertEqual(status, 400, query)
+            self.assertEqual(body["error"]["code"], "INVALID_REQUEST")
+        # A cursor beyond the head comes from another ledger or a restored one.
+        status, _, raw = http("GET", tail + "?since=%d" % (head + 1000), headers=auth)
+        self.assertEqual(status, 400)
+        self.assertIn("head is", json.loads(raw)["error"]["message"])
+        r = run_helm("receipts", "tail", "--server", self.srv.url, "--data-dir", self.srv.data_dir,
+                     "--since", str(head + 1000))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot resume after seq %d" % (head + 1000), r.stderr)
+        # The head itself is a valid cursor: nothing yet, then what comes next.
+        r = subprocess.Popen([helmtest.HELM, "receipts", "tail", "--server", self.srv.url,
+                              "--data-dir", self.srv.data_dir, "--since", str(head), "--max", "1",
+                              "--format", "json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        _, d2 = evaluate(self.srv, chat_body("after the head"))
+        out, err = r.communicate(timeout=10)
+        self.assertEqual(r.returncode, 0, err)
+        self.assertEqual(json.loads(out)["receipt_id"], d2["receipt_id"])
+
     def test_policy_reload_keeps_last_good(self):
         with open(self.policy) as f:
             good = f.read()

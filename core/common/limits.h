@@ -2,6 +2,7 @@
 // place (docs/limits.md).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -29,7 +30,16 @@ struct Limits {
   int64_t approval_ttl_seconds = 15 * 60;     // pending/approved approvals expire
   size_t max_list_limit = 1000;               // receipts per list page
   int64_t tail_heartbeat_ms = 15000;          // SSE keep-alive comment interval
+  // Receipt tails open at once on an admin listener (503 beyond). A tail
+  // holds an admin worker while it lasts: at most half of them, so that
+  // approvals, health checks and the proxy's calls never queue behind tails.
+  size_t max_tails = 64;
 };
+
+// The tails an admin listener with `limits` serves at once.
+inline size_t TailCapacity(const Limits& limits) {
+  return std::max<size_t>(1, std::min(limits.max_tails, limits.server_threads / 2));
+}
 
 // The bounds an operator may set server_threads and max_concurrent_streams
 // to (`[server] threads` / `max_streams`, `--server-threads` / `--max-streams`).

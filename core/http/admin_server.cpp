@@ -115,6 +115,9 @@ void SendCreatedKey(httplib::Response& res, const Result<CreatedKey>& created) {
 struct AdminServer::Impl {
   LocalBoundary* boundary;
   Limits limits;
+  // Open receipt tails (TailCapacity at most); declared before the server,
+  // whose workers give the last ones back.
+  std::atomic<size_t> tails{0};
   httplib::Server server;
   std::atomic<bool> stopping{false};
 
@@ -247,6 +250,17 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
         "cannot resume after seq " + since + ": the ledger's head is " + std::to_string(start));
     return;
   }
+  // A tail holds a worker while it lasts: beyond the cap, refused at once.
+  if (tails.fetch_add(1) >= TailCapacity(limits)) {
+    tails.fetch_sub(1);
+    GetCounter("helm_tail_refused_total").Add();
+    res.set_header("Retry-After", "1");
+    http::SendAdminError(res, 503, "TAIL_CAPACITY",
+                         std::to_string(TailCapacity(limits)) + " receipt tails are open already");
+    return;
+  }
+  // Given back when the response, and with it the provider, is destroyed.
+  auto slot = std::shared_ptr<std::atomic<size_t>>(&tails, [](std::atomic<size_t>* n) { --*n; });
   std::string agent = req.get_param_value("agent");
   int64_t heartbeat_ms = limits.tail_heartbeat_ms;
   res.set_header("Cache-Control", "no-cache");
@@ -255,7 +269,8 @@ void AdminServer::Impl::Tail(const httplib::Request& req, httplib::Response& res
       std::chrono::steady_clock::now());
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, &ledger, cursor, agent, heartbeat_ms, last_write](size_t, httplib::DataSink& sink) {
+      [this, &ledger, cursor, agent, heartbeat_ms, last_write, slot](size_t,
+                                                                     httplib::DataSink& sink) {
         if (stopping) return false;
         uint64_t head = ledger.WaitForAppend(*cursor, std::chrono::milliseconds(
                                                           std::min<int64_t>(heartbeat_ms, 500)));

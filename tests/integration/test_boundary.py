@@ -591,5 +591,56 @@ class TailAgentTest(unittest.TestCase):
             srv.cleanup()
 
 
+class TailCapacityTest(unittest.TestCase):
+    def test_tails_beyond_half_the_admin_workers_are_503_at_once_and_places_come_back(self):
+        # Four workers on each listener (the embedded admin API's too): two tails at most.
+        px = Server(["proxy", "--upstream", "mock://", "--policy", helmtest.TEST_POLICY,
+                     "--port", "0", "--admin-port", "0", "--server-threads", "4",
+                     "--max-streams", "2"]).start()
+        opened = []
+        try:
+            base = helmtest.admin_url(px)
+            auth = {"Authorization": "Bearer " + px.token}
+
+            def open_tail():
+                req = urllib.request.Request(base + "/api/v1/receipts/tail", headers=auth)
+                res = urllib.request.urlopen(req, timeout=10)
+                opened.append(res)
+                return res
+
+            open_tail()
+            open_tail()
+            start = time.monotonic()
+            status, headers, raw = http("GET", base + "/api/v1/receipts/tail", headers=auth)
+            self.assertLess(time.monotonic() - start, 1.0, "refused at once, not queued")
+            self.assertEqual(status, 503)
+            self.assertEqual(json.loads(raw)["error"]["code"], "TAIL_CAPACITY")
+            self.assertEqual(headers.get("retry-after"), "1")
+            # The workers the tails leave still serve everything else.
+            self.assertEqual(http("GET", base + "/healthz")[0], 200)
+            self.assertEqual(px.admin("GET", "/api/v1/receipts?limit=1", url=base)[0], 200)
+            # A tail whose client left gives its place back once helm writes to it.
+            opened.pop().close()
+            deadline = time.monotonic() + 10
+            while True:
+                status, _, _ = http("POST", px.url + "/v1/chat/completions", chat_body("wake"),
+                                    {"Authorization": "Bearer " + px.bootstrap_key})
+                self.assertEqual(status, 200)
+                try:
+                    open_tail()
+                    break
+                except urllib.error.HTTPError as e:
+                    self.assertEqual(e.code, 503)
+                    self.assertLess(time.monotonic(), deadline, "the closed tail's place never came back")
+                    time.sleep(0.1)
+            _, _, text = http("GET", base + "/metrics", headers=auth)
+            refused = [l for l in text.decode().splitlines() if l.startswith("helm_tail_refused_total")]
+            self.assertTrue(refused and float(refused[0].split()[-1]) >= 1, refused)
+        finally:
+            for res in opened:
+                res.close()
+            px.cleanup()
+
+
 if __name__ == "__main__":
     helmtest.main()

@@ -12,9 +12,10 @@ Error Unreadable(const Error& e) {
   return MakeError(ErrorCode::kUnavailable, "state store: " + e.message);
 }
 
+// A record that does not parse is damage, as a block that does not read is.
 Result<Json> ParseRecord(const std::string& key, const std::string& value) {
   auto record = ParseStrictJson(value);
-  if (!record.ok()) return MakeError(ErrorCode::kCorruption, "malformed approval record " + key);
+  if (!record.ok()) return Unreadable(Error{ErrorCode::kCorruption, "malformed record " + key});
   return record;
 }
 

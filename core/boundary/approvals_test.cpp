@@ -65,13 +65,21 @@ TEST_CASE("an approval that cannot be read: unavailable, not unknown, and not us
   CHECK(f.approvals->List("").value().size() == 2);
 }
 
+// A malformed record is damage like an unreadable one: unavailable (503
+// LEDGER_UNAVAILABLE from the admin API, APPROVAL_UNAVAILABLE for a request),
+// never a shorter list nor an internal error.
 TEST_CASE("an approvals list with a malformed record is refused, not shortened") {
   Fixture f;
   f.Approved();
   REQUIRE(f.store->Put("approval/apr_bad", "{not json").ok());
   Result<std::vector<Json>> listed = f.approvals->List("");
   REQUIRE_FALSE(listed.ok());
-  CHECK(listed.error().code == ErrorCode::kCorruption);
+  CHECK(listed.error().code == ErrorCode::kUnavailable);
+  CHECK(listed.error().message.find("approval/apr_bad") != std::string::npos);
+  CHECK(f.approvals->Get("apr_bad").error().code == ErrorCode::kUnavailable);
+  CHECK(f.approvals->Consume("apr_bad", "agent", "sha256:req").error().code ==
+        ErrorCode::kUnavailable);
+  CHECK(f.approvals->Decide("apr_bad", true, "operator").error().code == ErrorCode::kUnavailable);
 }
 
 }  // namespace

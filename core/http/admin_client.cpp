@@ -40,7 +40,6 @@ Result<AdminClient::Response> Convert(const httplib::Result& r, const std::strin
   return out;
 }
 
-// The error event that ends a tail: data is {"error": {"code", "message"}}.
 // "CODE: message" of an admin API error body, else the text as sent.
 std::string ErrorText(std::string_view data) {
   Result<Json> parsed = ParseStrictJson(data);
@@ -54,8 +53,10 @@ std::string ErrorText(std::string_view data) {
   return std::string(data);
 }
 
+// What a refused tail's body is kept up to, for its message.
 constexpr size_t kMaxRefusalBytes = 4096;
 
+// The error event that ends a tail: data is {"error": {"code", "message"}}.
 Error TailError(std::string_view data) {
   return MakeError(ErrorCode::kUnavailable,
                    "tail: the server ended the stream: " + ErrorText(data));

@@ -33,7 +33,9 @@ void AddReceipts(CLI::App& app, int* exit_code) {
   auto* v = group->add_subcommand("verify", "verify a ledger or an export offline");
   auto* dd = v->add_option("--data-dir", verify.data_dir, "a data dir");
   v->add_option("--file", verify.file, "a JSONL export")->excludes(dd);
-  v->add_option("--trusted-key", verify.trusted_key, "trusted public key (hex, or a file)")
+  v->add_option("--trusted-key", verify.trusted_keys,
+                "trusted public key (hex, or a file); repeat it for each key the ledger was "
+                "signed with")
       ->required();
   v->add_option("--checkpoint", verify.checkpoint_file,
                 "an earlier exported checkpoint receipt: detects truncation and rollback");

@@ -65,7 +65,7 @@ int RunReceiptsList(const ClientOptions& options, const std::string& agent,
 struct VerifyOptions {
   std::string data_dir;     // either a stopped (or running) data dir
   std::string file;         // or a JSONL export
-  std::string trusted_key;  // hex public key, or a file holding it
+  std::vector<std::string> trusted_keys;  // hex public keys, or files holding one each
   std::string checkpoint_file;  // optional: an earlier exported checkpoint receipt
   Format format = Format::kText;
 };

@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "core/app/commands.h"
 #include "core/crypto/crypto.h"
@@ -59,12 +60,16 @@ int RunReceiptsVerify(const VerifyOptions& o) {
     std::cerr << "helm receipts verify: give exactly one of --data-dir or --file\n";
     return kExitConfig;
   }
-  auto key = LoadTrustedKey(o.trusted_key);
-  if (!key.ok()) {
-    std::cerr << "helm receipts verify: " << key.error().message << "\n";
-    return kExitConfig;
+  std::set<std::string> trusted;  // every key of the ledger's life: one per rotation
+  for (const std::string& arg : o.trusted_keys) {
+    auto key = LoadTrustedKey(arg);
+    if (!key.ok()) {
+      std::cerr << "helm receipts verify: " << key.error().message << "\n";
+      return kExitConfig;
+    }
+    trusted.insert(*key);
   }
-  receipt::ChainVerifier verifier({*key});
+  receipt::ChainVerifier verifier(std::move(trusted));
   if (!o.checkpoint_file.empty()) {
     auto cp = ReadFileToString(o.checkpoint_file);
     // An export line, as copied out of an export file, ends in its newline.

@@ -61,17 +61,6 @@ rocksdb::Options BaseOptions() {
   return options;
 }
 
-// The head receipt's signer is another key: allowed (key rotation receipts
-// come later), but said once at start.
-void NoteKeyChange(const std::string& previous_key_id, const crypto::KeyPair& key) {
-  std::string current = crypto::KeyId(key.public_key);
-  if (previous_key_id.empty() || previous_key_id == current) return;
-  std::fprintf(stderr,
-               "helm ledger: signing key %s differs from the key %s of the head receipt; "
-               "earlier receipts stay verifiable under their own key\n",
-               current.c_str(), previous_key_id.c_str());
-}
-
 }  // namespace
 
 RocksLedger::RocksLedger(LedgerOptions options, crypto::KeyPair key, bool read_only)
@@ -154,7 +143,18 @@ Status RocksLedger::CheckTail() {
   Result<TailInfo> tail = VerifyTail(work_.head_seq, work_.head_hash, ledger_id_, kTailWindow,
                                      [this](uint64_t seq) { return Get(seq); });
   if (!tail.ok()) return tail.error();
-  if (!read_only_) NoteKeyChange(tail->last_signer_key_id, key_);
+  // The head receipt's signer is another key: allowed, said once at start,
+  // and recorded as a key_rotation receipt once the writer runs.
+  const std::string previous_key_id =
+      tail->last_signer.is_object() ? tail->last_signer.value("key_id", "") : "";
+  const std::string current_key_id = crypto::KeyId(key_.public_key);
+  if (!read_only_ && !previous_key_id.empty() && previous_key_id != current_key_id) {
+    std::fprintf(stderr,
+                 "helm ledger: signing key %s differs from the key %s of the head receipt; "
+                 "earlier receipts stay verifiable under their own key\n",
+                 current_key_id.c_str(), previous_key_id.c_str());
+    previous_signer_ = tail->last_signer;
+  }
   work_.since_checkpoint = work_.head_seq - std::min(work_.head_seq, work_.checkpoint_seq);
   work_.checkpoint_micros = options_.clock->NowMicros();
   std::lock_guard<std::mutex> lock(mu_);
@@ -255,6 +255,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
                  "lost on power failure; for benchmarks only\n");
   }
   ledger->StartWriter();
+  if (Status rotation = ledger->RecordKeyRotation(); !rotation.ok()) return rotation.error();
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 

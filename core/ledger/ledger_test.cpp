@@ -82,6 +82,52 @@ receipt::VerifyReport VerifyAll(const Ledger& ledger, const crypto::KeyPair& key
   return verifier.Finish();
 }
 
+TEST_CASE("a new signing key is recorded: a key_rotation receipt names the previous signer") {
+  TempDir dir;
+  const crypto::KeyPair a = TestKey();
+  const crypto::KeyPair b = TestKey();
+  Json signer_a;
+  {
+    auto ledger = Ledger::Open(Options(dir), a);
+    REQUIRE(ledger.ok());
+    REQUIRE((*ledger)->Append(Decision("alice", 1)).ok());
+    auto second = (*ledger)->Append(Decision("alice", 2));
+    REQUIRE(second.ok());
+    signer_a = Parse(second->stored)["signer"];
+  }
+  {
+    auto ledger = Ledger::Open(Options(dir), b);
+    REQUIRE(ledger.ok());
+    REQUIRE((*ledger)->HeadSeq() == 3);  // written by the open
+    Json rotation = Parse(*Stored((*ledger)->Get(3)));
+    CHECK(rotation["kind"] == "key_rotation");
+    CHECK(rotation["previous_signer"] == signer_a);
+    CHECK(rotation["signer"]["key_id"] == crypto::KeyId(b.public_key));
+    CHECK(receipt::CheckSignature(rotation).ok());
+    REQUIRE((*ledger)->Append(Decision("alice", 3)).ok());
+  }
+  {
+    auto ledger = Ledger::Open(Options(dir), b);  // the same key again: nothing to record
+    REQUIRE(ledger.ok());
+    CHECK((*ledger)->HeadSeq() == 4);
+  }
+  auto ledger = Ledger::Open(Options(dir), a);  // and back
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->HeadSeq() == 5);
+  Json back = Parse(*Stored((*ledger)->Get(5)));
+  CHECK(back["kind"] == "key_rotation");
+  CHECK(back["previous_signer"]["key_id"] == crypto::KeyId(b.public_key));
+  receipt::ChainVerifier verifier({a.public_key, b.public_key});
+  REQUIRE((*ledger)->ForEach(1, UINT64_MAX, [&](uint64_t, std::string_view stored) {
+                     verifier.Add(stored);
+                     return true;
+                   }).ok());
+  receipt::VerifyReport report = verifier.Finish();
+  CHECK(report.integrity_ok);
+  CHECK(report.trust_ok);
+  CHECK(report.head_seq == 5);
+}
+
 TEST_CASE("append, read back, reopen: seq and chain continue") {
   TempDir dir;
   crypto::KeyPair key = TestKey();
@@ -842,14 +888,15 @@ TEST_CASE("a flipped byte in a stored receipt: Open refuses with kCorruption nam
 struct DamagedLedger {
   std::string path;
   std::string first_id;  // the receipt id of seq 1, in the damaged block
+  crypto::KeyPair key;   // its signing key (another one would add a key_rotation receipt)
 };
 
 DamagedLedger MakeDamagedLedger(const TempDir& dir) {
   LedgerOptions options = Options(dir);
   options.sync = false;
-  DamagedLedger damaged{options.path, ""};
+  DamagedLedger damaged{options.path, "", TestKey()};
   {
-    auto ledger = Ledger::Open(options, TestKey());
+    auto ledger = Ledger::Open(options, damaged.key);
     REQUIRE(ledger.ok());
     for (int i = 0; i < 300; ++i) {
       Result<Appended> a = (*ledger)->Append(Decision("alice", i));
@@ -857,7 +904,7 @@ DamagedLedger MakeDamagedLedger(const TempDir& dir) {
       if (i == 0) damaged.first_id = a->receipt_id;
     }
   }
-  REQUIRE(Ledger::Open(options, TestKey()).ok());  // the open moves the WAL into an .sst
+  REQUIRE(Ledger::Open(options, damaged.key).ok());  // the open moves the WAL into an .sst
   // The largest table is the receipts column family's.
   REQUIRE_FALSE(ledger_testing::DamageLargestTable(options.path, 200).empty());
   return damaged;
@@ -920,7 +967,7 @@ TEST_CASE("a damaged .sst file: Get and GetById return the read error, an unchec
     CHECK_FALSE(Stored((*read_only)->Get(301)).has_value());
     CHECK_FALSE(Stored((*read_only)->GetById("rcpt_none")).has_value());
   }
-  auto ledger = Ledger::Open(Options(dir), TestKey());  // its tail verifies
+  auto ledger = Ledger::Open(Options(dir), damaged.key);  // its tail verifies
   REQUIRE(ledger.ok());
   Json again = Decision("alice");
   again["receipt_id"] = damaged.first_id;  // a duplicate, which the ledger cannot see

@@ -452,6 +452,17 @@ void RocksLedger::WriteCommit(Commit* commit) {
   rollback_ = true;
 }
 
+Status RocksLedger::RecordKeyRotation() {
+  if (previous_signer_.is_null()) return Status::Ok();
+  ReceiptDraft receipt;
+  receipt.members.AddString("kind", "key_rotation");
+  receipt.members.AddJson("previous_signer", previous_signer_);
+  Result<Appended> appended = Append(std::move(receipt));
+  if (!appended.ok()) return appended.error();
+  previous_signer_ = nullptr;
+  return Status::Ok();
+}
+
 Result<Appended> RocksLedger::AppendCheckpoint(rocksdb::WriteBatch* wb) {
   CanonicalObject checkpoint;
   checkpoint.AddInt("seq", static_cast<int64_t>(work_.head_seq));

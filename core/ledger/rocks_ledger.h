@@ -125,6 +125,9 @@ class RocksLedger final : public Ledger {
   Status CheckTail();
   Status InitSigner();
   void StartWriter();
+  // After StartWriter: when the head receipt was signed by another key than
+  // this ledger's, appends a key_rotation receipt naming that signer.
+  Status RecordKeyRotation();
   void PublishHeadForReadOnly();
 
   using Ledger::Append;
@@ -207,6 +210,7 @@ class RocksLedger final : public Ledger {
   const bool read_only_;
   std::string ledger_id_;         // fixed after LoadMeta
   std::string signer_canonical_;  // JCS of the `signer` value for key_
+  Json previous_signer_;          // set by CheckTail when the head's signer is another key
   bool fast_signing_ = true;      // false: every receipt goes through receipt::Sign
   // Made by their own thread on idle cores (StartWriter starts it): appends
   // take one instead of making their own. Declared after signing_key_,

@@ -81,9 +81,7 @@ Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
     return Corrupt(head_seq, "head hash in meta does not match the last receipt");
   }
   auto signer = last.find("signer");
-  if (signer != last.end() && signer->is_object()) {
-    info.last_signer_key_id = StringMember(*signer, "key_id");
-  }
+  if (signer != last.end() && signer->is_object()) info.last_signer = *signer;
   return info;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/common/json.h"
 #include "core/common/result.h"
 
 namespace helm::ledger_internal {
@@ -18,7 +19,7 @@ namespace helm::ledger_internal {
 inline constexpr uint64_t kTailWindow = 64;
 
 struct TailInfo {
-  std::string last_signer_key_id;  // signer.key_id of the head receipt ("" when empty)
+  Json last_signer;  // the head receipt's `signer` object (null when the ledger is empty)
 };
 
 // The stored bytes of seq, nullopt when absent, or the read error (Ledger::Get).

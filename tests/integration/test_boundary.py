@@ -316,6 +316,48 @@ class PolicyCliTest(unittest.TestCase):
         shutil.rmtree(d)
 
 
+class SigningKeyRotationTest(unittest.TestCase):
+    def test_a_new_signing_key_is_recorded_and_both_keys_verify_the_ledger(self):
+        srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0"]).start()
+        try:
+            evaluate(srv, chat_body("before"))
+            srv.stop()
+            old_pub = srv.public_key
+            keys = os.path.join(srv.data_dir, "keys")
+            for name in ["signing.key", "signing.pub"]:  # the next start makes a new pair
+                os.rename(os.path.join(keys, name), os.path.join(keys, name + ".old"))
+            srv.start()
+            self.assertTrue(any("differs from the key" in line for line in srv.log), srv.log)
+            evaluate(srv, chat_body("after"))
+            srv.stop()
+            new_pub = srv.public_key
+            self.assertNotEqual(new_pub, old_pub)
+
+            out = os.path.join(srv.data_dir, "export.jsonl")
+            r = run_helm("receipts", "export", "--data-dir", srv.data_dir, "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = read_file(out).splitlines()
+            receipts = [json.loads(l) for l in lines]
+            self.assertEqual([r["kind"] for r in receipts], ["decision", "key_rotation", "decision"])
+            rotation = receipts[1]
+            self.assertEqual(rotation["previous_signer"], receipts[0]["signer"])
+            self.assertEqual(rotation["signer"]["public_key"], new_pub)
+            self.assertEqual(receipts[0]["signer"]["public_key"], old_pub)
+
+            both = ["--trusted-key", old_pub, "--trusted-key", new_pub]
+            r = run_helm("receipts", "verify", "--data-dir", srv.data_dir, *both)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            r = run_helm("receipts", "verify", "--data-dir", srv.data_dir, "--trusted-key", new_pub)
+            self.assertEqual(r.returncode, 4, r.stdout)  # the old key's receipts: untrusted
+            self.assertIn("seq 1", r.stdout)
+            pyverify = ["/usr/bin/python3",
+                        os.path.join(helmtest.SOURCE_DIR, "sdk", "python", "helm_verify.py")]
+            r = subprocess.run(pyverify + ["--file", out] + both, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            srv.cleanup()
+
+
 class OfflineVerifyTest(unittest.TestCase):
     def test_verify_export_and_independent_verifier(self):
         srv = Server(["serve", "--policy", helmtest.TEST_POLICY, "--port", "0",

@@ -145,8 +145,7 @@ Status RocksLedger::CheckTail() {
   if (!tail.ok()) return tail.error();
   // The head receipt's signer is another key: allowed, said once at start,
   // and recorded as a key_rotation receipt once the writer runs.
-  const std::string previous_key_id =
-      tail->last_signer.is_object() ? tail->last_signer.value("key_id", "") : "";
+  const std::string& previous_key_id = tail->last_signer_key_id;
   const std::string current_key_id = crypto::KeyId(key_.public_key);
   if (!read_only_ && !previous_key_id.empty() && previous_key_id != current_key_id) {
     std::fprintf(stderr,

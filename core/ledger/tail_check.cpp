@@ -81,7 +81,10 @@ Result<TailInfo> VerifyTail(uint64_t head_seq, std::string_view head_hash,
     return Corrupt(head_seq, "head hash in meta does not match the last receipt");
   }
   auto signer = last.find("signer");
-  if (signer != last.end() && signer->is_object()) info.last_signer = *signer;
+  if (signer != last.end() && signer->is_object()) {
+    info.last_signer = *signer;
+    info.last_signer_key_id = StringMember(*signer, "key_id");
+  }
   return info;
 }
 

@@ -19,7 +19,8 @@ namespace helm::ledger_internal {
 inline constexpr uint64_t kTailWindow = 64;
 
 struct TailInfo {
-  Json last_signer;  // the head receipt's `signer` object (null when the ledger is empty)
+  Json last_signer;                // the head receipt's `signer` object (null when empty)
+  std::string last_signer_key_id;  // its key_id ("" when empty)
 };
 
 // The stored bytes of seq, nullopt when absent, or the read error (Ledger::Get).

@@ -30,6 +30,24 @@ void AddApprovals(CLI::App& app, int* exit_code) {
   }
 }
 
+namespace {
+
+// A key's limit flags, for keys create and keys limits.
+void AddLimitOptions(CLI::App* cmd, app::KeyLimitOptions* limits) {
+  cmd->add_option("--lanes", limits->lanes, "the lanes this key may use (default: any)")
+      ->delimiter(',');
+  cmd->add_option("--rpm", limits->rpm, "requests per minute, per proxy")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--tpm", limits->tpm, "tokens per minute (input estimate + output), per proxy")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--budget-usd", limits->budget_usd, "total cost this key may spend, USD")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--concurrency", limits->concurrency, "requests in flight, per proxy")
+      ->check(CLI::PositiveNumber);
+}
+
+}  // namespace
+
 void AddKeys(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand("keys", "API keys for clients")->require_subcommand(1);
   static app::ClientOptions o;
@@ -38,17 +56,14 @@ void AddKeys(CLI::App& app, int* exit_code) {
   auto* create = group->add_subcommand("create", "create a key (the secret is printed once)");
   AddClientOptions(create, &o);
   create->add_option("--agent", agent, "agent id the key authenticates as")->required();
-  create->add_option("--lanes", limits.lanes, "the lanes this key may use (default: any)")
-      ->delimiter(',');
-  create->add_option("--rpm", limits.rpm, "requests per minute, per proxy")
-      ->check(CLI::PositiveNumber);
-  create->add_option("--tpm", limits.tpm, "tokens per minute (input estimate + output), per proxy")
-      ->check(CLI::PositiveNumber);
-  create->add_option("--budget-usd", limits.budget_usd, "total cost this key may spend, USD")
-      ->check(CLI::PositiveNumber);
-  create->add_option("--concurrency", limits.concurrency, "requests in flight, per proxy")
-      ->check(CLI::PositiveNumber);
+  AddLimitOptions(create, &limits);
   create->callback([exit_code] { *exit_code = app::RunKeysCreate(o, agent, limits); });
+  auto* set_limits = group->add_subcommand(
+      "limits", "replace a key's limits with exactly those given (none given: no limits)");
+  AddClientOptions(set_limits, &o);
+  set_limits->add_option("ID", id, "key id")->required();
+  AddLimitOptions(set_limits, &limits);
+  set_limits->callback([exit_code] { *exit_code = app::RunKeysLimits(o, id, limits); });
   auto* list = group->add_subcommand("list", "list keys (never their secrets)");
   AddClientOptions(list, &o);
   list->callback([exit_code] { *exit_code = app::RunKeysList(o); });

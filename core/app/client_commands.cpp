@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "core/app/commands.h"
 #include "core/app/output.h"
@@ -82,11 +83,31 @@ std::string LimitsText(const Json& k) {
   return out;
 }
 
+void PrintKey(const Json& k) {
+  std::cout << k.value("id", "") << "  agent=" << k.value("agent", "")
+            << (k.value("revoked", false) ? "  revoked" : "") << LimitsText(k) << "\n";
+}
+
 void PrintKeys(const Json& j) {
-  for (const Json& k : j.value("keys", Json::array())) {
-    std::cout << k.value("id", "") << "  agent=" << k.value("agent", "")
-              << (k.value("revoked", false) ? "  revoked" : "") << LimitsText(k) << "\n";
+  for (const Json& k : j.value("keys", Json::array())) PrintKey(k);
+}
+
+// The admin API's `limits` object for the flags given; nullopt (said on
+// stderr) when a value is out of range.
+std::optional<Json> LimitsJson(const KeyLimitOptions& l) {
+  Json limits = Json::object();
+  if (!l.lanes.empty()) limits["lanes"] = l.lanes;
+  if (l.rpm > 0) limits["rpm"] = l.rpm;
+  if (l.tpm > 0) limits["tpm"] = l.tpm;
+  if (l.budget_usd > 0) {
+    if (l.budget_usd > 1e9) {
+      std::cerr << "helm: --budget-usd is at most 1000000000\n";
+      return std::nullopt;
+    }
+    limits["budget_micros"] = static_cast<int64_t>(std::llround(l.budget_usd * 1e6));
   }
+  if (l.concurrency > 0) limits["concurrency"] = l.concurrency;
+  return limits;
 }
 
 void PrintCreatedKey(const Json& k) {
@@ -142,21 +163,18 @@ int RunApprovalsDecide(const ClientOptions& o, const std::string& id, bool appro
 }
 
 int RunKeysCreate(const ClientOptions& o, const std::string& agent, const KeyLimitOptions& l) {
-  Json limits = Json::object();
-  if (!l.lanes.empty()) limits["lanes"] = l.lanes;
-  if (l.rpm > 0) limits["rpm"] = l.rpm;
-  if (l.tpm > 0) limits["tpm"] = l.tpm;
-  if (l.budget_usd > 0) {
-    if (l.budget_usd > 1e9) {
-      std::cerr << "helm: --budget-usd is at most 1000000000\n";
-      return kExitConfig;
-    }
-    limits["budget_micros"] = static_cast<int64_t>(std::llround(l.budget_usd * 1e6));
-  }
-  if (l.concurrency > 0) limits["concurrency"] = l.concurrency;
+  std::optional<Json> limits = LimitsJson(l);
+  if (!limits) return kExitConfig;
   Json body{{"agent", agent}};
-  if (!limits.empty()) body["limits"] = std::move(limits);
+  if (!limits->empty()) body["limits"] = std::move(*limits);
   return Call(o, "POST", "/api/v1/keys", body, PrintCreatedKey);
+}
+
+int RunKeysLimits(const ClientOptions& o, const std::string& id, const KeyLimitOptions& l) {
+  std::optional<Json> limits = LimitsJson(l);
+  if (!limits) return kExitConfig;
+  return Call(o, "POST", "/api/v1/keys/" + id + "/limits", Json{{"limits", std::move(*limits)}},
+              PrintKey);
 }
 
 int RunKeysList(const ClientOptions& o) { return Call(o, "GET", "/api/v1/keys", nullptr, PrintKeys); }

@@ -82,7 +82,7 @@ int RunReceiptsExport(const ExportOptions& options);
 int RunApprovalsList(const ClientOptions& options, const std::string& status);
 int RunApprovalsDecide(const ClientOptions& options, const std::string& id, bool approve);
 
-// helm keys create's limits; 0 (no lanes) = none.
+// helm keys create's and keys limits' limits; 0 (no lanes) = none.
 struct KeyLimitOptions {
   std::vector<std::string> lanes;
   int64_t rpm = 0;
@@ -95,6 +95,9 @@ int RunKeysCreate(const ClientOptions& options, const std::string& agent,
 int RunKeysList(const ClientOptions& options);
 int RunKeysRevoke(const ClientOptions& options, const std::string& id);
 int RunKeysRotate(const ClientOptions& options, const std::string& id);
+// Replaces the key's limits with exactly those given (none given: no limits).
+int RunKeysLimits(const ClientOptions& options, const std::string& id,
+                  const KeyLimitOptions& limits);
 
 int RunPolicyCheck(const std::string& file, Format format);
 int RunPolicyTest(const std::string& file, const std::string& vectors_dir, Format format);

@@ -118,19 +118,19 @@ Result<std::unique_ptr<ApiKeys>> ApiKeys::Load(StateStore* store) {
 
 Status ApiKeys::Store(const std::string& hash, const Json& record) {
   if (Status s = store_->Put(kPrefix + hash, DumpJson(record)); !s.ok()) return s;
+  std::shared_ptr<const KeyLimits> limits;  // the record's (validated by its writer)
+  if (record.contains("limits")) {
+    auto parsed = KeyLimits::FromJson(record["limits"]);
+    if (parsed.ok() && parsed->any()) limits = std::make_shared<const KeyLimits>(std::move(*parsed));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Entry>& entry = by_hash_[hash];
   if (!entry) {
     entry = std::make_shared<Entry>();
-    if (record.contains("limits")) {
-      auto limits = KeyLimits::FromJson(record["limits"]);
-      if (limits.ok() && limits->any()) {
-        entry->limits = std::make_shared<const KeyLimits>(std::move(*limits));
-      }
-    }
     by_id_[record.value("id", "")] = entry;
   }
   entry->record = record;
+  entry->limits = std::move(limits);
   return Status::Ok();
 }
 
@@ -208,19 +208,44 @@ Result<CreatedKey> ApiKeys::Rotate(const std::string& key_id) {
   return created;
 }
 
+Result<Json> ApiKeys::SetLimits(const std::string& key_id, const KeyLimits& limits) {
+  std::optional<std::string> hash;
+  Json record;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hash = CurrentHashLocked(key_id);
+    if (hash) record = by_hash_.at(*hash)->record;
+  }
+  if (!hash || record.value("revoked", false)) {
+    return MakeError(ErrorCode::kNotFound, "no active API key " + key_id);
+  }
+  if (limits.any()) {
+    record["limits"] = limits.ToJson();
+  } else {
+    record.erase("limits");
+  }
+  if (Status s = Store(*hash, record); !s.ok()) return s.error();
+  std::lock_guard<std::mutex> lock(mu_);
+  return ListEntryLocked(*by_hash_.at(*hash));
+}
+
+Json ApiKeys::ListEntryLocked(const Entry& e) const {
+  const Json& r = e.record;
+  Json k{{"id", r.value("id", "")}, {"agent", r.value("agent", "")},
+         {"revoked", r.value("revoked", false)}};
+  if (e.limits) {
+    k["limits"] = e.limits->ToJson();
+    if (e.limits->budget_micros > 0) k["spent_micros"] = e.spent.load();
+  }
+  return k;
+}
+
 std::vector<Json> ApiKeys::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;
   for (const auto& [hash, e] : by_hash_) {
-    const Json& r = e->record;
-    if (r.value("replaced", false)) continue;  // a rotated key's old secret
-    Json k{{"id", r.value("id", "")}, {"agent", r.value("agent", "")},
-           {"revoked", r.value("revoked", false)}};
-    if (e->limits) {
-      k["limits"] = e->limits->ToJson();
-      if (e->limits->budget_micros > 0) k["spent_micros"] = e->spent.load();
-    }
-    out.push_back(std::move(k));
+    if (e->record.value("replaced", false)) continue;  // a rotated key's old secret
+    out.push_back(ListEntryLocked(*e));
   }
   return out;
 }
@@ -242,12 +267,12 @@ Status ApiKeys::AddSpend(const std::string& key_id, int64_t cost_micros) {
   if (cost_micros <= 0) return Status::Ok();
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(mu_);  // limits change under it (SetLimits)
     auto it = by_id_.find(key_id);
     if (it == by_id_.end()) return Status::Ok();
+    if (!it->second->limits || it->second->limits->budget_micros <= 0) return Status::Ok();
     entry = it->second;
   }
-  if (!entry->limits || entry->limits->budget_micros <= 0) return Status::Ok();
   std::lock_guard<std::mutex> lock(spend_mu_);
   // Saturates: an absurd cost (> 0 here) must not wrap the spend negative.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();

@@ -25,7 +25,8 @@ namespace helm {
 inline constexpr char kRootAgent[] = "root";
 inline constexpr char kBootstrapKeyId[] = "key_bootstrap";
 
-// A key's limits; 0 (or no lanes) means none. Fixed at creation.
+// A key's limits; 0 (or no lanes) means none. Set at creation, replaced by
+// ApiKeys::SetLimits.
 struct KeyLimits {
   std::vector<std::string> lanes;  // the lanes this key may use
   int64_t rpm = 0;                 // requests per minute
@@ -71,6 +72,11 @@ class ApiKeys {
   // A new secret for the key: same id, agent, limits and spend; the old
   // secret is refused from now on. kNotFound for an unknown or revoked key.
   Result<CreatedKey> Rotate(const std::string& key_id);
+  // Replaces the key's limits with `limits` (nothing set: none), persisted,
+  // for every later authentication; returns the key as List shows it. A
+  // budget counts the spend of the outcomes sealed while the key has one.
+  // kNotFound for an unknown or revoked key.
+  Result<Json> SetLimits(const std::string& key_id, const KeyLimits& limits);
   // {id, agent, revoked, limits?, spent_micros?}, never the secret or its hash
   std::vector<Json> List() const;
 
@@ -89,6 +95,7 @@ class ApiKeys {
   Status Store(const std::string& hash, const Json& record);
   // The hash of the key's current secret: not revoked, not replaced by Rotate.
   std::optional<std::string> CurrentHashLocked(const std::string& key_id) const;
+  Json ListEntryLocked(const Entry& e) const;
 
   StateStore* store_;
   mutable std::mutex mu_;

@@ -158,6 +158,56 @@ TEST_CASE("ApiKeys: a rotated key keeps its id, limits and spend, its old secret
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("ApiKeys: a key's limits replaced, for the next authentication and after a reopen") {
+  const std::string dir = TempDir();
+  std::string secret, id;
+  {
+    auto store = StateStore::Open({.path = dir});
+    REQUIRE(store.ok());
+    auto keys = ApiKeys::Load(store->get());
+    REQUIRE(keys.ok());
+    KeyLimits limits;
+    limits.rpm = 1;
+    auto created = (*keys)->Create("agent-a", limits);
+    REQUIRE(created.ok());
+    id = created->id;
+    secret = created->secret;
+    REQUIRE((*keys)->AddSpend(id, 300).ok());  // no budget yet: not counted
+
+    KeyLimits raised;
+    raised.rpm = 100;
+    raised.budget_micros = 5000;
+    auto shown = (*keys)->SetLimits(id, raised);
+    REQUIRE(shown.ok());
+    CHECK((*shown)["limits"] == raised.ToJson());
+    CHECK((*shown)["spent_micros"] == 0);
+    auto p = (*keys)->Authenticate(secret);
+    REQUIRE(p);
+    REQUIRE(p->limits);
+    CHECK(p->limits->rpm == 100);
+    CHECK(p->limits->budget_micros == 5000);
+    REQUIRE((*keys)->AddSpend(id, 200).ok());  // with a budget: counted from now on
+    CHECK((*keys)->Authenticate(secret)->spent_micros == 200);
+    CHECK((*keys)->SetLimits("key_unknown", raised).error().code == ErrorCode::kNotFound);
+  }
+  auto store = StateStore::Open({.path = dir});  // the same after a reopen
+  REQUIRE(store.ok());
+  auto keys = ApiKeys::Load(store->get());
+  REQUIRE(keys.ok());
+  auto p = (*keys)->Authenticate(secret);
+  REQUIRE(p);
+  REQUIRE(p->limits);
+  CHECK(p->limits->rpm == 100);
+  CHECK(p->spent_micros == 200);
+  auto cleared = (*keys)->SetLimits(id, KeyLimits{});  // none
+  REQUIRE(cleared.ok());
+  CHECK_FALSE(cleared->contains("limits"));
+  CHECK_FALSE((*keys)->Authenticate(secret)->limits);
+  REQUIRE((*keys)->Revoke(id).ok());
+  CHECK((*keys)->SetLimits(id, KeyLimits{}).error().code == ErrorCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
 // Regression: a state database that could not be read loaded as one with
 // fewer keys, so the bootstrap secret, rotated away, was registered again by
 // EnsureBootstrap and accepted.

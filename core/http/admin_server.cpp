@@ -344,6 +344,20 @@ void AdminServer::Impl::Keys(httplib::Server& s) {
          [this](const httplib::Request& req, httplib::Response& res) {
            SendCreatedKey(res, boundary->api_keys().Rotate(req.matches[1]));
          });
+  s.Post(R"(/api/v1/keys/([A-Za-z0-9_]+)/limits)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           Json body;
+           if (!ParseBody(req, res, &body)) return;
+           if (!body.contains("limits")) {
+             return http::SendAdminError(res, 400, "INVALID_REQUEST",
+                                         "body needs limits ({} for none)");
+           }
+           auto key_limits = KeyLimits::FromJson(body["limits"]);
+           if (!key_limits.ok()) return SendError(res, key_limits.error());
+           auto key = boundary->api_keys().SetLimits(req.matches[1], *key_limits);
+           if (!key.ok()) return SendError(res, key.error());
+           http::SendJson(res, 200, *key);
+         });
   s.Post(R"(/api/v1/keys/([A-Za-z0-9_]+)/revoke)",
          [this](const httplib::Request& req, httplib::Response& res) {
            Status st = boundary->api_keys().Revoke(req.matches[1]);

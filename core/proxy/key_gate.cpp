@@ -8,24 +8,23 @@ namespace {
 
 constexpr double kMinuteUs = 60e6;
 
-// A bucket of at most `limit` tokens that refills at limit per minute.
+// A bucket of at most `limit` tokens that refills at limit per minute. A
+// key's limit may change (ApiKeys::SetLimits): a raised one adds the
+// difference at once, as a new key would start full; a lowered one caps it.
 struct Bucket {
-  bool started = false;
+  int64_t limit = 0;  // the limit last refilled under; 0: not started
   double tokens = 0;
   int64_t at_us = 0;
 
-  void Refill(int64_t limit, int64_t now_us) {
-    if (!started) {
-      started = true;
-      tokens = static_cast<double>(limit);
-    } else if (now_us > at_us) {
-      tokens = std::min(static_cast<double>(limit),
-                        tokens + static_cast<double>(now_us - at_us) * limit / kMinuteUs);
-    }
+  void Refill(int64_t new_limit, int64_t now_us) {
+    if (new_limit > limit) tokens += static_cast<double>(new_limit - limit);
+    limit = new_limit;
+    if (now_us > at_us) tokens += static_cast<double>(now_us - at_us) * limit / kMinuteUs;
+    tokens = std::min(static_cast<double>(limit), tokens);
     at_us = std::max(at_us, now_us);
   }
   // Whole seconds until the bucket holds `need` (at least 1).
-  int64_t SecondsUntil(double need, int64_t limit) const {
+  int64_t SecondsUntil(double need) const {
     double seconds = (need - tokens) * 60.0 / static_cast<double>(limit);
     return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds - 1e-9)));
   }
@@ -38,7 +37,6 @@ struct KeyGate::Counters {
   std::mutex mu;
   Bucket rpm;            // GUARDED_BY(mu)
   Bucket tpm;            // GUARDED_BY(mu)
-  int64_t tpm_limit = 0;  // GUARDED_BY(mu): the limit last admitted under
   int64_t in_flight = 0;  // GUARDED_BY(mu)
 };
 
@@ -55,8 +53,8 @@ KeyGate::Pass& KeyGate::Pass::operator=(Pass&& other) noexcept {
 void KeyGate::Pass::AddOutputTokens(int64_t tokens) {
   if (!counters_ || tokens <= 0) return;
   std::lock_guard<std::mutex> lock(counters_->mu);
-  if (counters_->tpm_limit <= 0) return;
-  counters_->tpm.Refill(counters_->tpm_limit, counters_->clock->NowMicros());
+  if (counters_->tpm.limit <= 0) return;  // the key has had no tpm limit
+  counters_->tpm.Refill(counters_->tpm.limit, counters_->clock->NowMicros());
   counters_->tpm.tokens -= static_cast<double>(tokens);
 }
 
@@ -103,17 +101,16 @@ std::optional<GateRefusal> KeyGate::Admit(const Principal& p, int64_t input_toke
   if (l.rpm > 0) {
     c->rpm.Refill(l.rpm, now);
     if (c->rpm.tokens < 1.0) {
-      return GateRefusal{"RATE_LIMITED", 429, c->rpm.SecondsUntil(1.0, l.rpm),
+      return GateRefusal{"RATE_LIMITED", 429, c->rpm.SecondsUntil(1.0),
                          "this API key is limited to " + std::to_string(l.rpm) +
                              " requests per minute"};
     }
   }
   const double need = static_cast<double>(std::max<int64_t>(input_tokens, 0));
   if (l.tpm > 0) {
-    c->tpm_limit = l.tpm;
     c->tpm.Refill(l.tpm, now);
     if (c->tpm.tokens < need || c->tpm.tokens <= 0) {
-      return GateRefusal{"TOKEN_LIMIT", 429, c->tpm.SecondsUntil(std::max(need, 1.0), l.tpm),
+      return GateRefusal{"TOKEN_LIMIT", 429, c->tpm.SecondsUntil(std::max(need, 1.0)),
                          "this API key is limited to " + std::to_string(l.tpm) +
                              " tokens per minute"};
     }

@@ -70,6 +70,25 @@ TEST_CASE("rpm: a burst up to the limit, then one more each 60/rpm seconds") {
   CHECK(Try(gate, p) == "RATE_LIMITED");
 }
 
+// A key's limits change while its counters run (ApiKeys::SetLimits): raised,
+// the difference is there at once, as for a new key; lowered, it caps.
+TEST_CASE("rpm and tpm follow a changed limit: raised at once, lowered to the new cap") {
+  ManualClock clock;
+  KeyGate gate(clock);
+  for (int i = 0; i < 2; ++i) CHECK(Try(gate, WithLimits(L{}.Rpm(2).Tpm(100)), 40) == "");
+  CHECK(Try(gate, WithLimits(L{}.Rpm(2).Tpm(100)), 40) == "RATE_LIMITED");
+  const Principal raised = WithLimits(L{}.Rpm(5).Tpm(160));  // +3 requests, +60 tokens
+  CHECK(Try(gate, raised, 30) == "");
+  CHECK(Try(gate, raised, 30) == "");
+  CHECK(Try(gate, raised, 30) == "TOKEN_LIMIT");  // 20 + 60 - 60 tokens left
+  CHECK(Try(gate, raised, 20) == "");
+  CHECK(Try(gate, raised, 0) == "RATE_LIMITED");  // 2 + 3 requests taken
+  clock.Advance(60);                              // both full again: 5 and 160
+  const Principal lowered = WithLimits(L{}.Rpm(1).Tpm(160));
+  CHECK(Try(gate, lowered) == "");
+  CHECK(Try(gate, lowered) == "RATE_LIMITED");
+}
+
 TEST_CASE("limits are per key: another key's requests do not count") {
   ManualClock clock;
   KeyGate gate(clock);

@@ -169,6 +169,44 @@ class EmbeddedGateTest(GateCase):
                      "--data-dir", self.px.data_dir)
         self.assertNotEqual(r.returncode, 0)
 
+    def test_keys_limits_replaces_a_keys_limits_for_its_next_request(self):
+        k = self.key("--rpm", "1")
+        self.assertEqual(self.post(chat_body("hi", model="auto"), k["key"])[0], 200)
+        status, headers, raw = self.post(chat_body("hi", model="auto"), k["key"])
+        self.assert_refused(status, headers, raw, 429, "RATE_LIMITED", retry_after=True)
+
+        def set_limits(*flags):
+            r = run_helm("keys", "limits", k["id"], *flags, "--server", self.px.admin_base,
+                         "--data-dir", self.px.data_dir, "--format", "json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return json.loads(r.stdout)
+
+        # Raised: the difference is there at once, the same secret, no restart.
+        shown = set_limits("--rpm", "3", "--budget-usd", "1")
+        self.assertEqual((shown["id"], shown["limits"], shown["spent_micros"]),
+                         (k["id"], {"rpm": 3, "budget_micros": 1000000}, 0))
+        for _ in range(2):
+            status, _, raw = self.post(chat_body("hi", model="auto"), k["key"])
+            self.assertEqual(status, 200, raw)
+        status, headers, raw = self.post(chat_body("hi", model="auto"), k["key"])
+        self.assert_refused(status, headers, raw, 429, "RATE_LIMITED", retry_after=True)
+        status, page = self.px.admin("GET", "/api/v1/keys", url=self.px.admin_base)
+        listed = [x for x in page["keys"] if x["id"] == k["id"]][0]
+        self.assertEqual(listed["limits"], {"rpm": 3, "budget_micros": 1000000})
+        # None given: no limits at all.
+        self.assertNotIn("limits", set_limits())
+        for _ in range(3):
+            self.assertEqual(self.post(chat_body("hi", model="auto"), k["key"])[0], 200)
+        # Refused: an unknown key, a body without limits, a wrong limit.
+        r = run_helm("keys", "limits", "key_unknown", "--rpm", "1", "--server",
+                     self.px.admin_base, "--data-dir", self.px.data_dir)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("404", r.stderr)
+        path = "/api/v1/keys/%s/limits" % k["id"]
+        for body in [{}, {"limits": {"rpm": -1}}, {"limits": {"rps": 1}}]:
+            status, answer = self.px.admin("POST", path, body, url=self.px.admin_base)
+            self.assertEqual(status, 400, (body, answer))
+
     def test_rpm_exceeded_is_429_with_retry_after_and_a_deny_receipt(self):
         k = self.key("--rpm", "2")
         key = k["key"]

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,7 +87,8 @@ class SigningKey {
   bool ok() const { return ok_; }  // false: secret_key was not 64 bytes
 
  private:
-  friend SignatureNonce PrepareSignature(const SigningKey&, std::string_view);
+  friend void PrepareSignatures(const SigningKey&, std::span<const std::string_view>,
+                                std::span<SignatureNonce>);
   friend std::string FinishSignature(std::string_view, const SigningKey&, SignatureNonce&);
   std::string secret_key_;            // as given: the deterministic fallback's
   std::array<uint8_t, 32> scalar_{};  // s, clamped and reduced mod L
@@ -115,13 +117,19 @@ class SignatureNonce {
   bool ready() const { return ready_; }
 
  private:
-  friend SignatureNonce PrepareSignature(const SigningKey&, std::string_view);
+  friend void PrepareSignatures(const SigningKey&, std::span<const std::string_view>,
+                                std::span<SignatureNonce>);
   friend std::string FinishSignature(std::string_view, const SigningKey&, SignatureNonce&);
   std::array<uint8_t, 32> r_{};           // the secret nonce scalar
   std::array<uint8_t, 32> commitment_{};  // R = r·B, the signature's first half
   bool ready_ = false;
 };
 SignatureNonce PrepareSignature(const SigningKey& key, std::string_view context);
+// Nonces for several messages at once, out[i] for contexts[i] (the sizes
+// equal): their commitments share one field inversion (ed25519_base.h), so
+// each costs about a quarter less than PrepareSignature's.
+void PrepareSignatures(const SigningKey& key, std::span<const std::string_view> contexts,
+                       std::span<SignatureNonce> out);
 std::string FinishSignature(std::string_view message, const SigningKey& key,
                             SignatureNonce& nonce);  // 64 raw bytes; spends the nonce
 

@@ -4,10 +4,12 @@
 // only the nonce's derivation differs (see crypto.h).
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
 #include "core/crypto/crypto.h"
+#include "core/crypto/ed25519_base.h"
 
 namespace helm::crypto {
 namespace {
@@ -55,17 +57,40 @@ SignatureNonce& SignatureNonce::operator=(SignatureNonce&& other) noexcept {
 
 SignatureNonce PrepareSignature(const SigningKey& key, std::string_view context) {
   SignatureNonce nonce;
-  if (!key.ok()) return nonce;
-  unsigned char random[32];
-  BlockRandom(random, sizeof random);
-  unsigned char h[64];
-  Sha512Into({Chars(key.prefix_), Chars(random), context}, h);
-  crypto_core_ed25519_scalar_reduce(nonce.r_.data(), h);
-  sodium_memzero(h, sizeof h);
-  // Fails only for r = 0 (probability 2^-252): the nonce then stays unready.
-  nonce.ready_ =
-      crypto_scalarmult_ed25519_base_noclamp(nonce.commitment_.data(), nonce.r_.data()) == 0;
+  PrepareSignatures(key, {&context, 1}, {&nonce, 1});
   return nonce;
+}
+
+void PrepareSignatures(const SigningKey& key, std::span<const std::string_view> contexts,
+                       std::span<SignatureNonce> out) {
+  for (SignatureNonce& nonce : out) nonce = SignatureNonce();
+  if (!key.ok()) return;
+  const bool batched = FastBaseAvailable();
+  for (size_t start = 0; start < out.size(); start += kBaseBatch) {
+    const size_t n = std::min(kBaseBatch, out.size() - start);
+    Bytes32 scalars[kBaseBatch];
+    Bytes32 commitments[kBaseBatch];
+    for (size_t i = 0; i < n; ++i) {
+      unsigned char random[32];
+      BlockRandom(random, sizeof random);
+      unsigned char h[64];
+      Sha512Into({Chars(key.prefix_), Chars(random), contexts[start + i]}, h);
+      crypto_core_ed25519_scalar_reduce(scalars[i].data(), h);
+      sodium_memzero(h, sizeof h);
+    }
+    if (batched) BaseMultiplyBatch({scalars, n}, {commitments, n});
+    for (size_t i = 0; i < n; ++i) {
+      SignatureNonce& nonce = out[start + i];
+      nonce.r_ = scalars[i];
+      // r = 0 (probability 2^-252) leaves the nonce unready, as libsodium
+      // refuses to multiply by it.
+      nonce.ready_ = batched ? !sodium_is_zero(scalars[i].data(), 32)
+                             : crypto_scalarmult_ed25519_base_noclamp(
+                                   commitments[i].data(), scalars[i].data()) == 0;
+      nonce.commitment_ = commitments[i];
+    }
+    sodium_memzero(scalars, sizeof scalars);
+  }
 }
 
 std::string FinishSignature(std::string_view message, const SigningKey& key,

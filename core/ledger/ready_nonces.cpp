@@ -4,11 +4,15 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/crypto/ed25519_base.h"
 #include "core/ledger/signing_template.h"
 
 namespace helm::ledger_internal {
@@ -96,34 +100,52 @@ std::optional<ReadyNonces::Entry> ReadyNonces::Take() {
   return entry;
 }
 
+// One round's receipt ids and nonces, allocated once per maker.
+struct ReadyNonces::Batch {
+  Batch() {
+    for (std::string& id : ids) id.reserve(kIdBytes);
+  }
+  std::array<std::string, crypto::kBaseBatch> ids;
+  std::array<std::string_view, crypto::kBaseBatch> contexts;
+  std::array<crypto::SignatureNonce, crypto::kBaseBatch> nonces;
+};
+
 void ReadyNonces::Refill(const crypto::SigningKey& key, size_t target) {
-  std::string id;
-  id.reserve(kIdBytes);
-  RefillWith(key, target, &id);
+  Batch batch;
+  RefillWith(key, target, &batch);
 }
 
-void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, std::string* id) {
+void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, Batch* batch) {
   target = std::min(target, ring_.size());
   while (!stopping_.load(std::memory_order_relaxed)) {
+    size_t n = 0;
     {
-      // Each nonce is claimed before it is made, so that makers working
+      // Nonces are claimed before they are made, so that makers working
       // together never make more than the target between them.
       std::lock_guard<std::mutex> lock(mu_);
       DropStale(clock_->NowMicros());
       if (ready_ + making_ >= target) return;
-      ++making_;
+      n = std::min(target - ready_ - making_, crypto::kBaseBatch);
+      making_ += n;
     }
-    id->clear();
-    AppendNewId(kReceiptIdPrefix, id);
-    crypto::SignatureNonce nonce = crypto::PrepareSignature(key, *id);
+    // Made together, they share the cost of encoding (crypto.h, PrepareSignatures).
+    for (size_t i = 0; i < n; ++i) {
+      batch->ids[i].clear();
+      AppendNewId(kReceiptIdPrefix, &batch->ids[i]);
+      batch->contexts[i] = batch->ids[i];
+    }
+    crypto::PrepareSignatures(key, std::span(batch->contexts).first(n),
+                              std::span(batch->nonces).first(n));
     const int64_t made = clock_->NowMicros();
     std::lock_guard<std::mutex> lock(mu_);
-    --making_;
-    Slot& slot = ring_[(head_ + ready_) % ring_.size()];
-    slot.receipt_id.assign(*id);  // within the reserved buffer
-    slot.nonce = std::move(nonce);
-    slot.micros = made;
-    ++ready_;
+    making_ -= n;
+    for (size_t i = 0; i < n; ++i) {
+      Slot& slot = ring_[(head_ + ready_) % ring_.size()];
+      slot.receipt_id.assign(batch->ids[i]);  // within the reserved buffer
+      slot.nonce = std::move(batch->nonces[i]);
+      slot.micros = made;
+      ++ready_;
+    }
     count_.store(ready_, std::memory_order_relaxed);
   }
 }
@@ -159,8 +181,7 @@ void ReadyNonces::MakerLoop(const crypto::SigningKey& key, int cpu) {
   (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
   // Named once set up, for whoever finds the makers by name (at most 15 characters).
   pthread_setname_np(pthread_self(), "helm-nonces");
-  std::string id;  // the maker's only allocation
-  id.reserve(kIdBytes);
+  Batch batch;  // the maker's only allocation
   for (;;) {
     hungry_.wait(false);
     // Cleared before stopping_ is read: a stop after this read finds it set
@@ -173,7 +194,7 @@ void ReadyNonces::MakerLoop(const crypto::SigningKey& key, int cpu) {
       hungry_.notify_all();
       return;
     }
-    RefillWith(key, UpdateTarget(), &id);
+    RefillWith(key, UpdateTarget(), &batch);
   }
 }
 

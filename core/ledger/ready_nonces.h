@@ -68,8 +68,9 @@ class ReadyNonces {
   // The fill target, measured again when kRateWindowMicros have passed.
   size_t UpdateTarget();
   void Want();  // wakes the makers, if any and asleep
-  // Refill, with `id` as the scratch buffer of each new receipt id.
-  void RefillWith(const crypto::SigningKey& key, size_t target, std::string* id);
+  struct Batch;
+  // Refill, `batch` the scratch memory of each round of making.
+  void RefillWith(const crypto::SigningKey& key, size_t target, Batch* batch);
   void MakerLoop(const crypto::SigningKey& key, int cpu);
 
   const int64_t max_age_micros_;

@@ -128,6 +128,9 @@ void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, Batch
       n = std::min(target - ready_ - making_, crypto::kBaseBatch);
       making_ += n;
     }
+    // Aged from before their ids are minted, so that an id's time stays
+    // within max_age of its use however long a preempted maker takes.
+    const int64_t minted = clock_->NowMicros();
     // Made together, they share the cost of encoding (crypto.h, PrepareSignatures).
     for (size_t i = 0; i < n; ++i) {
       batch->ids[i].clear();
@@ -136,14 +139,13 @@ void ReadyNonces::RefillWith(const crypto::SigningKey& key, size_t target, Batch
     }
     crypto::PrepareSignatures(key, std::span(batch->contexts).first(n),
                               std::span(batch->nonces).first(n));
-    const int64_t made = clock_->NowMicros();
     std::lock_guard<std::mutex> lock(mu_);
     making_ -= n;
     for (size_t i = 0; i < n; ++i) {
       Slot& slot = ring_[(head_ + ready_) % ring_.size()];
       slot.receipt_id.assign(batch->ids[i]);  // within the reserved buffer
       slot.nonce = std::move(batch->nonces[i]);
-      slot.micros = made;
+      slot.micros = minted;
       ++ready_;
     }
     count_.store(ready_, std::memory_order_relaxed);

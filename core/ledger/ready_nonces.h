@@ -61,7 +61,7 @@ class ReadyNonces {
   struct Slot {
     std::string receipt_id;  // its buffer reserved once, reused
     crypto::SignatureNonce nonce;
-    int64_t micros = 0;  // clock time when it was made
+    int64_t micros = 0;  // clock time before its receipt id was minted
   };
   static constexpr int64_t kRateWindowMicros = 10'000;
   void DropStale(int64_t now);  // mu_ held

@@ -26,9 +26,10 @@ using u128 = unsigned __int128;
 constexpr uint64_t kMask51 = (uint64_t{1} << 51) - 1;
 
 // Limb bounds: Mul takes limbs under 2^60 (Square under 2^56) and returns
-// them under 2^51 + 2^17 for the inputs below ("tight"). Add and Sub do not carry: their results
-// only ever go into Mul, into ToBytes (which carries first), or, for a sum
-// of two tight elements, into Sub as the subtrahend (under 2^53 - 76).
+// them under 2^51 + 2^17 for the inputs below ("tight"). Add and Sub do not
+// carry: their results only ever go into Mul, into ToBytes (which carries
+// first), or, for a sum of two tight elements, into Sub as the subtrahend
+// (under 2^53 - 76).
 struct Fe {
   uint64_t v[5];
 };

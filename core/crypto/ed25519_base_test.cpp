@@ -20,7 +20,8 @@ Bytes32 Reference(const Bytes32& scalar) {  // libsodium, one at a time
 
 Bytes32 FromHex(const std::string& hex_little_endian) {
   Bytes32 out{};
-  for (size_t i = 0; i < 32; ++i) out[i] = std::stoi(hex_little_endian.substr(2 * i, 2), nullptr, 16);
+  for (size_t i = 0; i < 32; ++i)
+    out[i] = std::stoi(hex_little_endian.substr(2 * i, 2), nullptr, 16);
   return out;
 }
 
@@ -51,7 +52,7 @@ TEST_CASE("batched base multiplication: scalars at the edges of the digit recodi
     return s;
   };
   scalars.push_back(filled(0, 0));
-  scalars.back()[0] = 1;                 // 1: the base point
+  scalars.back()[0] = 1;                  // 1: the base point
   scalars.push_back(filled(0x88, 0x08));  // every digit 8: each one carries
   scalars.push_back(filled(0x77, 0x07));  // every digit 7: none carries
   scalars.push_back(filled(0xff, 0x7f));  // 2^255 - 1, the largest accepted

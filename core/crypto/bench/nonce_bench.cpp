@@ -22,7 +22,8 @@ template <typename Body>
 double MicrosPerNonce(int nonces, Body body) {
   const auto start = std::chrono::steady_clock::now();
   body();
-  const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
+  const std::chrono::duration<double, std::micro> elapsed =
+      std::chrono::steady_clock::now() - start;
   return elapsed.count() / nonces;
 }
 
@@ -54,8 +55,7 @@ int main(int argc, char** argv) {
   for (size_t batch : {size_t{4}, kBaseBatch}) {
     const std::vector<std::string_view> contexts(batch, id);
     std::vector<SignatureNonce> out(batch);
-    std::printf("PrepareSignatures, %2zu at a time: %6.2f us\n", batch,
-                MicrosPerNonce(nonces, [&] {
+    std::printf("PrepareSignatures, %2zu at a time: %6.2f us\n", batch, MicrosPerNonce(nonces, [&] {
                   for (int i = 0; i < nonces; i += static_cast<int>(batch)) {
                     PrepareSignatures(key, contexts, out);
                   }

@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "core/common/metrics.h"
 #include "core/crypto/crypto.h"
+#include "core/crypto/ed25519_base.h"
 #include "core/ledger/ledger_layout.h"
 #include "core/ledger/rocks_ledger.h"
 #include "core/ledger/rocks_util.h"
@@ -56,6 +58,13 @@ void RocksLedger::StartWriter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     writable_ = true;
+  }
+  // The batched nonce multiplication checks itself against libsodium on
+  // first use: here, at start, rather than on a first request.
+  if (fast_signing_ && !crypto::FastBaseAvailable()) {
+    std::fprintf(stderr,
+                 "helm ledger: the batched nonce multiplication failed its self-test; "
+                 "nonces are made one at a time with libsodium\n");
   }
   if (fast_signing_ && options_.ready_nonces > 0) {
     ready_nonces_.StartMakers(signing_key_);

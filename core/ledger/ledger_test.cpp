@@ -724,51 +724,88 @@ TEST_CASE("AppendAsync receipts left to the ledger's thread are written without 
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 
-TEST_CASE("a batch signed during a write: its async signer returns, the ledger's thread writes it") {
+// Holds the first batch write until released, and counts the batch writes.
+struct HeldWrites {
+  std::atomic<int> writes{0};
+  std::promise<void> in_write, release;
+  std::shared_future<void> released = release.get_future().share();
+
+  std::function<Status()> BeforeWrite() {
+    return [this]() -> Status {
+      if (writes++ == 0) {
+        in_write.set_value();
+        released.wait();
+      }
+      return Status::Ok();
+    };
+  }
+};
+
+TEST_CASE("appends queued during a write are signed after it, all in the next batch") {
+  TempDir dir;
+  crypto::KeyPair key = TestKey();
+  LedgerOptions options = Options(dir);
+  HeldWrites held;
+  options.before_write = held.BeforeWrite();
+  auto ledger = Ledger::Open(options, key);
+  REQUIRE(ledger.ok());
+  std::vector<std::thread> callers;
+  callers.emplace_back([&] { CHECK((*ledger)->Append(Decision("a")).ok()); });
+  held.in_write.get_future().wait();
+  for (const char* agent : {"b", "c", "d"}) {
+    callers.emplace_back([&, agent] { CHECK((*ledger)->Append(Decision(agent)).ok()); });
+  }
+  // b, c and d are all queued (and one of them holds the sign role) while
+  // a's batch is being written; none of them is signed yet.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK((*ledger)->HeadSeq() == 0);
+  held.release.set_value();
+  for (auto& t : callers) t.join();
+  CHECK((*ledger)->HeadSeq() == 4);
+  CHECK(held.writes == 2);  // a's batch, then b, c and d in one
+  CHECK(VerifyAll(**ledger, key).integrity_ok);
+}
+
+TEST_CASE("an async append during a write: signed after it and written in the caller's thread") {
   TempDir dir;
   crypto::KeyPair key = TestKey();
   LedgerOptions options = Options(dir);
   options.detached_linger_us = 10'000'000;  // no linger in the way
-  std::atomic<int> writes{0};
-  std::promise<void> in_write, release;
-  std::shared_future<void> released = release.get_future().share();
+  HeldWrites held;
   std::mutex writers_mu;
   std::vector<std::string> writers;  // the name of each writing thread
-  options.before_write = [&]() -> Status {
+  options.before_write = [&, hold = held.BeforeWrite()]() -> Status {
     char name[16] = {0};
     pthread_getname_np(pthread_self(), name, sizeof name);
     {
       std::lock_guard<std::mutex> lock(writers_mu);
       writers.emplace_back(name);
     }
-    if (writes++ == 0) {
-      in_write.set_value();
-      released.wait();
-    }
-    return Status::Ok();
+    return hold();
   };
   DetachedResults done;
   auto ledger = Ledger::Open(options, key);
   REQUIRE(ledger.ok());
   std::thread a([&] { CHECK((*ledger)->Append(Decision("a")).ok()); });
-  in_write.get_future().wait();
-  // Nobody signs while A writes: this caller signs its own batch, and must
-  // not wait for A's write to end.
+  held.in_write.get_future().wait();
+  // Nobody signs while A writes: this caller leads its own batch, which is
+  // signed once A's write has ended, so it returns only after that.
   auto id = std::async(std::launch::async, [&] {
+    pthread_setname_np(pthread_self(), "async-caller");
     return (*ledger)->AppendAsync(Draft(Decision("b")), done.Callback());
   });
-  const bool returned = id.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
-  CHECK(returned);
-  CHECK(done.WaitFor(1, std::chrono::milliseconds(0)) == 0);  // not durable yet
-  release.set_value();
+  CHECK(id.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  CHECK(done.WaitFor(1, std::chrono::milliseconds(0)) == 0);
+  held.release.set_value();
   a.join();
   REQUIRE(id.get().ok());
-  REQUIRE(done.WaitFor(1, std::chrono::seconds(5)) == 1);
+  // `done` ran in the caller's thread, before AppendAsync returned.
+  REQUIRE(done.WaitFor(1, std::chrono::milliseconds(0)) == 1);
   REQUIRE(done.results[0].ok());
   CHECK(done.results[0]->seq == 2);
   std::lock_guard<std::mutex> lock(writers_mu);
   REQUIRE(writers.size() == 2);
-  CHECK(writers[1] == "helm-ledger");
+  CHECK(writers[1] == "async-caller");
   CHECK(VerifyAll(**ledger, key).integrity_ok);
 }
 

@@ -49,9 +49,6 @@ void Complete(Pending* pending) {
   }
 }
 
-// Set in the ticker thread: the ledger whose ticker it is.
-thread_local const RocksLedger* t_ticker_of = nullptr;
-
 }  // namespace
 
 void RocksLedger::StartWriter() {
@@ -242,26 +239,13 @@ bool RocksLedger::CheckpointDue(const ChainState& state) const {
 // checkpoints (appends also check the time, so those only matter when the
 // ledger is idle).
 void RocksLedger::TickerLoop() {
-  t_ticker_of = this;
   std::unique_lock<std::mutex> lock(mu_);
-  // Sleeps until `until` or a handed commit role; meanwhile the role may be
-  // handed over (LeadCommit).
-  auto sleep = [&](auto duration, auto until) {
-    ticker_idle_ = true;
-    ticker_cv_.wait_for(lock, duration, [&] { return commit_wanted_ || until(); });
-    ticker_idle_ = false;
-  };
+  auto sleep = [&](auto duration, auto until) { ticker_cv_.wait_for(lock, duration, until); };
   auto prompt_queued = [&] {
     return std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
   };
   for (;;) {
     sleep(std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
-    if (std::exchange(commit_wanted_, false)) {
-      lock.unlock();
-      LeadCommit();
-      lock.lock();
-      continue;
-    }
     if (stop_) break;
     bool lead = std::exchange(lead_wanted_, false);
     if (lead && !prompt_queued() && options_.sync && options_.detached_linger_us > 0) {
@@ -271,10 +255,6 @@ void RocksLedger::TickerLoop() {
       // meanwhile (its leader ended with nobody waiting) ends the linger.
       sleep(std::chrono::microseconds(options_.detached_linger_us),
             [&] { return stop_ || prompt_queued(); });
-      if (commit_wanted_) {  // write first, then lead
-        lead_wanted_ = true;
-        continue;
-      }
       if (stop_) break;  // the destructor writes what is queued
       lead = !signing_ && !queue_.empty();
     }
@@ -293,9 +273,9 @@ void RocksLedger::LeadSigning() {
   std::unique_ptr<rocksdb::WriteBatch> wb;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    // At most one signed batch waits for the disk: meanwhile the queue keeps
-    // filling, so the next batch is larger.
-    room_cv_.wait(lock, [&] { return commits_.empty(); });
+    // Signed once the batch before is written: meanwhile the queue keeps
+    // filling, so batches are larger and writes (and syncs) fewer.
+    disk_cv_.wait(lock, [&] { return !committing_; });
     if (rollback_) {  // a write failed: sign on from what is durable
       work_ = durable_;
       rollback_ = false;
@@ -314,7 +294,6 @@ void RocksLedger::LeadSigning() {
   std::vector<Pending*> done(ticks, batch.end());
   batch.erase(ticks, batch.end());
   Pending* next_signer = nullptr;
-  bool commit_now = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // The next sign leader is the first waiting caller, moved to the front so
@@ -333,16 +312,14 @@ void RocksLedger::LeadSigning() {
     }
     if (commit) {
       commit->batch = std::move(batch);
-      commits_.push_back(std::move(commit));
-      commit_now = !committing_;  // else the commit leader writes this one in turn
-      committing_ = true;
+      committing_ = true;  // the next signer waits for this write
     } else {  // nothing to write: every pending of the batch is answered
       done.insert(done.end(), batch.begin(), batch.end());
     }
   }
   if (next_signer) next_signer->Give(Pending::Turn::kSign);
   for (Pending* p : done) Complete(p);
-  if (commit_now) LeadCommit();
+  if (commit) LeadCommit(std::move(commit));
 }
 
 std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batch,
@@ -384,53 +361,24 @@ std::unique_ptr<Commit> RocksLedger::SignBatch(const std::vector<Pending*>& batc
   return commit;
 }
 
-void RocksLedger::LeadCommit() {
-  const bool ticker = t_ticker_of == this;
-  for (bool more = true; more;) {
-    std::unique_ptr<Commit> commit;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      commit = std::move(commits_.front());
-      commits_.pop_front();
-    }
-    room_cv_.notify_one();  // room for the sign leader's next batch
-    WriteCommit(commit.get());
-    const bool keep = commit->wb->GetDataSize() <= kKeptBatchBytes;
-    commit->wb->Clear();  // keeps its buffer
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (keep) spare_wb_ = std::move(commit->wb);
-      more = !commits_.empty();
-      if (!more) {
-        committing_ = false;
-        idle_cv_.notify_all();
-      } else if (!ticker && ticker_idle_) {
-        // The next batch was signed meanwhile. The ticker writes it, and
-        // those after it back to back, while this caller answers its batch
-        // and goes back to its own request: a hand-off to the next batch's
-        // signer would wait for that thread to be scheduled on every batch.
-        commit_wanted_ = true;
-        ticker_idle_ = false;
-        ticker_cv_.notify_one();
-        more = false;
-      }
-    }
-    for (Pending* p : commit->batch) Complete(p);
+void RocksLedger::LeadCommit(std::unique_ptr<Commit> commit) {
+  WriteCommit(commit.get());
+  const bool keep = commit->wb->GetDataSize() <= kKeptBatchBytes;
+  commit->wb->Clear();  // keeps its buffer
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (keep) spare_wb_ = std::move(commit->wb);
+    committing_ = false;
+    idle_cv_.notify_all();
   }
+  disk_cv_.notify_one();  // the next sign leader signs while this batch is answered
+  for (Pending* p : commit->batch) Complete(p);
 }
 
 void RocksLedger::WriteCommit(Commit* commit) {
-  bool chained;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    chained =
-        commit->base.head_seq == durable_.head_seq && commit->base.head_hash == durable_.head_hash;
-  }
   rocksdb::Status s;
-  if (!chained) {
-    s = rocksdb::Status::Aborted("an earlier ledger write failed");
-  } else if (Status injected = options_.before_write ? options_.before_write() : Status::Ok();
-             !injected.ok()) {
+  if (Status injected = options_.before_write ? options_.before_write() : Status::Ok();
+      !injected.ok()) {
     s = rocksdb::Status::IOError(injected.error().message);
   } else {
     rocksdb::WriteOptions wo;
@@ -456,7 +404,6 @@ void RocksLedger::WriteCommit(Commit* commit) {
   Error error = FromRocks(s, "ledger write");
   error.code = ErrorCode::kUnavailable;
   for (Pending* p : commit->batch) p->result = error;
-  if (!chained) return;  // signed on a failed batch: that failure already asked for rollback
   std::lock_guard<std::mutex> lock(mu_);
   rollback_ = true;
 }

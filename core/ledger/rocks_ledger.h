@@ -10,25 +10,21 @@
 //                  signs them in seq order on the working head (work_) and
 //                  builds one WriteBatch; then hands the role to the next
 //                  waiting caller in the queue, if any (moved to its front);
-//   commit leader  writes the signed batches in order (one fsync each),
-//                  publishes the durable head (durable_) and releases each
-//                  batch's callers. The signer of a batch leads the commit
-//                  when none is at work; otherwise it leaves the batch to
-//                  the leader at work. A caller that finds another batch
-//                  signed after its write hands the role to the ticker
-//                  thread (when idle), which then writes back to back.
-// One sign leader and one commit leader run at a time, so signing batch N+1
-// overlaps the fsync of batch N. A failed write fails its batch and every
-// batch signed after it (their base is no longer durable), and the next sign
-// leader restarts from durable_. Detached appends (AppendDetached) join the
-// queue without a waiting caller and ride along with the callers' batches;
-// only when none is in flight does someone lead for them: with sync on, the
-// ticker thread (after a linger), without it, their caller's thread at once.
-// AppendAsync's receipts are detached too, but lead in their caller's thread
-// when nobody signs, and never wait for the linger. The
-// ticker also submits time-based checkpoints when the ledger is idle.
-// The ticker thread (helm-ledger) is the only one that may be handed the
-// commit role, and only while it sleeps (ticker_idle_), never while it signs.
+//   commit leader  the signer of a batch then writes it (one fsync),
+//                  publishes the durable head (durable_) and releases the
+//                  batch's callers.
+// The next sign leader signs once the batch before is written, not while it
+// is: a batch then takes in everything queued during the write before it, so
+// batches are larger and syncs fewer (docs/ledger.md, "Group commit"). It
+// signs while that batch's callers are being released. A failed write fails
+// its batch, and the next sign leader restarts from durable_.
+// Detached appends (AppendDetached) join the queue without a waiting caller
+// and ride along with the callers' batches; only when none is in flight does
+// someone lead for them: with sync on, the ticker thread (after a linger),
+// without it, their caller's thread at once. AppendAsync's receipts are
+// detached too, but lead in their caller's thread when nobody signs, and
+// never wait for the linger. The ticker also submits time-based checkpoints
+// when the ledger is idle.
 #pragma once
 
 #include <condition_variable>
@@ -110,7 +106,7 @@ struct Pending {
 struct Commit {
   std::vector<Pending*> batch;  // ticks excluded: they are done once signed
   std::unique_ptr<rocksdb::WriteBatch> wb;
-  ChainState base;   // work_ before signing: must equal durable_ when written
+  ChainState base;   // work_ before signing: durable_ when written
   ChainState after;  // work_ after signing: durable_ once written
 };
 
@@ -187,10 +183,9 @@ class RocksLedger final : public Ledger {
   void LeadSigning();
   std::unique_ptr<Commit> SignBatch(const std::vector<Pending*>& batch,
                                     std::unique_ptr<rocksdb::WriteBatch> wb);
-  // The commit leader only: writes the signed batches in order. A caller
-  // that finds more waiting after its own hands the role to the ticker
-  // thread when that is idle; the ticker writes until none waits.
-  void LeadCommit();
+  // The sign leader of `commit`, once it has handed the sign role on:
+  // writes it and answers its callers.
+  void LeadCommit(std::unique_ptr<Commit> commit);
   void WriteCommit(Commit* commit);
   // `nonce` (may be null: a deterministic signature) is spent.
   Result<Appended> AppendOne(const PreparedReceipt& prepared, crypto::SignatureNonce* nonce,
@@ -221,20 +216,16 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;  // indexed by Cf
 
   mutable std::mutex mu_;
-  std::condition_variable room_cv_;            // the sign leader waits for room in commits_
+  std::condition_variable disk_cv_;            // the sign leader waits for the write before
   std::condition_variable idle_cv_;            // the destructor waits for the leaders
   std::condition_variable ticker_cv_;          // the ticker's sleep
   mutable std::condition_variable append_cv_;  // tail waiters
   std::deque<Pending*> queue_ HELM_GUARDED_BY(mu_);
-  std::deque<std::unique_ptr<Commit>> commits_ HELM_GUARDED_BY(mu_);  // signed, not yet
-                                                                      // being written
   bool signing_ HELM_GUARDED_BY(mu_) = false;                         // a sign leader is at work
   bool committing_ HELM_GUARDED_BY(mu_) = false;                      // a commit leader is at work
   bool writable_ HELM_GUARDED_BY(mu_) = false;                        // set by StartWriter
   bool stop_ HELM_GUARDED_BY(mu_) = false;                            // no more appends
   bool lead_wanted_ HELM_GUARDED_BY(mu_) = false;  // see WakeTicker
-  bool commit_wanted_ HELM_GUARDED_BY(mu_) = false;  // the ticker is handed the commit role
-  bool ticker_idle_ HELM_GUARDED_BY(mu_) = false;    // the ticker sleeps and may be handed it
   bool rollback_ HELM_GUARDED_BY(mu_) = false;  // a write failed: the next sign leader
                                                 // restarts from durable_
   ChainState durable_ HELM_GUARDED_BY(mu_);     // what is on disk; what readers see

@@ -755,8 +755,8 @@ TEST_CASE("appends queued during a write are signed after it, all in the next ba
   for (const char* agent : {"b", "c", "d"}) {
     callers.emplace_back([&, agent] { CHECK((*ledger)->Append(Decision(agent)).ok()); });
   }
-  // b, c and d are all queued (and one of them holds the sign role) while
-  // a's batch is being written; none of them is signed yet.
+  // b, c and d are all queued (one of them holding the sign role) while a's
+  // batch is being written; nothing is durable yet.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK((*ledger)->HeadSeq() == 0);
   held.release.set_value();

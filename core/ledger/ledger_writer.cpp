@@ -240,12 +240,11 @@ bool RocksLedger::CheckpointDue(const ChainState& state) const {
 // ledger is idle).
 void RocksLedger::TickerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  auto sleep = [&](auto duration, auto until) { ticker_cv_.wait_for(lock, duration, until); };
   auto prompt_queued = [&] {
     return std::any_of(queue_.begin(), queue_.end(), [](const Pending* p) { return p->prompt; });
   };
   for (;;) {
-    sleep(std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
+    ticker_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || lead_wanted_; });
     if (stop_) break;
     bool lead = std::exchange(lead_wanted_, false);
     if (lead && !prompt_queued() && options_.sync && options_.detached_linger_us > 0) {
@@ -253,8 +252,8 @@ void RocksLedger::TickerLoop() {
       // its own group commit (one sync instead of two). Without syncs their
       // callers lead for them (AppendDetached). A prompt receipt left queued
       // meanwhile (its leader ended with nobody waiting) ends the linger.
-      sleep(std::chrono::microseconds(options_.detached_linger_us),
-            [&] { return stop_ || prompt_queued(); });
+      ticker_cv_.wait_for(lock, std::chrono::microseconds(options_.detached_linger_us),
+                          [&] { return stop_ || prompt_queued(); });
       if (stop_) break;  // the destructor writes what is queued
       lead = !signing_ && !queue_.empty();
     }

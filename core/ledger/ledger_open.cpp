@@ -64,8 +64,8 @@ rocksdb::Options BaseOptions() {
 
 // Obsolete WAL and table files are deleted a slice at a time. On a
 // filesystem mounted with `discard`, unlinking a file trims all its blocks
-// at once, and the WAL syncs queued behind the trim wait for it: 30–40 ms
-// for a 256 MiB file on the VMs helm is developed on (docs/ledger.md,
+// at once, and the WAL syncs queued behind the trim wait for it: 36 ms for
+// a 256 MiB file on the VMs helm is developed on (docs/ledger.md,
 // "Files are deleted a slice at a time").
 std::shared_ptr<rocksdb::SstFileManager> PacedDeletes(const std::shared_ptr<rocksdb::Logger>& log) {
   constexpr int64_t kBytesPerSecond = int64_t{128} << 20;

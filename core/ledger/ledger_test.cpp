@@ -1142,10 +1142,9 @@ class TrashWatch {
     if (reader_.joinable()) reader_.join();
   }
 
-  // Read after Stop.
-  int renamed = 0;  // files renamed to *.trash
-  int cut = 0;      // changes to a *.trash file's size (truncations)
-  int deleted = 0;
+  std::atomic<int> renamed{0};  // files renamed to *.trash
+  std::atomic<int> cut{0};      // changes to a *.trash file's size (truncations)
+  std::atomic<int> deleted{0};
 
  private:
   void ReadEvents() {
@@ -1188,7 +1187,8 @@ TEST_CASE("an obsolete WAL is deleted a slice at a time, and no trash outlives a
     auto ledger = Ledger::Open(options, key);
     REQUIRE(ledger.ok());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (TrashFiles(options.path) > 0 && std::chrono::steady_clock::now() < deadline) {
+    while ((watch.deleted == 0 || TrashFiles(options.path) > 0) &&
+           std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     watch.Stop();
